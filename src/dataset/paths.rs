@@ -1,0 +1,298 @@
+//! Finding image files and matching the paths other files mention to them.
+//!
+//! clip-retrieval records `image_path` exactly as the user typed it when it ran (absolute,
+//! `../jpgs/x.jpg`, `images/a/b.png`), and metadata files name images relative to whatever
+//! folder their author had in mind. [`PathIndex::resolve`] tries the path against a list of
+//! base folders first and then falls back to the longest unique suffix of path components.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Component, Path, PathBuf};
+
+/// Extensions we list as images without opening them. Files with other extensions are
+/// sniffed by their first bytes, so a PNG named `.dat` still counts.
+const IMAGE_EXTENSIONS: &[&str] = &[
+    "jpg", "jpeg", "jpe", "jfif", "png", "webp", "gif", "bmp", "tif", "tiff",
+];
+/// Extensions that are never images; skipped without opening.
+const NON_IMAGE_EXTENSIONS: &[&str] = &[
+    "npy", "npz", "csv", "tsv", "parquet", "json", "txt", "md", "geojson", "py", "html", "js",
+];
+
+/// One image file found on disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageFile {
+    /// Path relative to the images folder, with `/` separators.
+    pub rel: String,
+    /// Lexically normalised absolute path.
+    pub abs: PathBuf,
+}
+
+/// What listing a folder found besides images.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub images: Vec<ImageFile>,
+    /// Entries we could not follow (dangling symlinks, loops, permission errors), with why.
+    pub problems: Vec<(String, String)>,
+}
+
+/// Lists image files below `dir`, sorted by relative path. Hidden entries (the cache folder
+/// among them) and folders in `exclude` are skipped; symlink loops are detected.
+pub fn list_images(dir: &Path, exclude: &[PathBuf]) -> Listing {
+    let mut listing = Listing::default();
+    let root = absolute(dir);
+    let mut visited = HashSet::new();
+    let exclude: Vec<PathBuf> = exclude.iter().map(|p| absolute(p)).collect();
+    walk(&root, "", &exclude, &mut visited, &mut listing);
+    listing.images.sort_by(|a, b| a.rel.cmp(&b.rel));
+    listing
+}
+
+fn walk(
+    dir: &Path,
+    rel: &str,
+    exclude: &[PathBuf],
+    visited: &mut HashSet<PathBuf>,
+    out: &mut Listing,
+) {
+    let real = match std::fs::canonicalize(dir) {
+        Ok(r) => r,
+        Err(e) => {
+            out.problems.push((rel.to_string(), format!("cannot open folder: {e}")));
+            return;
+        }
+    };
+    if !visited.insert(real) {
+        out.problems.push((
+            rel.to_string(),
+            "symlink loop (folder already visited)".into(),
+        ));
+        return;
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            out.problems.push((rel.to_string(), format!("cannot list folder: {e}")));
+            return;
+        }
+    };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        if exclude.iter().any(|x| *x == path) {
+            continue;
+        }
+        let child_rel = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        // `metadata` follows symlinks: a dangling one fails here.
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) => {
+                let why = if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+                    "dangling symlink".to_string()
+                } else {
+                    format!("cannot read: {e}")
+                };
+                out.problems.push((child_rel, why));
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            walk(&path, &child_rel, exclude, visited, out);
+        } else if meta.is_file() && looks_like_image(&path) {
+            out.images.push(ImageFile {
+                rel: child_rel,
+                abs: path,
+            });
+        }
+    }
+}
+
+fn extension_lower(path: &Path) -> Option<String> {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+}
+
+/// True for files with an image extension, or unknown files whose first bytes are an image.
+pub fn looks_like_image(path: &Path) -> bool {
+    match extension_lower(path) {
+        Some(ext) if IMAGE_EXTENSIONS.contains(&ext.as_str()) => true,
+        Some(ext) if NON_IMAGE_EXTENSIONS.contains(&ext.as_str()) => false,
+        _ => {
+            let mut head = [0u8; 16];
+            std::fs::File::open(path)
+                .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+                .is_ok_and(|n| n >= 8 && image::guess_format(&head[..n]).is_ok())
+        }
+    }
+}
+
+/// `path` made absolute against the current directory and lexically normalised.
+pub fn absolute(path: &Path) -> PathBuf {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .unwrap_or_default()
+            .join(path)
+    };
+    normalize(&joined)
+}
+
+/// Removes `.` and resolves `..` without touching the file system.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// How a mentioned path matched the image list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// Exactly one image.
+    Found(usize),
+    /// Several images share the best suffix; the first (shallowest) was taken.
+    Ambiguous(Vec<usize>),
+    NotFound,
+}
+
+/// Lookup structure over a list of images.
+pub struct PathIndex {
+    by_abs: HashMap<PathBuf, usize>,
+    by_name: HashMap<String, Vec<usize>>,
+    components: Vec<Vec<String>>,
+}
+
+impl PathIndex {
+    pub fn new(images: &[ImageFile]) -> Self {
+        let mut by_abs = HashMap::with_capacity(images.len());
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut components = Vec::with_capacity(images.len());
+        for (i, image) in images.iter().enumerate() {
+            by_abs.insert(image.abs.clone(), i);
+            let parts: Vec<String> = image.rel.split('/').map(str::to_string).collect();
+            if let Some(name) = parts.last() {
+                by_name.entry(name.clone()).or_default().push(i);
+            }
+            components.push(parts);
+        }
+        Self {
+            by_abs,
+            by_name,
+            components,
+        }
+    }
+
+    /// Matches `raw` (as written in some file) to an image: first joined to each of `bases`,
+    /// then by the longest suffix of path components that only one image has.
+    pub fn resolve(&self, raw: &str, bases: &[&Path]) -> Resolution {
+        let raw = raw.trim().replace('\\', "/");
+        if raw.is_empty() {
+            return Resolution::NotFound;
+        }
+        let raw_path = Path::new(&raw);
+        if raw_path.is_absolute() {
+            if let Some(&i) = self.by_abs.get(&normalize(raw_path)) {
+                return Resolution::Found(i);
+            }
+        } else {
+            for base in bases {
+                if let Some(&i) = self.by_abs.get(&normalize(&base.join(raw_path))) {
+                    return Resolution::Found(i);
+                }
+            }
+        }
+        let parts: Vec<&str> = raw
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != "." && *p != "..")
+            .collect();
+        let Some(name) = parts.last() else {
+            return Resolution::NotFound;
+        };
+        let Some(candidates) = self.by_name.get(*name) else {
+            return Resolution::NotFound;
+        };
+        let mut best = 0usize;
+        let mut best_set: Vec<usize> = Vec::new();
+        for &c in candidates {
+            let comps = &self.components[c];
+            let shared = comps
+                .iter()
+                .rev()
+                .zip(parts.iter().rev())
+                .take_while(|(a, b)| a == *b)
+                .count();
+            if shared > best {
+                best = shared;
+                best_set.clear();
+            }
+            if shared == best {
+                best_set.push(c);
+            }
+        }
+        match best_set.len() {
+            0 => Resolution::NotFound,
+            1 => Resolution::Found(best_set[0]),
+            _ => {
+                best_set.sort_by_key(|&c| (self.components[c].len(), c));
+                Resolution::Ambiguous(best_set)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(rels: &[&str]) -> Vec<ImageFile> {
+        rels.iter()
+            .map(|r| ImageFile {
+                rel: r.to_string(),
+                abs: PathBuf::from("/data/images").join(r),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn resolves_against_bases_then_suffix() {
+        let index = PathIndex::new(&files(&["a/x.jpg", "b/x.jpg", "c/y.png"]));
+        let base = Path::new("/data/images");
+        assert_eq!(index.resolve("a/x.jpg", &[base]), Resolution::Found(0));
+        assert_eq!(
+            index.resolve("../images/b/x.jpg", &[Path::new("/data/emb")]),
+            Resolution::Found(1)
+        );
+        assert_eq!(index.resolve("/old/home/c/y.png", &[]), Resolution::Found(2));
+        assert_eq!(index.resolve("/elsewhere/b/x.jpg", &[]), Resolution::Found(1));
+        assert_eq!(
+            index.resolve("x.jpg", &[]),
+            Resolution::Ambiguous(vec![0, 1])
+        );
+        assert_eq!(index.resolve("z.jpg", &[base]), Resolution::NotFound);
+        assert_eq!(index.resolve("c\\y.png", &[]), Resolution::Found(2));
+    }
+
+    #[test]
+    fn normalize_handles_parent_components() {
+        assert_eq!(
+            normalize(Path::new("/a/b/../c/./d.jpg")),
+            PathBuf::from("/a/c/d.jpg")
+        );
+    }
+}

@@ -1,0 +1,157 @@
+//! Small string tables read from CSV or parquet: clip-retrieval's `metadata_N.parquet` and
+//! PixPlot-style metadata files.
+//!
+//! Every cell becomes text. Metadata is shown to people and joined by filename; typed
+//! columns (year, lat, lng, x, y) are parsed where a layout needs them. Keeping one string
+//! representation avoids pulling in Arrow (and polars) for a few columns.
+
+use std::fs::File;
+use std::path::Path;
+
+use parquet::file::reader::{FileReader as _, SerializedFileReader};
+use parquet::record::Field;
+
+use super::DatasetError;
+
+/// Column-major table of text cells.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Table {
+    pub columns: Vec<String>,
+    /// `cells[c][r]`: row `r` of column `c`.
+    pub cells: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn rows(&self) -> usize {
+        self.cells.first().map_or(0, Vec::len)
+    }
+
+    /// Index of the column named `name`, ignoring ASCII case.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|c| c.trim().eq_ignore_ascii_case(name))
+    }
+
+    pub fn column(&self, name: &str) -> Option<&[String]> {
+        self.column_index(name).map(|i| self.cells[i].as_slice())
+    }
+
+    /// Reads a CSV or parquet file, chosen by content (parquet files start with `PAR1`).
+    pub fn read(path: &Path) -> Result<Self, DatasetError> {
+        let mut magic = [0u8; 4];
+        let is_parquet = File::open(path)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+            .is_ok()
+            && &magic == b"PAR1";
+        if is_parquet {
+            read_parquet(path)
+        } else {
+            read_csv(path)
+        }
+    }
+}
+
+fn table_error(path: &Path, why: impl std::fmt::Display) -> DatasetError {
+    DatasetError::BadTable {
+        path: path.to_path_buf(),
+        why: why.to_string(),
+    }
+}
+
+/// Reads a CSV file with a header row. Short rows are padded, long rows truncated.
+pub fn read_csv(path: &Path) -> Result<Table, DatasetError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| table_error(path, e))?;
+    let columns: Vec<String> = reader
+        .headers()
+        .map_err(|e| table_error(path, e))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+        .collect();
+    let mut cells = vec![Vec::new(); columns.len()];
+    for record in reader.records() {
+        let record = record.map_err(|e| table_error(path, e))?;
+        for (c, column) in cells.iter_mut().enumerate() {
+            column.push(record.get(c).unwrap_or("").trim().to_string());
+        }
+    }
+    Ok(Table { columns, cells })
+}
+
+/// Reads every column of a parquet file as text; nested groups are flattened as `a.b`.
+pub fn read_parquet(path: &Path) -> Result<Table, DatasetError> {
+    let file = File::open(path).map_err(|e| table_error(path, e))?;
+    let reader = SerializedFileReader::new(file).map_err(|e| table_error(path, e))?;
+    let schema = reader.metadata().file_metadata().schema_descr_ptr();
+    let mut columns: Vec<String> = Vec::new();
+    let mut cells: Vec<Vec<String>> = Vec::new();
+    let rows = reader.get_row_iter(None).map_err(|e| table_error(path, e))?;
+    let mut n = 0usize;
+    for row in rows {
+        let row = row.map_err(|e| table_error(path, e))?;
+        let mut flat = Vec::new();
+        flatten("", row.get_column_iter(), &mut flat);
+        for (name, value) in flat {
+            let c = match columns.iter().position(|c| *c == name) {
+                Some(c) => c,
+                None => {
+                    columns.push(name);
+                    cells.push(vec![String::new(); n]);
+                    columns.len() - 1
+                }
+            };
+            cells[c].push(value);
+        }
+        n += 1;
+        for column in &mut cells {
+            column.resize(n, String::new());
+        }
+    }
+    if n == 0 {
+        for field in schema.root_schema().get_fields() {
+            columns.push(field.name().to_string());
+            cells.push(Vec::new());
+        }
+    }
+    Ok(Table { columns, cells })
+}
+
+fn flatten<'a>(
+    prefix: &str,
+    fields: impl Iterator<Item = (&'a String, &'a Field)>,
+    out: &mut Vec<(String, String)>,
+) {
+    for (name, field) in fields {
+        let full = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
+        match field {
+            Field::Group(row) => flatten(&full, row.get_column_iter(), out),
+            Field::Null => out.push((full, String::new())),
+            Field::Str(s) => out.push((full, s.clone())),
+            Field::Bytes(b) => out.push((full, String::from_utf8_lossy(b.data()).into_owned())),
+            other => out.push((full, other.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_pads_short_rows_and_strips_bom() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.csv");
+        std::fs::write(&p, "\u{feff}Filename,Category\na.jpg,x\nb.jpg\n").unwrap();
+        let t = Table::read(&p).unwrap();
+        assert_eq!(t.columns, vec!["Filename", "Category"]);
+        assert_eq!(t.column("filename").unwrap(), &["a.jpg", "b.jpg"]);
+        assert_eq!(t.column("category").unwrap(), &["x", ""]);
+    }
+}

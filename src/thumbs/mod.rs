@@ -1,0 +1,162 @@
+//! Thumbnails: robust decoding, two levels per image, and the small level's atlas pages.
+//!
+//! The small level (≤32 px, BC1 in atlas pages, see [`atlas`]) is resident on the GPU for
+//! every image. The large level (≤256 px long side) is kept per image as JPEG, or PNG when
+//! the image has transparency, and streamed into a fixed pool of GPU slots by the renderer
+//! for the images that are big on screen. Large thumbnails are not packed into raw atlas
+//! pages on disk: at a million images that would be 256 GB of RGBA; compressed they are
+//! ~10 KB each and decode in well under a millisecond.
+
+pub mod appearance;
+pub mod atlas;
+pub mod decode;
+
+use std::path::Path;
+
+use fast_image_resize as fr;
+use image::RgbaImage;
+
+pub use appearance::{APPEARANCE_DIM, appearance_features};
+
+/// Default long side of the large level, in pixels.
+pub const LARGE_PX: u32 = 256;
+
+/// How a large thumbnail's bytes are encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[repr(u8)]
+pub enum LargeFormat {
+    Jpeg = 1,
+    Png = 2,
+}
+
+/// Both thumbnail levels of one image, plus its appearance features.
+pub struct Thumb {
+    /// The small level, at most [`atlas::CELL_PX`] on its long side.
+    pub small: RgbaImage,
+    pub large_format: LargeFormat,
+    pub large_size: (u32, u32),
+    pub large_bytes: Vec<u8>,
+    /// Full-size dimensions of the source (after EXIF orientation).
+    pub source_size: (u32, u32),
+    pub appearance: Vec<f32>,
+}
+
+/// Size that fits `(w, h)` into a `long`-pixel square, keeping the aspect ratio, never larger.
+pub fn fit_size(w: u32, h: u32, long: u32) -> (u32, u32) {
+    if w.max(h) <= long {
+        return (w.max(1), h.max(1));
+    }
+    if w >= h {
+        (long, ((u64::from(h) * u64::from(long) + u64::from(w) / 2) / u64::from(w)).max(1) as u32)
+    } else {
+        (((u64::from(w) * u64::from(long) + u64::from(h) / 2) / u64::from(h)).max(1) as u32, long)
+    }
+}
+
+/// Resizes with a Lanczos filter, alpha-aware (no dark fringes around transparent parts).
+pub fn resize(image: &RgbaImage, size: (u32, u32)) -> Result<RgbaImage, String> {
+    if image.dimensions() == size {
+        return Ok(image.clone());
+    }
+    let src = fr::images::ImageRef::new(
+        image.width(),
+        image.height(),
+        image.as_raw(),
+        fr::PixelType::U8x4,
+    )
+    .map_err(|e| format!("resize: {e}"))?;
+    let mut dst = fr::images::Image::new(size.0, size.1, fr::PixelType::U8x4);
+    let options = fr::ResizeOptions::new()
+        .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
+    fr::Resizer::new()
+        .resize(&src, &mut dst, &options)
+        .map_err(|e| format!("resize: {e}"))?;
+    RgbaImage::from_raw(size.0, size.1, dst.into_vec()).ok_or_else(|| "resize: bad buffer".into())
+}
+
+/// Decodes `path` and makes both levels.
+pub fn make_thumb(path: &Path, large_px: u32) -> Result<Thumb, String> {
+    let decoded = decode::decode_file(path, large_px)?;
+    thumb_from_image(&decoded.image, decoded.source_size, large_px)
+}
+
+/// Makes both levels from a decoded image.
+pub fn thumb_from_image(
+    image: &RgbaImage,
+    source_size: (u32, u32),
+    large_px: u32,
+) -> Result<Thumb, String> {
+    let (w, h) = image.dimensions();
+    let large = resize(image, fit_size(w, h, large_px))?;
+    let small = resize(&large, fit_size(large.width(), large.height(), atlas::CELL_PX))?;
+    let has_alpha = large.pixels().any(|p| p[3] < 255);
+    let mut large_bytes = Vec::new();
+    let large_format = if has_alpha {
+        let encoder = image::codecs::png::PngEncoder::new_with_quality(
+            &mut large_bytes,
+            image::codecs::png::CompressionType::Fast,
+            image::codecs::png::FilterType::Adaptive,
+        );
+        image::ImageEncoder::write_image(
+            encoder,
+            large.as_raw(),
+            large.width(),
+            large.height(),
+            image::ExtendedColorType::Rgba8,
+        )
+        .map_err(|e| format!("encode: {e}"))?;
+        LargeFormat::Png
+    } else {
+        let rgb = image::DynamicImage::ImageRgba8(large.clone()).into_rgb8();
+        let mut encoder =
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut large_bytes, 85);
+        encoder
+            .encode_image(&rgb)
+            .map_err(|e| format!("encode: {e}"))?;
+        LargeFormat::Jpeg
+    };
+    Ok(Thumb {
+        appearance: appearance_features(&small),
+        small,
+        large_format,
+        large_size: large.dimensions(),
+        large_bytes,
+        source_size,
+    })
+}
+
+/// Decodes a stored large thumbnail.
+pub fn decode_large(bytes: &[u8]) -> Result<RgbaImage, String> {
+    image::load_from_memory(bytes)
+        .map(|i| i.into_rgba8())
+        .map_err(|e| format!("corrupt cached thumbnail: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_size_keeps_aspect_and_never_upscales() {
+        assert_eq!(fit_size(1000, 500, 256), (256, 128));
+        assert_eq!(fit_size(500, 1000, 32), (16, 32));
+        assert_eq!(fit_size(20, 10, 32), (20, 10));
+        assert_eq!(fit_size(10000, 1, 32), (32, 1));
+    }
+
+    #[test]
+    fn both_levels_and_formats() {
+        let opaque = RgbaImage::from_pixel(600, 300, image::Rgba([10, 200, 10, 255]));
+        let t = thumb_from_image(&opaque, (600, 300), LARGE_PX).unwrap();
+        assert_eq!(t.small.dimensions(), (32, 16));
+        assert_eq!(t.large_size, (256, 128));
+        assert_eq!(t.large_format, LargeFormat::Jpeg);
+        let back = decode_large(&t.large_bytes).unwrap();
+        assert_eq!(back.dimensions(), (256, 128));
+
+        let mut cutout = opaque.clone();
+        cutout.put_pixel(0, 0, image::Rgba([0, 0, 0, 0]));
+        let t = thumb_from_image(&cutout, (600, 300), LARGE_PX).unwrap();
+        assert_eq!(t.large_format, LargeFormat::Png);
+    }
+}
