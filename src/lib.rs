@@ -1,3 +1,8 @@
 //! clip-plot: a folder of images plus their embeddings, prepared into a map you can fly through.
+//!
+//! Data flow one way: [`dataset`] (the user's files, read-only) → [`prepare`] (thumbnails,
+//! layouts) → [`cache`] (on disk) → the viewer. See ARCHITECTURE.md.
+pub mod cache;
 pub mod dataset;
+pub mod layout;
 pub mod thumbs;

@@ -1,0 +1,435 @@
+//! The prepared dataset on disk, in `DATASET/.clip-plot/` or `--cache DIR`.
+//!
+//! ```text
+//! manifest.json            format version, inputs, counts, stage fingerprints, skipped files
+//! images.json              relative path of every shown image; row i of every array below
+//! metadata.json            metadata columns aligned with images.json
+//! thumbs/index.bin         one fixed-size ThumbRecord per image (memory-mapped)
+//! thumbs/page_NNNN.bc1     small-level atlas pages, BC1, uploadable as they are
+//! thumbs/chunks/           the incremental thumbnail store (see thumbstore)
+//! embeddings/appearance.npy  appearance features, when the user has no embeddings
+//! layouts/<name>.npy       N×2 float32 positions per layout (pca now; umap, grid, … later)
+//! ```
+//! Everything is written atomically; the manifest last. Opening reads the manifest and two
+//! JSON lists and maps the rest, so a prepared 100k dataset opens in milliseconds.
+
+pub mod atomic;
+pub mod thumbstore;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+use serde::{Deserialize, Serialize};
+
+pub use atomic::{atomic_write, atomic_write_with};
+
+use crate::dataset::npy::{NpyArray, encode_npy_f32};
+use crate::dataset::{Skipped, Table};
+
+/// Bumped whenever the layout of the cache changes; an older cache is rebuilt.
+pub const FORMAT_VERSION: u32 = 1;
+/// Name of the default cache folder inside a dataset.
+pub const CACHE_DIR_NAME: &str = ".clip-plot";
+
+/// Errors opening a prepared dataset.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("{path}: no prepared dataset here; run `clip-plot-view prepare` first", path = .path.display())]
+    NotPrepared { path: PathBuf },
+    #[error("{path}: cache format {found} differs from this program's {FORMAT_VERSION}; run `clip-plot-view prepare` to rebuild it", path = .path.display())]
+    Version { path: PathBuf, found: u32 },
+    #[error("{path}: {why}. Delete the cache folder and prepare again", path = .path.display())]
+    Corrupt { path: PathBuf, why: String },
+    #[error("{path}: {source}", path = .path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
+    move |source| CacheError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Where the embeddings behind the layouts came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EmbeddingOrigin {
+    /// The user's embeddings (clip-retrieval or other).
+    Provided,
+    /// Our appearance features: the map shows look-alikes, not meaning.
+    Appearance,
+}
+
+/// The thumbnail stage's output.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThumbsInfo {
+    pub fingerprint: String,
+    pub pages: u32,
+    pub page_px: u32,
+    pub cell_px: u32,
+    pub large_px: u32,
+    /// Texture format of the pages: "bc1-rgba-srgb".
+    pub page_format: String,
+}
+
+/// One cached layout.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayoutInfo {
+    /// File under the cache folder (N×2 float32 `.npy`).
+    pub file: String,
+    /// Fingerprint of the inputs and parameters it was computed from.
+    pub fingerprint: String,
+    /// Parameters, for people reading the manifest.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+    pub seconds: f64,
+}
+
+/// `manifest.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub generator: String,
+    pub dataset_root: String,
+    pub images_dir: String,
+    pub embeddings: Option<String>,
+    pub metadata: Option<String>,
+    pub logo: Option<String>,
+    pub image_count: usize,
+    pub embedding_dim: usize,
+    pub embedding_origin: EmbeddingOrigin,
+    pub thumbs: Option<ThumbsInfo>,
+    /// Layouts by name ("pca", later "umap", "grid", …).
+    #[serde(default)]
+    pub layouts: BTreeMap<String, LayoutInfo>,
+    /// Room for the clustering issue: hotspot files by layout name.
+    #[serde(default)]
+    pub clusters: BTreeMap<String, String>,
+    #[serde(default)]
+    pub skipped: Vec<Skipped>,
+    #[serde(default)]
+    pub notices: Vec<String>,
+    #[serde(default)]
+    pub stage_seconds: BTreeMap<String, f64>,
+}
+
+/// Per-image entry of `thumbs/index.bin`, read by memory-mapping the file.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct ThumbRecord {
+    /// Atlas page of the small level.
+    pub page: u32,
+    /// Top-left pixel of the cell in the page.
+    pub cell_x: u16,
+    pub cell_y: u16,
+    /// Size of the small thumbnail inside its cell.
+    pub small_w: u16,
+    pub small_h: u16,
+    pub large_w: u16,
+    pub large_h: u16,
+    /// Chunk holding the large level.
+    pub chunk: u32,
+    /// 1 = JPEG, 2 = PNG.
+    pub large_format: u32,
+    pub large_offset: u64,
+    pub large_len: u32,
+    pub source_w: u32,
+    pub source_h: u32,
+    pub reserved: u32,
+}
+
+const INDEX_MAGIC: &[u8; 8] = b"CPTHUMB1";
+
+/// Encodes `thumbs/index.bin`.
+pub fn encode_thumb_index(records: &[ThumbRecord]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + std::mem::size_of_val(records));
+    out.extend_from_slice(INDEX_MAGIC);
+    out.extend_from_slice(&(records.len() as u64).to_le_bytes());
+    out.extend_from_slice(bytemuck::cast_slice(records));
+    out
+}
+
+/// Paths inside a cache folder.
+#[derive(Clone, Debug)]
+pub struct CacheDir {
+    pub root: PathBuf,
+}
+
+impl CacheDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+    pub fn manifest(&self) -> PathBuf {
+        self.root.join("manifest.json")
+    }
+    pub fn images(&self) -> PathBuf {
+        self.root.join("images.json")
+    }
+    pub fn metadata(&self) -> PathBuf {
+        self.root.join("metadata.json")
+    }
+    pub fn thumbs(&self) -> PathBuf {
+        self.root.join("thumbs")
+    }
+    pub fn chunks(&self) -> PathBuf {
+        self.thumbs().join("chunks")
+    }
+    pub fn thumb_index(&self) -> PathBuf {
+        self.thumbs().join("index.bin")
+    }
+    pub fn page(&self, page: u32) -> PathBuf {
+        self.thumbs().join(format!("page_{page:04}.bc1"))
+    }
+    pub fn appearance(&self) -> PathBuf {
+        self.root.join("embeddings").join("appearance.npy")
+    }
+    pub fn layout_file(name: &str) -> String {
+        format!("layouts/{name}.npy")
+    }
+
+    /// Reads the manifest, if there is a current one.
+    pub fn read_manifest(&self) -> Result<Manifest, CacheError> {
+        let path = self.manifest();
+        let bytes = std::fs::read(&path).map_err(|_| CacheError::NotPrepared {
+            path: self.root.clone(),
+        })?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| CacheError::Corrupt {
+                path: path.clone(),
+                why: e.to_string(),
+            })?;
+        let found = value
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0) as u32;
+        if found != FORMAT_VERSION {
+            return Err(CacheError::Version { path, found });
+        }
+        serde_json::from_value(value).map_err(|e| CacheError::Corrupt {
+            path,
+            why: e.to_string(),
+        })
+    }
+
+    /// Writes `value` as JSON, atomically.
+    pub fn write_json<T: Serialize>(&self, path: &Path, value: &T) -> Result<(), CacheError> {
+        atomic_write_with(path, |w| {
+            serde_json::to_writer(w, value).map_err(std::io::Error::other)
+        })
+        .map_err(io_err(path))
+    }
+
+    /// Writes an N×2 layout, atomically.
+    pub fn write_layout(&self, name: &str, positions: &[[f32; 2]]) -> Result<String, CacheError> {
+        let file = Self::layout_file(name);
+        let path = self.root.join(&file);
+        let flat: Vec<f32> = positions.iter().flatten().copied().collect();
+        atomic_write(&path, &encode_npy_f32(positions.len(), 2, &flat)).map_err(io_err(&path))?;
+        Ok(file)
+    }
+}
+
+/// A prepared dataset opened for viewing or export: small parts read, big parts mapped.
+pub struct PreparedDataset {
+    pub dir: CacheDir,
+    pub manifest: Manifest,
+    /// Relative path of each image (row order of every array).
+    pub images: Vec<String>,
+    pub metadata: Table,
+    thumb_index: Mmap,
+    pages: Vec<Mmap>,
+}
+
+impl PreparedDataset {
+    /// Opens the cache at `root`.
+    pub fn open(root: &Path) -> Result<Self, CacheError> {
+        let dir = CacheDir::new(root);
+        let manifest = dir.read_manifest()?;
+        let read_json = |path: PathBuf| -> Result<serde_json::Value, CacheError> {
+            let bytes = std::fs::read(&path).map_err(io_err(&path))?;
+            serde_json::from_slice(&bytes).map_err(|e| CacheError::Corrupt {
+                path,
+                why: e.to_string(),
+            })
+        };
+        let corrupt = |path: PathBuf, why: String| CacheError::Corrupt { path, why };
+        let images: Vec<String> = serde_json::from_value(read_json(dir.images())?)
+            .map_err(|e| corrupt(dir.images(), e.to_string()))?;
+        let meta: (Vec<String>, Vec<Vec<String>>) =
+            serde_json::from_value(read_json(dir.metadata())?)
+                .map_err(|e| corrupt(dir.metadata(), e.to_string()))?;
+        let metadata = Table {
+            columns: meta.0,
+            cells: meta.1,
+        };
+        if images.len() != manifest.image_count {
+            return Err(corrupt(
+                dir.images(),
+                format!(
+                    "lists {} images, the manifest {}",
+                    images.len(),
+                    manifest.image_count
+                ),
+            ));
+        }
+        let thumb_index = map_file(&dir.thumb_index())?;
+        let expected = 16 + images.len() * std::mem::size_of::<ThumbRecord>();
+        if thumb_index.len() != expected || &thumb_index[..8] != INDEX_MAGIC {
+            return Err(corrupt(
+                dir.thumb_index(),
+                "does not match the image list".into(),
+            ));
+        }
+        let page_count = manifest.thumbs.as_ref().map_or(0, |t| t.pages);
+        let pages = (0..page_count)
+            .map(|p| map_file(&dir.page(p)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            dir,
+            manifest,
+            images,
+            metadata,
+            thumb_index,
+            pages,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.images.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty()
+    }
+
+    /// Per-image thumbnail records.
+    pub fn thumb_records(&self) -> &[ThumbRecord] {
+        bytemuck::try_cast_slice(&self.thumb_index[16..]).unwrap_or(&[])
+    }
+
+    /// BC1 bytes of atlas page `p`.
+    pub fn page(&self, p: usize) -> &[u8] {
+        &self.pages[p]
+    }
+    pub fn page_count(&self) -> usize {
+        self.pages.len()
+    }
+
+    /// Names of the cached layouts.
+    pub fn layout_names(&self) -> Vec<String> {
+        self.manifest.layouts.keys().cloned().collect()
+    }
+
+    /// Positions of layout `name`, one per image.
+    pub fn layout(&self, name: &str) -> Result<Vec<[f32; 2]>, CacheError> {
+        let info = self
+            .manifest
+            .layouts
+            .get(name)
+            .ok_or_else(|| CacheError::Corrupt {
+                path: self.dir.manifest(),
+                why: format!(
+                    "has no layout '{name}' (it has: {})",
+                    self.layout_names().join(", ")
+                ),
+            })?;
+        let path = self.dir.root.join(&info.file);
+        let array = NpyArray::open(&path).map_err(|e| CacheError::Corrupt {
+            path: path.clone(),
+            why: e.to_string(),
+        })?;
+        if array.rows() != self.len() || array.cols() != 2 {
+            return Err(CacheError::Corrupt {
+                path,
+                why: "has the wrong shape".into(),
+            });
+        }
+        let mut out = vec![[0.0f32; 2]; self.len()];
+        for (i, p) in out.iter_mut().enumerate() {
+            array.read_row(i, p);
+        }
+        Ok(out)
+    }
+
+    /// The large thumbnail of image `i`, still encoded (JPEG or PNG).
+    pub fn large_thumb_bytes(&self, i: usize) -> Result<Vec<u8>, CacheError> {
+        use std::io::{Read as _, Seek as _};
+        let r = self.thumb_records()[i];
+        let path = thumbstore::chunk_path(&self.dir.chunks(), r.chunk, "large");
+        let mut f = std::fs::File::open(&path).map_err(io_err(&path))?;
+        f.seek(std::io::SeekFrom::Start(r.large_offset))
+            .map_err(io_err(&path))?;
+        let mut buf = vec![0u8; r.large_len as usize];
+        f.read_exact(&mut buf).map_err(io_err(&path))?;
+        Ok(buf)
+    }
+}
+
+fn map_file(path: &Path) -> Result<Mmap, CacheError> {
+    let f = std::fs::File::open(path).map_err(io_err(path))?;
+    // SAFETY: cache files are only ever replaced by rename, never modified in place, so
+    // the mapped bytes do not change under us.
+    #[allow(unsafe_code)]
+    unsafe { Mmap::map(&f) }.map_err(io_err(path))
+}
+
+/// A stable 64-bit FNV-1a hash, for fingerprints that must not change between builds.
+#[derive(Clone, Copy, Debug)]
+pub struct Fingerprint(u64);
+
+impl Default for Fingerprint {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fingerprint {
+    pub fn add(&mut self, bytes: &[u8]) -> &mut Self {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        // Separator so that ("ab","c") and ("a","bc") differ.
+        self.0 ^= 0xff;
+        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        self
+    }
+    pub fn add_str(&mut self, s: &str) -> &mut Self {
+        self.add(s.as_bytes())
+    }
+    pub fn add_u64(&mut self, v: u64) -> &mut Self {
+        self.add(&v.to_le_bytes())
+    }
+    pub fn hex(&self) -> String {
+        format!("{:016x}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumb_record_layout_is_fixed() {
+        assert_eq!(std::mem::size_of::<ThumbRecord>(), 48);
+        let r = ThumbRecord {
+            page: 3,
+            large_offset: 1 << 40,
+            ..Default::default()
+        };
+        let bytes = encode_thumb_index(&[r, r]);
+        let back: &[ThumbRecord] = bytemuck::try_cast_slice(&bytes[16..]).unwrap();
+        assert_eq!(back, &[r, r]);
+    }
+
+    #[test]
+    fn fingerprint_separates_fields() {
+        let a = Fingerprint::default().add_str("ab").add_str("c").hex();
+        let b = Fingerprint::default().add_str("a").add_str("bc").hex();
+        assert_ne!(a, b);
+    }
+}

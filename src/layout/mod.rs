@@ -1,0 +1,129 @@
+//! Layout algorithms: pure functions from embeddings to 2-D positions.
+//!
+//! They read rows through the small [`Rows`] trait instead of a `&[f32]` matrix (a change
+//! from the design): a million float16 embeddings stay memory-mapped and are converted row
+//! by row, rather than expanded into a 2 GB f32 copy first.
+
+pub mod pca;
+
+pub use pca::pca_2d;
+
+/// Row access to an N×D matrix of embeddings.
+pub trait Rows: Sync {
+    fn len(&self) -> usize;
+    fn dim(&self) -> usize;
+    /// Copies row `i` into `out` (length `dim`).
+    fn row(&self, i: usize, out: &mut [f32]);
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A dense row-major matrix.
+pub struct DenseRows<'a> {
+    data: &'a [f32],
+    dim: usize,
+}
+
+impl<'a> DenseRows<'a> {
+    pub fn new(data: &'a [f32], dim: usize) -> Self {
+        Self { data, dim }
+    }
+}
+
+impl Rows for DenseRows<'_> {
+    fn len(&self) -> usize {
+        self.data.len().checked_div(self.dim).unwrap_or(0)
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn row(&self, i: usize, out: &mut [f32]) {
+        out.copy_from_slice(&self.data[i * self.dim..(i + 1) * self.dim]);
+    }
+}
+
+impl Rows for crate::dataset::Embeddings {
+    fn len(&self) -> usize {
+        crate::dataset::Embeddings::len(self)
+    }
+    fn dim(&self) -> usize {
+        crate::dataset::Embeddings::dim(self)
+    }
+    fn row(&self, i: usize, out: &mut [f32]) {
+        self.read_row(i, out);
+    }
+}
+
+/// Centres positions on their bounding box and scales both axes by the same factor so the
+/// longer side spans [-1, 1]: no axis is stretched (PixPlot stretched each independently).
+pub fn normalize_positions(positions: &mut [[f32; 2]]) {
+    let mut lo = [f32::INFINITY; 2];
+    let mut hi = [f32::NEG_INFINITY; 2];
+    for p in positions.iter() {
+        for a in 0..2 {
+            if p[a].is_finite() {
+                lo[a] = lo[a].min(p[a]);
+                hi[a] = hi[a].max(p[a]);
+            }
+        }
+    }
+    if !lo[0].is_finite() {
+        positions.iter_mut().for_each(|p| *p = [0.0, 0.0]);
+        return;
+    }
+    let centre = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0];
+    let half = ((hi[0] - lo[0]).max(hi[1] - lo[1]) / 2.0).max(f32::MIN_POSITIVE);
+    for p in positions.iter_mut() {
+        for a in 0..2 {
+            p[a] = if p[a].is_finite() {
+                (p[a] - centre[a]) / half
+            } else {
+                0.0
+            };
+        }
+    }
+}
+
+/// A small deterministic generator (SplitMix64) for seeds, sampling and the demo.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed ^ 0x9e37_79b9_7f4a_7c15)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    pub fn uniform(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+    /// Uniform integer in [0, n).
+    pub fn below(&mut self, n: usize) -> usize {
+        ((self.next_u64() >> 32) * n as u64 >> 32) as usize
+    }
+    /// Standard normal (Box–Muller).
+    pub fn normal(&mut self) -> f32 {
+        let u = self.uniform().max(1e-7);
+        let v = self.uniform();
+        (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalisation_keeps_aspect() {
+        let mut p = vec![[0.0, 0.0], [4.0, 1.0], [2.0, 0.5]];
+        normalize_positions(&mut p);
+        assert_eq!(p, vec![[-1.0, -0.25], [1.0, 0.25], [0.0, 0.0]]);
+    }
+}
