@@ -6,3 +6,6 @@ pub mod cache;
 pub mod dataset;
 pub mod layout;
 pub mod thumbs;
+pub mod export;
+pub mod prepare;
+pub mod demo;

@@ -1,3 +1,338 @@
-fn main() {
-    println!("Hello, world!");
+//! `clip-plot-view`: the command line. Errors become one message and an exit code here;
+//! everything else lives in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use clip_plot::dataset::DatasetOptions;
+use clip_plot::demo::{DemoOptions, make_demo};
+use clip_plot::export::ExportTable;
+use clip_plot::prepare::{PrepareError, PrepareOptions, PrepareReport, Progress, prepare};
+
+/// Exit code when the inputs are inconsistent or unreadable.
+const EXIT_BAD_INPUT: u8 = 3;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "clip-plot-view",
+    version,
+    about = "Fly through a map of every image in a collection, laid out by similarity.",
+    long_about = "Fly through a map of every image in a collection, laid out by similarity.\n\n\
+        DATASET is a folder with images (in images/ or anywhere below), optionally embeddings \
+        (clip-retrieval's output in embeddings/, or embeddings.npy with filenames.txt, or one \
+        .npy per image) and metadata (metadata.csv or metadata.parquet, PixPlot's columns). \
+        Everything prepared is cached in DATASET/.clip-plot (or --cache DIR); the user's files \
+        are never written.",
+    after_help = "Exit codes:\n  0  done (also when some images were skipped: they are listed)\n  \
+        1  an I/O or cache error\n  2  bad command line\n  3  the inputs are inconsistent or unreadable \
+        (row counts, dimensions, missing image_path or filename column, bad .npy)\n\n\
+        Examples:\n  clip-plot-view demo --n 5000\n  clip-plot-view prepare ./photos\n  \
+        clip-plot-view prepare ./ro-dataset --cache /tmp/cache\n  \
+        clip-plot-view export ./photos --layout pca -o map.csv",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    view: Option<DatasetArgs>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Prepare a dataset's cache (thumbnails, atlases, layouts) without opening a window.
+    Prepare(PrepareArgs),
+    /// Write layout coordinates, clusters and metadata as CSV or parquet.
+    Export(ExportArgs),
+    /// Generate a demo collection, prepare it and open it.
+    Demo(DemoArgs),
+}
+
+/// Where the parts of a dataset are.
+#[derive(Args, Debug, Clone)]
+struct DatasetArgs {
+    /// The dataset folder.
+    dataset: PathBuf,
+    /// Images folder [default: DATASET/images, else image files anywhere below DATASET].
+    #[arg(long, value_name = "DIR", help_heading = "Dataset parts")]
+    images: Option<PathBuf>,
+    /// clip-retrieval output folder, an N×D .npy (with filenames.txt beside it), or a folder
+    /// of per-image .npy files [default: DATASET/embeddings or DATASET/embeddings.npy].
+    #[arg(long, value_name = "PATH", help_heading = "Dataset parts")]
+    embeddings: Option<PathBuf>,
+    /// Metadata CSV or parquet with a `filename` column [default: DATASET/metadata.csv|parquet].
+    #[arg(long, value_name = "FILE", help_heading = "Dataset parts")]
+    metadata: Option<PathBuf>,
+    /// Cache folder, for read-only datasets [default: DATASET/.clip-plot].
+    #[arg(long, value_name = "DIR", help_heading = "Dataset parts")]
+    cache: Option<PathBuf>,
+    /// Logo drawn in a corner of the map and screenshots [default: DATASET/logo.png].
+    #[arg(long, value_name = "PNG", help_heading = "Dataset parts")]
+    logo: Option<PathBuf>,
+    /// Worker threads [default: all cores].
+    #[arg(long, value_name = "N", help_heading = "Performance")]
+    threads: Option<usize>,
+    /// No progress bars.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+impl DatasetArgs {
+    fn options(&self) -> DatasetOptions {
+        DatasetOptions {
+            root: self.dataset.clone(),
+            images: self.images.clone(),
+            embeddings: self.embeddings.clone(),
+            metadata: self.metadata.clone(),
+            logo: self.logo.clone(),
+            cache: self.cache.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum OnlyStage {
+    /// Thumbnails and atlas pages only (for benchmarks).
+    Thumbs,
+}
+
+#[derive(Args, Debug)]
+struct PrepareArgs {
+    #[command(flatten)]
+    dataset: DatasetArgs,
+    /// Run only this stage.
+    #[arg(long, value_name = "STAGE")]
+    only: Option<OnlyStage>,
+    /// Long side of the large thumbnail level, in pixels.
+    #[arg(long, default_value_t = clip_plot::thumbs::LARGE_PX, value_name = "PX")]
+    large_px: u32,
+}
+
+#[derive(Args, Debug)]
+struct ExportArgs {
+    #[command(flatten)]
+    dataset: DatasetArgs,
+    /// Layout to export.
+    #[arg(long, default_value = "pca", value_name = "NAME")]
+    layout: String,
+    /// Output file: .csv or .parquet.
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    /// Number of images.
+    #[arg(long, default_value_t = 2000)]
+    n: usize,
+    /// Folder to write the demo dataset into.
+    #[arg(long, default_value = "clip-plot-demo", value_name = "DIR")]
+    out: PathBuf,
+    /// Prepare only; do not open the viewer.
+    #[arg(long)]
+    no_view: bool,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Side of each generated image, in pixels.
+    #[arg(long, default_value_t = 96, value_name = "PX")]
+    image_px: u32,
+    /// Worker threads [default: all cores].
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// No progress bars.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Progress bars on stderr, one per stage.
+struct Bars {
+    current: Mutex<Option<ProgressBar>>,
+    quiet: bool,
+}
+
+impl Bars {
+    fn new(quiet: bool) -> Self {
+        Self {
+            current: Mutex::new(None),
+            quiet,
+        }
+    }
+}
+
+impl Progress for Bars {
+    fn begin(&self, stage: &str, total: u64) {
+        if self.quiet {
+            return;
+        }
+        let bar = if total == 0 {
+            let b = ProgressBar::new_spinner();
+            b.enable_steady_tick(Duration::from_millis(120));
+            b
+        } else {
+            ProgressBar::new(total)
+        };
+        let style = if total == 0 {
+            ProgressStyle::with_template("{spinner} {prefix:>11} {elapsed}")
+        } else {
+            ProgressStyle::with_template(
+                "{prefix:>11} [{bar:40}] {pos}/{len} {per_sec} eta {eta}",
+            )
+        };
+        if let Ok(style) = style {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(stage.to_string());
+        if let Ok(mut c) = self.current.lock() {
+            *c = Some(bar);
+        }
+    }
+    fn advance(&self, n: u64) {
+        if let Ok(c) = self.current.lock() {
+            if let Some(b) = c.as_ref() {
+                b.inc(n);
+            }
+        }
+    }
+    fn end(&self) {
+        if let Ok(mut c) = self.current.lock() {
+            if let Some(b) = c.take() {
+                b.finish();
+            }
+        }
+    }
+}
+
+fn set_threads(threads: Option<usize>) {
+    if let Some(n) = threads {
+        // Fails only if the pool was already built, in which case it keeps its size.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    }
+}
+
+fn print_summary(report: &PrepareReport) {
+    println!(
+        "Prepared {} images into {} ({} thumbnailed now, {} from the cache).",
+        report.images,
+        report.cache_dir.display(),
+        report.thumbnailed,
+        report.images.saturating_sub(report.thumbnailed)
+    );
+    if !report.skipped.is_empty() {
+        println!("Skipped {} file(s):", report.skipped.len());
+        for s in &report.skipped {
+            println!("  {}: {}", s.path, s.reason);
+        }
+    }
+    for n in &report.notices {
+        println!("Note: {n}");
+    }
+    let times: Vec<String> = report
+        .stage_seconds
+        .iter()
+        .map(|(s, t)| format!("{s} {t:.2} s"))
+        .collect();
+    println!("Time per stage: {}", times.join(", "));
+}
+
+fn run_prepare(
+    dataset: &DatasetArgs,
+    only_thumbs: bool,
+    large_px: u32,
+) -> Result<PrepareReport, PrepareError> {
+    set_threads(dataset.threads);
+    let mut opts = PrepareOptions::new(dataset.options());
+    opts.only_thumbs = only_thumbs;
+    opts.large_px = large_px;
+    let report = prepare(&opts, &Bars::new(dataset.quiet))?;
+    print_summary(&report);
+    Ok(report)
+}
+
+fn view(dataset: &DatasetArgs) -> anyhow::Result<()> {
+    let report = run_prepare(dataset, false, clip_plot::thumbs::LARGE_PX)?;
+    println!(
+        "The map window is not part of this build yet; the dataset is prepared in {}.\n\
+         Export its layout with: clip-plot-view export {} --layout pca -o map.csv",
+        report.cache_dir.display(),
+        dataset.dataset.display()
+    );
+    Ok(())
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Some(Command::Prepare(args)) => {
+            run_prepare(&args.dataset, args.only.is_some(), args.large_px)?;
+        }
+        Some(Command::Export(args)) => {
+            run_prepare(&args.dataset, false, clip_plot::thumbs::LARGE_PX)?;
+            let cache = clip_plot::prepare::cache_dir_for(&args.dataset.options());
+            let prepared = clip_plot::cache::PreparedDataset::open(&cache)?;
+            let table = ExportTable::from_prepared(&prepared, &args.layout)?;
+            table.write(&args.output)?;
+            println!(
+                "Wrote {} rows of layout '{}' to {}",
+                table.filenames.len(),
+                args.layout,
+                args.output.display()
+            );
+        }
+        Some(Command::Demo(args)) => {
+            set_threads(args.threads);
+            let bars = Bars::new(args.quiet);
+            let opts = DemoOptions {
+                n: args.n,
+                out: args.out.clone(),
+                seed: args.seed,
+                image_px: args.image_px.clamp(16, 1024),
+            };
+            make_demo(&opts, &bars)
+                .with_context(|| format!("writing the demo into {}", args.out.display()))?;
+            println!("Generated {} images in {}", args.n, args.out.display());
+            let dataset = DatasetArgs {
+                dataset: args.out,
+                images: None,
+                embeddings: None,
+                metadata: None,
+                cache: None,
+                logo: None,
+                threads: None,
+                quiet: args.quiet,
+            };
+            if args.no_view {
+                run_prepare(&dataset, false, clip_plot::thumbs::LARGE_PX)?;
+            } else {
+                view(&dataset)?;
+            }
+        }
+        None => match cli.view {
+            Some(dataset) => view(&dataset)?,
+            None => anyhow::bail!(
+                "no dataset given. Run `clip-plot-view DATASET`, or `clip-plot-view demo` to see one (the folder dialog comes with the viewer)"
+            ),
+        },
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let bad_input = matches!(
+                e.downcast_ref::<PrepareError>(),
+                Some(PrepareError::Dataset(_) | PrepareError::NoUsableImages { .. })
+            );
+            ExitCode::from(if bad_input { EXIT_BAD_INPUT } else { 1 })
+        }
+    }
 }

@@ -1,0 +1,175 @@
+//! `export`: layout coordinates, clusters and metadata of a prepared dataset, as CSV or
+//! parquet, one row per shown image: `filename, x, y, cluster, <metadata columns…>`.
+//!
+//! Parquet is written with the `parquet` crate's column writers (no Arrow): every metadata
+//! column is a UTF-8 string, x and y are FLOAT, cluster INT32.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use parquet::basic::{Compression, ConvertedType, Repetition, Type as PhysicalType};
+use parquet::data_type::{ByteArray, ByteArrayType, FloatType, Int32Type};
+use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::Type;
+
+use crate::cache::{PreparedDataset, atomic_write_with};
+
+/// Errors of an export.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Cache(#[from] crate::cache::CacheError),
+    #[error("{path}: {why}", path = .path.display())]
+    Write { path: std::path::PathBuf, why: String },
+    #[error("unknown output format for {path}: use a .csv or .parquet file name", path = .path.display())]
+    Format { path: std::path::PathBuf },
+}
+
+/// The rows an export writes.
+pub struct ExportTable {
+    pub filenames: Vec<String>,
+    pub positions: Vec<[f32; 2]>,
+    pub clusters: Vec<i32>,
+    pub metadata: crate::dataset::Table,
+}
+
+impl ExportTable {
+    /// Gathers layout `layout` of a prepared dataset. Clusters are -1 until hotspots exist.
+    pub fn from_prepared(prepared: &PreparedDataset, layout: &str) -> Result<Self, ExportError> {
+        Ok(Self {
+            filenames: prepared.images.clone(),
+            positions: prepared.layout(layout)?,
+            clusters: vec![-1; prepared.len()],
+            metadata: prepared.metadata.clone(),
+        })
+    }
+
+    /// Column names in output order, with metadata names that clash with ours suffixed.
+    pub fn column_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = ["filename", "x", "y", "cluster"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for c in &self.metadata.columns {
+            let mut name = c.clone();
+            while names.contains(&name) {
+                name.push_str("_meta");
+            }
+            names.push(name);
+        }
+        names
+    }
+
+    /// Writes `.csv` or `.parquet`, chosen by the extension, atomically.
+    pub fn write(&self, path: &Path) -> Result<(), ExportError> {
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        let err = |why: String| ExportError::Write {
+            path: path.to_path_buf(),
+            why,
+        };
+        match ext.as_deref() {
+            Some("csv") => atomic_write_with(path, |w| self.write_csv(w))
+                .map_err(|e| err(e.to_string())),
+            Some("parquet") => {
+                atomic_write_with(path, |w| self.write_parquet(w).map_err(std::io::Error::other))
+                    .map_err(|e| err(e.to_string()))
+            }
+            _ => Err(ExportError::Format {
+                path: path.to_path_buf(),
+            }),
+        }
+    }
+
+    fn write_csv(&self, w: &mut impl std::io::Write) -> std::io::Result<()> {
+        let mut out = csv::Writer::from_writer(w);
+        out.write_record(self.column_names())?;
+        for i in 0..self.filenames.len() {
+            let mut record = vec![
+                self.filenames[i].clone(),
+                self.positions[i][0].to_string(),
+                self.positions[i][1].to_string(),
+                self.clusters[i].to_string(),
+            ];
+            record.extend(self.metadata.cells.iter().map(|c| c[i].clone()));
+            out.write_record(record)?;
+        }
+        out.flush()
+    }
+
+    fn write_parquet<W: std::io::Write + Send>(&self, w: W) -> parquet::errors::Result<()> {
+        let names = self.column_names();
+        let string_field = |name: &str| {
+            Type::primitive_type_builder(name, PhysicalType::BYTE_ARRAY)
+                .with_converted_type(ConvertedType::UTF8)
+                .with_repetition(Repetition::REQUIRED)
+                .build()
+                .map(Arc::new)
+        };
+        let mut fields = vec![string_field(&names[0])?];
+        for name in &names[1..3] {
+            fields.push(Arc::new(
+                Type::primitive_type_builder(name, PhysicalType::FLOAT)
+                    .with_repetition(Repetition::REQUIRED)
+                    .build()?,
+            ));
+        }
+        fields.push(Arc::new(
+            Type::primitive_type_builder(&names[3], PhysicalType::INT32)
+                .with_repetition(Repetition::REQUIRED)
+                .build()?,
+        ));
+        for name in &names[4..] {
+            fields.push(string_field(name)?);
+        }
+        let schema = Arc::new(
+            Type::group_type_builder("clip_plot_export")
+                .with_fields(fields)
+                .build()?,
+        );
+        let props = Arc::new(
+            WriterProperties::builder()
+                .set_compression(Compression::SNAPPY)
+                .build(),
+        );
+        let mut writer = SerializedFileWriter::new(w, schema, props)?;
+        let mut group = writer.next_row_group()?;
+        let strings =
+            |v: &[String]| -> Vec<ByteArray> { v.iter().map(|s| ByteArray::from(s.as_str())).collect() };
+        let xs: Vec<f32> = self.positions.iter().map(|p| p[0]).collect();
+        let ys: Vec<f32> = self.positions.iter().map(|p| p[1]).collect();
+        let mut column = 0usize;
+        while let Some(mut col) = group.next_column()? {
+            match column {
+                0 => {
+                    col.typed::<ByteArrayType>()
+                        .write_batch(&strings(&self.filenames), None, None)?;
+                }
+                1 => {
+                    col.typed::<FloatType>().write_batch(&xs, None, None)?;
+                }
+                2 => {
+                    col.typed::<FloatType>().write_batch(&ys, None, None)?;
+                }
+                3 => {
+                    col.typed::<Int32Type>()
+                        .write_batch(&self.clusters, None, None)?;
+                }
+                c => {
+                    col.typed::<ByteArrayType>().write_batch(
+                        &strings(&self.metadata.cells[c - 4]),
+                        None,
+                        None,
+                    )?;
+                }
+            }
+            col.close()?;
+            column += 1;
+        }
+        group.close()?;
+        writer.close()?;
+        Ok(())
+    }
+}

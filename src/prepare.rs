@@ -1,0 +1,447 @@
+//! Prepare: turn a dataset's inputs into a cache the viewer opens in under a second.
+//!
+//! Stages, each skipped when its inputs have not changed since the last run:
+//! 1. scan — find and join images, embeddings and metadata ([`crate::dataset`]);
+//! 2. thumbnails — decode new or changed images on the rayon pool, in crash-safe chunks;
+//! 3. atlas — pack the small level into BC1 pages, write the per-image index;
+//! 4. pca — the linear layout of all shown images.
+//!
+//! The CLI and the viewer both call [`prepare`]; progress comes out through [`Progress`].
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::cache::thumbstore::{ChunkData, FileKey, StoredThumb, ThumbStore};
+use crate::cache::{
+    CACHE_DIR_NAME, CacheDir, CacheError, EmbeddingOrigin, FORMAT_VERSION, Fingerprint,
+    LayoutInfo, Manifest, ThumbRecord, ThumbsInfo, atomic_write, encode_thumb_index,
+};
+use crate::dataset::npy::encode_npy_f32;
+use crate::dataset::{Dataset, DatasetError, DatasetOptions, EmbeddingInput, Skipped, Table};
+use crate::layout::{DenseRows, Rows, pca_2d};
+use crate::thumbs::{APPEARANCE_DIM, LARGE_PX, atlas, make_thumb};
+
+/// Receives progress from long-running stages. Implementations must be cheap to call.
+pub trait Progress: Sync {
+    /// A stage starts; `total` is its number of steps (0 when unknown).
+    fn begin(&self, stage: &str, total: u64);
+    /// `n` more steps of the current stage are done.
+    fn advance(&self, n: u64);
+    /// The current stage is done.
+    fn end(&self);
+}
+
+/// Progress that goes nowhere (tests, libraries).
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn begin(&self, _: &str, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn end(&self) {}
+}
+
+/// What to prepare and how.
+#[derive(Clone, Debug)]
+pub struct PrepareOptions {
+    pub dataset: DatasetOptions,
+    /// Stop after thumbnails and atlas pages (benchmarks).
+    pub only_thumbs: bool,
+    /// Long side of the large thumbnail level.
+    pub large_px: u32,
+    pub seed: u64,
+}
+
+impl PrepareOptions {
+    pub fn new(dataset: DatasetOptions) -> Self {
+        Self {
+            dataset,
+            only_thumbs: false,
+            large_px: LARGE_PX,
+            seed: 42,
+        }
+    }
+}
+
+/// Everything that can stop a prepare.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error("{path}: {source}", path = .path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("none of the {found} images could be thumbnailed (first reason: {reason})")]
+    NoUsableImages { found: usize, reason: String },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PrepareError + '_ {
+    move |source| PrepareError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// What a prepare did.
+#[derive(Clone, Debug)]
+pub struct PrepareReport {
+    pub cache_dir: PathBuf,
+    /// Images on the map.
+    pub images: usize,
+    /// Images thumbnailed in this run (the rest came from the cache).
+    pub thumbnailed: usize,
+    pub skipped: Vec<Skipped>,
+    pub notices: Vec<String>,
+    pub stage_seconds: Vec<(String, f64)>,
+    pub embedding_origin: EmbeddingOrigin,
+}
+
+/// The cache folder for these options: `--cache`, else `DATASET/.clip-plot`.
+pub fn cache_dir_for(opts: &DatasetOptions) -> PathBuf {
+    opts.cache
+        .clone()
+        .map(|c| crate::dataset::paths::absolute(&c))
+        .unwrap_or_else(|| crate::dataset::paths::absolute(&opts.root).join(CACHE_DIR_NAME))
+}
+
+/// The notice shown when a dataset has no embeddings.
+pub const APPEARANCE_NOTICE: &str = "no embeddings found: the map shows look-alikes (colour, layout, texture), not meaning. For semantic embeddings run: clip-retrieval inference --input_dataset IMAGES --output_folder DATASET/embeddings";
+
+/// Runs every stage that is out of date.
+pub fn prepare(opts: &PrepareOptions, progress: &dyn Progress) -> Result<PrepareReport, PrepareError> {
+    let mut stage_seconds = Vec::new();
+    let mut timer = Instant::now();
+    let mut lap = |name: &str, stage_seconds: &mut Vec<(String, f64)>| {
+        stage_seconds.push((name.to_string(), timer.elapsed().as_secs_f64()));
+        timer = Instant::now();
+    };
+
+    progress.begin("scan", 0);
+    let cache_root = cache_dir_for(&opts.dataset);
+    let mut dataset_opts = opts.dataset.clone();
+    dataset_opts.cache = Some(cache_root.clone());
+    let dataset = Dataset::open(&dataset_opts)?;
+    progress.end();
+    lap("scan", &mut stage_seconds);
+
+    std::fs::create_dir_all(&cache_root).map_err(io(&cache_root))?;
+    let cache = CacheDir::new(&cache_root);
+    crate::cache::atomic::clean_temp_files(&cache_root);
+    let previous = cache.read_manifest().ok();
+
+    // Thumbnails: only images whose (path, size, mtime) the store has not seen.
+    let chunks_dir = cache.chunks();
+    let mut store = ThumbStore::open(&chunks_dir).map_err(io(&chunks_dir))?;
+    let keys: Vec<Option<FileKey>> = dataset
+        .images
+        .par_iter()
+        .map(|image| FileKey::of(&image.rel, &image.abs))
+        .collect();
+    let todo: Vec<usize> = (0..keys.len())
+        .filter(|&i| keys[i].as_ref().is_some_and(|k| store.get(k).is_none()))
+        .collect();
+    progress.begin("thumbnails", todo.len() as u64);
+    for batch in todo.chunks(crate::cache::thumbstore::CHUNK_IMAGES) {
+        let results: Vec<_> = batch
+            .par_iter()
+            .filter_map(|&i| {
+                let key = keys[i].clone()?;
+                let thumb = make_thumb(&dataset.images[i].abs, opts.large_px);
+                progress.advance(1);
+                Some((key, thumb))
+            })
+            .collect();
+        store.write_chunk(results).map_err(io(&chunks_dir))?;
+    }
+    progress.end();
+    lap("thumbnails", &mut stage_seconds);
+
+    // Which images make it onto the map.
+    let mut skipped = dataset.skipped.clone();
+    let mut shown: Vec<(usize, u32, StoredThumb)> = Vec::with_capacity(dataset.images.len());
+    for (i, key) in keys.iter().enumerate() {
+        let rel = &dataset.images[i].rel;
+        let Some(key) = key else {
+            skipped.push(Skipped {
+                path: rel.clone(),
+                reason: "cannot read the file".into(),
+            });
+            continue;
+        };
+        match store.get(key).map(|r| (r.chunk, &r.result)) {
+            Some((chunk, Ok(stored))) => shown.push((i, chunk, stored.clone())),
+            Some((_, Err(reason))) => skipped.push(Skipped {
+                path: rel.clone(),
+                reason: reason.clone(),
+            }),
+            None => skipped.push(Skipped {
+                path: rel.clone(),
+                reason: "was not thumbnailed".into(),
+            }),
+        }
+    }
+    if shown.is_empty() {
+        let reason = skipped
+            .first()
+            .map_or_else(|| "unknown".to_string(), |s| format!("{}: {}", s.path, s.reason));
+        return Err(PrepareError::NoUsableImages {
+            found: dataset.images.len(),
+            reason,
+        });
+    }
+
+    // Atlas pages and the index, unless exactly these thumbnails were packed before.
+    progress.begin("atlas", shown.len() as u64);
+    let mut fp = Fingerprint::default();
+    fp.add_u64(u64::from(FORMAT_VERSION)).add_u64(u64::from(opts.large_px));
+    for (i, chunk, stored) in &shown {
+        fp.add_str(&dataset.images[*i].rel)
+            .add_u64(u64::from(*chunk))
+            .add_u64(u64::from(stored.slot));
+    }
+    let thumbs_fingerprint = fp.hex();
+    let pages = shown.len().div_ceil(atlas::CELLS_PER_PAGE as usize) as u32;
+    let thumbs_current = previous.as_ref().is_some_and(|m| {
+        m.thumbs
+            .as_ref()
+            .is_some_and(|t| t.fingerprint == thumbs_fingerprint)
+    }) && cache.thumb_index().is_file()
+        && (0..pages).all(|p| cache.page(p).is_file());
+    let needs_appearance = dataset.embeddings.is_none();
+    let mut chunk_ids: Vec<u32> = shown.iter().map(|s| s.1).collect();
+    chunk_ids.sort_unstable();
+    chunk_ids.dedup();
+    let chunk_data: std::collections::HashMap<u32, ChunkData> =
+        if thumbs_current && !needs_appearance {
+            Default::default()
+        } else {
+            chunk_ids
+                .par_iter()
+                .map(|&c| store.read_chunk_data(c).map(|d| (c, d)))
+                .collect::<Result<_, _>>()
+                .map_err(io(&chunks_dir))?
+        };
+    if !thumbs_current {
+        let records: Vec<ThumbRecord> = shown
+            .iter()
+            .enumerate()
+            .map(|(j, (_, chunk, s))| {
+                let (page, x, y) = atlas::cell_of(j);
+                ThumbRecord {
+                    page,
+                    cell_x: x as u16,
+                    cell_y: y as u16,
+                    small_w: s.small_w,
+                    small_h: s.small_h,
+                    large_w: s.large_w,
+                    large_h: s.large_h,
+                    chunk: *chunk,
+                    large_format: s.large_format as u32,
+                    large_offset: s.large_offset,
+                    large_len: s.large_len,
+                    source_w: s.source_w,
+                    source_h: s.source_h,
+                    reserved: 0,
+                }
+            })
+            .collect();
+        let per_page = atlas::CELLS_PER_PAGE as usize;
+        shown
+            .par_chunks(per_page)
+            .enumerate()
+            .try_for_each(|(p, members)| {
+                let mut page = vec![0u8; atlas::PAGE_BYTES];
+                for (k, (_, chunk, stored)) in members.iter().enumerate() {
+                    let (_, x, y) = atlas::cell_of(p * per_page + k);
+                    if let Some(data) = chunk_data.get(chunk) {
+                        atlas::place_cell(&mut page, data.cell(stored.slot), x, y);
+                    }
+                }
+                progress.advance(members.len() as u64);
+                let path = cache.page(p as u32);
+                atomic_write(&path, &page).map_err(io(&path))
+            })?;
+        let path = cache.thumb_index();
+        atomic_write(&path, &encode_thumb_index(&records)).map_err(io(&path))?;
+    }
+    let shown_images: Vec<String> = shown
+        .iter()
+        .map(|(i, _, _)| dataset.images[*i].rel.clone())
+        .collect();
+    cache.write_json(&cache.images(), &shown_images)?;
+    let metadata = Table {
+        columns: dataset.metadata.columns.clone(),
+        cells: dataset
+            .metadata
+            .cells
+            .iter()
+            .map(|col| shown.iter().map(|(i, _, _)| col[*i].clone()).collect())
+            .collect(),
+    };
+    cache.write_json(&cache.metadata(), &(&metadata.columns, &metadata.cells))?;
+    progress.end();
+    lap("atlas", &mut stage_seconds);
+
+    // Embeddings for the shown images: the user's, or our appearance features.
+    let mut notices = dataset.notices.clone();
+    let shown_rows: Vec<usize> = shown.iter().map(|(i, _, _)| *i).collect();
+    let (origin, dense_appearance) = match &dataset.embeddings {
+        Some(_) => (EmbeddingOrigin::Provided, None),
+        None => {
+            notices.push(APPEARANCE_NOTICE.to_string());
+            let mut data = Vec::with_capacity(shown.len() * APPEARANCE_DIM);
+            for (_, chunk, stored) in &shown {
+                match chunk_data.get(chunk) {
+                    Some(d) => data.extend_from_slice(d.appearance(stored.slot)),
+                    None => data.extend_from_slice(&[0.0; APPEARANCE_DIM]),
+                }
+            }
+            let path = cache.appearance();
+            atomic_write(&path, &encode_npy_f32(shown.len(), APPEARANCE_DIM, &data))
+                .map_err(io(&path))?;
+            (EmbeddingOrigin::Appearance, Some(data))
+        }
+    };
+    let selected;
+    let rows: &dyn Rows = match (&dataset.embeddings, &dense_appearance) {
+        (Some(e), _) => {
+            selected = SelectedRows {
+                inner: e,
+                rows: &shown_rows,
+            };
+            &selected
+        }
+        (None, Some(d)) => &DenseRows::new(d, APPEARANCE_DIM),
+        (None, None) => &DenseRows::new(&[], 1),
+    };
+
+    // PCA, unless the same images and embeddings were laid out before.
+    let mut fp = Fingerprint::default();
+    fp.add_str("pca-v1").add_u64(opts.seed);
+    for rel in &shown_images {
+        fp.add_str(rel);
+    }
+    match &dataset.paths.embeddings {
+        Some(input) => fingerprint_embeddings(input, &mut fp),
+        None => {
+            fp.add_str(&thumbs_fingerprint);
+        }
+    }
+    let pca_fingerprint = fp.hex();
+    let mut layouts = std::collections::BTreeMap::new();
+    if let Some(prev) = previous.as_ref().and_then(|m| m.layouts.get("pca")) {
+        if prev.fingerprint == pca_fingerprint && cache.root.join(&prev.file).is_file() {
+            layouts.insert("pca".to_string(), prev.clone());
+        }
+    }
+    if !opts.only_thumbs && !layouts.contains_key("pca") {
+        progress.begin("pca", 0);
+        let start = Instant::now();
+        let positions = pca_2d(rows, opts.seed);
+        let file = cache.write_layout("pca", &positions)?;
+        layouts.insert(
+            "pca".to_string(),
+            LayoutInfo {
+                file,
+                fingerprint: pca_fingerprint,
+                params: [("dims".to_string(), rows.dim().to_string())].into(),
+                seconds: start.elapsed().as_secs_f64(),
+            },
+        );
+        progress.end();
+    }
+    lap("pca", &mut stage_seconds);
+
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    let display = |p: &Path| p.display().to_string();
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        generator: format!("clip-plot {}", env!("CARGO_PKG_VERSION")),
+        dataset_root: display(&dataset.paths.root),
+        images_dir: display(&dataset.paths.images),
+        embeddings: dataset.paths.embeddings.as_ref().map(|e| match e {
+            EmbeddingInput::ClipRetrieval(p) | EmbeddingInput::PerImage(p) => display(p),
+            EmbeddingInput::Matrix { npy, .. } => display(npy),
+        }),
+        metadata: dataset.paths.metadata.as_deref().map(display),
+        logo: dataset.paths.logo.as_deref().map(display),
+        image_count: shown_images.len(),
+        embedding_dim: rows.dim(),
+        embedding_origin: origin,
+        thumbs: Some(ThumbsInfo {
+            fingerprint: thumbs_fingerprint,
+            pages,
+            page_px: atlas::PAGE_PX,
+            cell_px: atlas::CELL_PX,
+            large_px: opts.large_px,
+            page_format: "bc1-rgba-srgb".into(),
+        }),
+        layouts,
+        clusters: Default::default(),
+        skipped: skipped.clone(),
+        notices: notices.clone(),
+        stage_seconds: stage_seconds.iter().cloned().collect(),
+    };
+    cache.write_json(&cache.manifest(), &manifest)?;
+    Ok(PrepareReport {
+        cache_dir: cache_root,
+        images: shown_images.len(),
+        thumbnailed: todo.len(),
+        skipped,
+        notices,
+        stage_seconds,
+        embedding_origin: origin,
+    })
+}
+
+/// The user's embeddings restricted to the shown images.
+struct SelectedRows<'a> {
+    inner: &'a crate::dataset::Embeddings,
+    rows: &'a [usize],
+}
+
+impl Rows for SelectedRows<'_> {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn row(&self, i: usize, out: &mut [f32]) {
+        self.inner.read_row(self.rows[i], out);
+    }
+}
+
+/// Adds name, size and mtime of every file of the embeddings input to `fp`.
+fn fingerprint_embeddings(input: &EmbeddingInput, fp: &mut Fingerprint) {
+    let roots: Vec<&Path> = match input {
+        EmbeddingInput::ClipRetrieval(p) | EmbeddingInput::PerImage(p) => vec![p],
+        EmbeddingInput::Matrix { npy, list } => vec![npy, list],
+    };
+    for root in roots {
+        let mut stack = vec![root.to_path_buf()];
+        let mut files = Vec::new();
+        while let Some(p) = stack.pop() {
+            if p.is_dir() {
+                if let Ok(rd) = std::fs::read_dir(&p) {
+                    stack.extend(rd.filter_map(Result::ok).map(|e| e.path()));
+                }
+            } else {
+                files.push(p);
+            }
+        }
+        files.sort();
+        for f in files {
+            if let Some(key) = FileKey::of(&f.to_string_lossy(), &f) {
+                fp.add_str(&key.rel)
+                    .add_u64(key.size)
+                    .add_u64(key.mtime_ns as u64);
+            }
+        }
+    }
+}

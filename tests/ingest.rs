@@ -1,0 +1,164 @@
+//! Ingesting real clip-retrieval output and PixPlot metadata (tests/fixtures/butterflies and
+//! tuxpaint, copied from shared/fixtures).
+
+mod common;
+
+use clip_plot::dataset::npy::NpyArray;
+use clip_plot::dataset::{Dataset, DatasetError, DatasetOptions};
+use common::fixture;
+
+fn butterflies(images: &str, embeddings: &str, metadata: Option<&str>) -> DatasetOptions {
+    let root = fixture("butterflies");
+    DatasetOptions {
+        images: Some(root.join(images)),
+        embeddings: Some(root.join(embeddings)),
+        metadata: metadata.map(|m| root.join("meta_data").join(m)),
+        root,
+        ..Default::default()
+    }
+}
+
+fn row(d: &Dataset, i: usize) -> Vec<f32> {
+    let e = d.embeddings.as_ref().unwrap();
+    let mut v = vec![0.0; e.dim()];
+    e.read_row(i, &mut v);
+    v
+}
+
+#[test]
+fn clip_retrieval_shards_are_joined_through_image_path() {
+    let d = Dataset::open(&butterflies("jpgs", "embeds_chunked", None)).unwrap();
+    assert_eq!(d.images.len(), 12);
+    assert!(d.skipped.is_empty(), "{:?}", d.skipped);
+    let e = d.embeddings.as_ref().unwrap();
+    assert_eq!(e.dim(), 512);
+    // clip-retrieval sent sample i of the sorted file list to shard i % 2, row i / 2; our
+    // join only looked at image_path, so it must reproduce exactly that.
+    let shards = [0, 1].map(|k| {
+        NpyArray::open(
+            &fixture("butterflies/embeds_chunked/img_emb").join(format!("img_emb_{k}.npy")),
+        )
+        .unwrap()
+    });
+    for (i, image) in d.images.iter().enumerate() {
+        let mut expected = vec![0.0; 512];
+        shards[i % 2].read_row(i / 2, &mut expected);
+        assert_eq!(row(&d, i), expected, "{}", image.rel);
+        let norm: f32 = expected.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 0.01);
+    }
+}
+
+#[test]
+fn per_image_npy_files_give_each_image_its_own_vector() {
+    let d = Dataset::open(&butterflies("jpgs", "embeds_indiv", None)).unwrap();
+    assert_eq!(d.images.len(), 12);
+    assert_eq!(d.embeddings.as_ref().unwrap().dim(), 2048);
+    for (i, image) in d.images.iter().enumerate() {
+        let own = NpyArray::open(
+            &fixture("butterflies/embeds_indiv").join(format!("{}.npy", image.rel)),
+        )
+        .unwrap();
+        let mut expected = vec![0.0; 2048];
+        own.read_row(0, &mut expected);
+        assert_eq!(row(&d, i), expected, "{}", image.rel);
+    }
+}
+
+#[test]
+fn pixplot_metadata_joins_by_filename() {
+    let d = Dataset::open(&butterflies("jpgs", "embeds_chunked", Some("good_meta.csv"))).unwrap();
+    let i = d
+        .images
+        .iter()
+        .position(|im| im.rel == "354747d21-638c-4e23-a655-c0bb4de18941.jpg")
+        .unwrap();
+    let col = |name: &str| d.metadata.column(name).unwrap()[i].clone();
+    assert_eq!(col("category"), "Butterfly");
+    assert_eq!(col("tags"), "Gray|Ugly");
+    assert_eq!(col("year"), "2000");
+    assert_eq!(col("lat"), "18.406389");
+    assert_eq!(col("x"), "0");
+    assert!(d.metadata.column("filename").is_none(), "filename is the key, not a column");
+    assert!(d.metadata.cells.iter().all(|c| c.len() == 12));
+}
+
+#[test]
+fn metadata_with_missing_rows_leaves_those_empty() {
+    let d = Dataset::open(&butterflies(
+        "jpgs",
+        "embeds_chunked",
+        Some("meta_missing_entry.csv"),
+    ))
+    .unwrap();
+    let label = d.metadata.column("label").unwrap();
+    let empty = label.iter().filter(|v| v.is_empty()).count();
+    assert!(empty > 0 && empty < 12, "{label:?}");
+    assert!(d.notices.iter().any(|n| n.contains("have no row")), "{:?}", d.notices);
+}
+
+#[test]
+fn metadata_without_filename_column_is_refused_clearly() {
+    let err = Dataset::open(&butterflies(
+        "jpgs",
+        "embeds_chunked",
+        Some("meta_missing_filename.csv"),
+    ))
+    .unwrap_err();
+    assert!(matches!(err, DatasetError::NoFilename { .. }));
+    let msg = err.to_string();
+    assert!(msg.contains("meta_missing_filename.csv"), "{msg}");
+    assert!(msg.contains("`filename` column"), "{msg}");
+}
+
+#[test]
+fn duplicate_file_names_are_resolved_and_reported() {
+    // jpgs_duplicates holds some files twice (root and duplicates_here/); clip-retrieval's
+    // image_path (../jpgs/x.jpg) matches the copy nearest the images folder.
+    let d = Dataset::open(&butterflies("jpgs_duplicates", "embeds_chunked", None)).unwrap();
+    let rels: Vec<&str> = d.images.iter().map(|i| i.rel.as_str()).collect();
+    assert!(rels.iter().all(|r| !r.starts_with("duplicates_here/")), "{rels:?}");
+    assert!(d.notices.iter().any(|n| n.contains("match several files")), "{:?}", d.notices);
+    assert!(
+        d.skipped
+            .iter()
+            .any(|s| s.path.starts_with("duplicates_here/") && s.reason.contains("no embedding"))
+    );
+    // With per-image vectors matched by name, every copy gets the vector of its name.
+    let d = Dataset::open(&butterflies("jpgs_duplicates", "embeds_indiv", None)).unwrap();
+    let a = d
+        .images
+        .iter()
+        .position(|i| i.rel == "3c3407493-e0d9-43fe-a2a2-7c43395c90c5.jpg")
+        .unwrap();
+    let b = d
+        .images
+        .iter()
+        .position(|i| i.rel == "duplicates_here/3c3407493-e0d9-43fe-a2a2-7c43395c90c5.jpg")
+        .unwrap();
+    assert_eq!(row(&d, a), row(&d, b));
+}
+
+#[test]
+fn tuxpaint_dataset_is_discovered_with_captions_and_categories() {
+    let root = fixture("tuxpaint");
+    let d = Dataset::open(&DatasetOptions {
+        root: root.clone(),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(d.images.len(), 207);
+    assert!(d.skipped.is_empty(), "{:?}", d.skipped);
+    assert_eq!(d.embeddings.as_ref().unwrap().dim(), 1280);
+    let captions = d.metadata.column("caption").unwrap();
+    let categories = d.metadata.column("category").unwrap();
+    for (i, image) in d.images.iter().enumerate() {
+        assert!(!captions[i].is_empty(), "{}", image.rel);
+        assert_eq!(
+            categories[i],
+            image.rel.split('/').next().unwrap(),
+            "{}",
+            image.rel
+        );
+    }
+}
