@@ -255,7 +255,7 @@ pub fn prepare(opts: &PrepareOptions, progress: &dyn Progress) -> Result<Prepare
             .par_chunks(per_page)
             .enumerate()
             .try_for_each(|(p, members)| {
-                let mut page = vec![0u8; atlas::PAGE_BYTES];
+                let mut page = atlas::empty_page();
                 for (k, (_, chunk, stored)) in members.iter().enumerate() {
                     let (_, x, y) = atlas::cell_of(p * per_page + k);
                     if let Some(data) = chunk_data.get(chunk) {

@@ -29,6 +29,20 @@ pub const CELL_BYTES: usize = ((CELL_PX / 4) * (CELL_PX / 4)) as usize * BLOCK_B
 /// Bytes of one page.
 pub const PAGE_BYTES: usize = PAGE_BLOCKS * PAGE_BLOCKS * BLOCK_BYTES;
 
+/// A BC1 block whose 16 pixels are all transparent (colour0 ≤ colour1 selects the
+/// 3-colour + transparent mode; index 3 everywhere).
+const TRANSPARENT_BLOCK: [u8; BLOCK_BYTES] = [0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+
+/// A page with every cell transparent.
+pub fn empty_page() -> Vec<u8> {
+    TRANSPARENT_BLOCK
+        .iter()
+        .copied()
+        .cycle()
+        .take(PAGE_BYTES)
+        .collect()
+}
+
 /// Where image `i` lives: page, and the cell's top-left pixel.
 pub fn cell_of(i: usize) -> (u32, u32, u32) {
     let page = (i / CELLS_PER_PAGE as usize) as u32;
@@ -107,7 +121,8 @@ mod tests {
         assert!(blue[2] > 200 && blue[0] < 50, "{blue:?}");
         assert_eq!(back.get_pixel(4, 28)[3], 0, "below the thumbnail is transparent");
 
-        let mut page = vec![0u8; PAGE_BYTES];
+        let mut page = empty_page();
+        assert_eq!(decode_page_rgba(&page).get_pixel(100, 100)[3], 0);
         let (p, x, y) = cell_of(CELLS_PER_ROW as usize + 1);
         assert_eq!((p, x, y), (0, 32, 32));
         place_cell(&mut page, &cell, x, y);

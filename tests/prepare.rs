@@ -1,0 +1,226 @@
+//! Prepare end to end on real data: the cache, incremental runs, resuming after SIGKILL,
+//! export, and the command line.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use clip_plot::cache::{EmbeddingOrigin, PreparedDataset};
+use clip_plot::dataset::{DatasetOptions, Table};
+use clip_plot::export::ExportTable;
+use clip_plot::prepare::{NoProgress, PrepareOptions, prepare};
+use clip_plot::thumbs::{atlas, decode_large};
+use common::{binary, copy_dir, fixture, snapshot};
+
+fn options(root: &Path, cache: &Path) -> PrepareOptions {
+    PrepareOptions::new(DatasetOptions {
+        root: root.to_path_buf(),
+        cache: Some(cache.to_path_buf()),
+        ..Default::default()
+    })
+}
+
+#[test]
+fn tuxpaint_prepares_into_a_cache_and_exports() {
+    let root = fixture("tuxpaint");
+    let before = snapshot(&root);
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let report = prepare(&options(&root, &cache), &NoProgress).unwrap();
+    assert_eq!(snapshot(&root), before, "nothing may be written into the dataset");
+    assert_eq!(report.images, 207);
+    assert_eq!(report.thumbnailed, 207);
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(report.embedding_origin, EmbeddingOrigin::Provided);
+
+    let p = PreparedDataset::open(&cache).unwrap();
+    assert_eq!(p.len(), 207);
+    assert_eq!(p.manifest.embedding_dim, 1280);
+    assert_eq!(p.page_count(), 1);
+    assert_eq!(p.page(0).len(), atlas::PAGE_BYTES);
+    let records = p.thumb_records();
+    assert_eq!(records.len(), 207);
+    for (i, r) in records.iter().enumerate() {
+        assert!(r.small_w <= 32 && r.small_h <= 32 && (r.small_w == 32 || r.small_h == 32 || r.source_w.max(r.source_h) < 32));
+        let large = decode_large(&p.large_thumb_bytes(i).unwrap()).unwrap();
+        assert_eq!(large.dimensions(), (u32::from(r.large_w), u32::from(r.large_h)));
+        // Aspect ratio kept (within rounding).
+        let a = f64::from(r.source_w) / f64::from(r.source_h);
+        let b = f64::from(r.large_w) / f64::from(r.large_h);
+        assert!((a / b - 1.0).abs() < 0.1, "{} {a} {b}", p.images[i]);
+    }
+    // The atlas page, decoded, for people to look at.
+    let page = atlas::decode_page_rgba(p.page(0));
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tuxpaint_page0.png");
+    page.save(&out).unwrap();
+    let opaque = page.pixels().filter(|px| px[3] > 0).count();
+    assert!(opaque > 207 * 200, "cells hold pictures: {opaque} opaque pixels");
+
+    let pca = p.layout("pca").unwrap();
+    assert_eq!(pca.len(), 207);
+    assert!(pca.iter().flatten().all(|v| v.is_finite() && v.abs() <= 1.0 + 1e-5));
+    let spread = pca.iter().map(|q| q[0]).fold(f32::NEG_INFINITY, f32::max)
+        - pca.iter().map(|q| q[0]).fold(f32::INFINITY, f32::min);
+    assert!(spread > 1.0);
+
+    // Export, CSV and parquet; read both back.
+    let table = ExportTable::from_prepared(&p, "pca").unwrap();
+    for name in ["map.csv", "map.parquet"] {
+        let path = tmp.path().join(name);
+        table.write(&path).unwrap();
+        let back = Table::read(&path).unwrap();
+        assert_eq!(back.rows(), 207, "{name}");
+        assert_eq!(&back.columns[..4], &["filename", "x", "y", "cluster"], "{name}");
+        assert!(back.columns.iter().any(|c| c == "category"));
+        assert!(back.columns.iter().any(|c| c == "caption"));
+        let files = back.column("filename").unwrap();
+        assert_eq!(files[0], p.images[0]);
+        assert!(files[0].starts_with("animals/"), "relative to images/: {}", files[0]);
+        assert!(back.column("cluster").unwrap().iter().all(|c| c == "-1"));
+        let x: f32 = back.column("x").unwrap()[5].parse().unwrap();
+        assert!((x - pca[5][0]).abs() < 1e-5);
+    }
+
+    // A second run reuses everything.
+    let again = prepare(&options(&root, &cache), &NoProgress).unwrap();
+    assert_eq!(again.thumbnailed, 0);
+    let p2 = PreparedDataset::open(&cache).unwrap();
+    assert_eq!(p2.manifest.layouts["pca"].fingerprint, p.manifest.layouts["pca"].fingerprint);
+    assert_eq!(p2.layout("pca").unwrap(), pca);
+}
+
+#[test]
+fn adding_images_processes_only_those() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("set");
+    copy_dir(&fixture("tuxpaint/images/symbols"), &root.join("images"));
+    let cache = root.join(".clip-plot");
+    let first = prepare(&options(&root, &cache), &NoProgress).unwrap();
+    let n = first.images;
+    assert!(n >= 16);
+    assert_eq!(first.thumbnailed, n);
+    assert_eq!(first.embedding_origin, EmbeddingOrigin::Appearance);
+    assert!(first.notices.iter().any(|s| s.contains("look-alikes")));
+
+    let extra = root.join("images/extra");
+    std::fs::create_dir_all(&extra).unwrap();
+    let sources: Vec<_> = walk_files(&fixture("tuxpaint/images"))
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().contains("/symbols/"))
+        .collect();
+    for (k, src) in sources.iter().take(20).enumerate() {
+        std::fs::copy(src, extra.join(format!("new_{k}.png"))).unwrap();
+    }
+    let second = prepare(&options(&root, &cache), &NoProgress).unwrap();
+    assert_eq!(second.thumbnailed, 20);
+    assert_eq!(second.images, n + 20);
+    let p = PreparedDataset::open(&cache).unwrap();
+    assert_eq!(p.len(), n + 20);
+    assert_eq!(p.layout("pca").unwrap().len(), n + 20);
+    assert_eq!(p.manifest.embedding_origin, EmbeddingOrigin::Appearance);
+}
+
+fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out: Vec<_> = snapshot(dir).into_keys().collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_killed_prepare_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("demo");
+    let n = 3000;
+    clip_plot::demo::make_demo(
+        &clip_plot::demo::DemoOptions {
+            n,
+            out: root.clone(),
+            seed: 3,
+            image_px: 160,
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    let mut child = Command::new(binary())
+        .args(["prepare", "--quiet", "--threads", "1"])
+        .arg(&root)
+        .spawn()
+        .unwrap();
+    let chunks = root.join(".clip-plot/thumbs/chunks");
+    let started = std::time::Instant::now();
+    loop {
+        let done = std::fs::read_dir(&chunks)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .any(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            })
+            .unwrap_or(false);
+        if done || started.elapsed().as_secs() > 120 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    let report = prepare(&options(&root, &root.join(".clip-plot")), &NoProgress).unwrap();
+    assert_eq!(report.images, n);
+    if !status.success() {
+        assert!(
+            report.thumbnailed < n,
+            "chunks finished before the kill are reused ({} redone)",
+            report.thumbnailed
+        );
+    }
+    let p = PreparedDataset::open(&root.join(".clip-plot")).unwrap();
+    assert_eq!(p.len(), n);
+    assert_eq!(p.page_count(), 1);
+}
+
+#[test]
+fn cli_prepares_exports_and_reports_bad_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let butterflies = fixture("butterflies");
+    let out = tmp.path().join("b.csv");
+    let result = Command::new(binary())
+        .arg("export")
+        .arg(&butterflies)
+        .args(["--images", "jpgs", "--embeddings", "embeds_chunked", "--quiet"])
+        .arg("--metadata")
+        .arg(butterflies.join("meta_data/good_meta.csv"))
+        .arg("--cache")
+        .arg(tmp.path().join("cache"))
+        .arg("-o")
+        .arg(&out)
+        .current_dir(&butterflies)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(result.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&result.stderr));
+    assert!(stdout.contains("Prepared 12 images"), "{stdout}");
+    let table = Table::read(&out).unwrap();
+    assert_eq!(table.rows(), 12);
+    assert!(table.column("tags").unwrap().iter().any(|t| t.contains('|')));
+
+    let result = Command::new(binary())
+        .arg("prepare")
+        .arg(&butterflies)
+        .args(["--images", "jpgs", "--embeddings", "embeds_chunked", "--quiet"])
+        .arg("--metadata")
+        .arg(butterflies.join("meta_data/meta_missing_filename.csv"))
+        .arg("--cache")
+        .arg(tmp.path().join("cache"))
+        .current_dir(&butterflies)
+        .output()
+        .unwrap();
+    assert_eq!(result.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("meta_missing_filename.csv") && stderr.contains("filename"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one clear message: {stderr}");
+
+    let help = Command::new(binary()).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for word in ["prepare", "export", "demo", "--cache", "Exit codes"] {
+        assert!(help.contains(word), "--help lacks {word}");
+    }
+}
