@@ -160,7 +160,8 @@ fn inside(shape: usize, u: f32, v: f32) -> bool {
         1 => u.abs().max(v.abs()) < 0.75,
         2 => {
             // Triangle with vertices (0,-0.9), (0.85,0.6), (-0.85,0.6).
-            let edge = |ax: f32, ay: f32, bx: f32, by: f32| (bx - ax) * (v - ay) - (by - ay) * (u - ax);
+            let edge =
+                |ax: f32, ay: f32, bx: f32, by: f32| (bx - ax) * (v - ay) - (by - ay) * (u - ax);
             let e1 = edge(0.0, -0.9, 0.85, 0.6);
             let e2 = edge(0.85, 0.6, -0.85, 0.6);
             let e3 = edge(-0.85, 0.6, 0.0, -0.9);
@@ -177,7 +178,10 @@ fn textured(texture: usize, u: f32, v: f32) -> bool {
         0 => false,
         1 => (u * 5.0).rem_euclid(1.0) < 0.45,
         2 => {
-            let (fu, fv) = ((u * 3.5).rem_euclid(1.0) - 0.5, (v * 3.5).rem_euclid(1.0) - 0.5);
+            let (fu, fv) = (
+                (u * 3.5).rem_euclid(1.0) - 0.5,
+                (v * 3.5).rem_euclid(1.0) - 0.5,
+            );
             fu * fu + fv * fv < 0.08
         }
         _ => ((u * 3.0).floor() as i32 + (v * 3.0).floor() as i32).rem_euclid(2) == 0,

@@ -21,7 +21,10 @@ pub enum ExportError {
     #[error(transparent)]
     Cache(#[from] crate::cache::CacheError),
     #[error("{path}: {why}", path = .path.display())]
-    Write { path: std::path::PathBuf, why: String },
+    Write {
+        path: std::path::PathBuf,
+        why: String,
+    },
     #[error("unknown output format for {path}: use a .csv or .parquet file name", path = .path.display())]
     Format { path: std::path::PathBuf },
 }
@@ -71,12 +74,13 @@ impl ExportTable {
             why,
         };
         match ext.as_deref() {
-            Some("csv") => atomic_write_with(path, |w| self.write_csv(w))
-                .map_err(|e| err(e.to_string())),
-            Some("parquet") => {
-                atomic_write_with(path, |w| self.write_parquet(w).map_err(std::io::Error::other))
-                    .map_err(|e| err(e.to_string()))
+            Some("csv") => {
+                atomic_write_with(path, |w| self.write_csv(w)).map_err(|e| err(e.to_string()))
             }
+            Some("parquet") => atomic_write_with(path, |w| {
+                self.write_parquet(w).map_err(std::io::Error::other)
+            })
+            .map_err(|e| err(e.to_string())),
             _ => Err(ExportError::Format {
                 path: path.to_path_buf(),
             }),
@@ -136,16 +140,20 @@ impl ExportTable {
         );
         let mut writer = SerializedFileWriter::new(w, schema, props)?;
         let mut group = writer.next_row_group()?;
-        let strings =
-            |v: &[String]| -> Vec<ByteArray> { v.iter().map(|s| ByteArray::from(s.as_str())).collect() };
+        let strings = |v: &[String]| -> Vec<ByteArray> {
+            v.iter().map(|s| ByteArray::from(s.as_str())).collect()
+        };
         let xs: Vec<f32> = self.positions.iter().map(|p| p[0]).collect();
         let ys: Vec<f32> = self.positions.iter().map(|p| p[1]).collect();
         let mut column = 0usize;
         while let Some(mut col) = group.next_column()? {
             match column {
                 0 => {
-                    col.typed::<ByteArrayType>()
-                        .write_batch(&strings(&self.filenames), None, None)?;
+                    col.typed::<ByteArrayType>().write_batch(
+                        &strings(&self.filenames),
+                        None,
+                        None,
+                    )?;
                 }
                 1 => {
                     col.typed::<FloatType>().write_batch(&xs, None, None)?;

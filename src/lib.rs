@@ -4,8 +4,8 @@
 //! layouts) → [`cache`] (on disk) → the viewer. See ARCHITECTURE.md.
 pub mod cache;
 pub mod dataset;
-pub mod layout;
-pub mod thumbs;
-pub mod export;
-pub mod prepare;
 pub mod demo;
+pub mod export;
+pub mod layout;
+pub mod prepare;
+pub mod thumbs;

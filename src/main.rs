@@ -181,9 +181,7 @@ impl Progress for Bars {
         let style = if total == 0 {
             ProgressStyle::with_template("{spinner} {prefix:>11} {elapsed}")
         } else {
-            ProgressStyle::with_template(
-                "{prefix:>11} [{bar:40}] {pos}/{len} {per_sec} eta {eta}",
-            )
+            ProgressStyle::with_template("{prefix:>11} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
         };
         if let Ok(style) = style {
             bar.set_style(style.progress_chars("=> "));
@@ -194,17 +192,17 @@ impl Progress for Bars {
         }
     }
     fn advance(&self, n: u64) {
-        if let Ok(c) = self.current.lock() {
-            if let Some(b) = c.as_ref() {
-                b.inc(n);
-            }
+        if let Ok(c) = self.current.lock()
+            && let Some(b) = c.as_ref()
+        {
+            b.inc(n);
         }
     }
     fn end(&self) {
-        if let Ok(mut c) = self.current.lock() {
-            if let Some(b) = c.take() {
-                b.finish();
-            }
+        if let Ok(mut c) = self.current.lock()
+            && let Some(b) = c.take()
+        {
+            b.finish();
         }
     }
 }
@@ -212,7 +210,9 @@ impl Progress for Bars {
 fn set_threads(threads: Option<usize>) {
     if let Some(n) = threads {
         // Fails only if the pool was already built, in which case it keeps its size.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
     }
 }
 

@@ -15,8 +15,8 @@ use rayon::prelude::*;
 
 use crate::cache::thumbstore::{ChunkData, FileKey, StoredThumb, ThumbStore};
 use crate::cache::{
-    CACHE_DIR_NAME, CacheDir, CacheError, EmbeddingOrigin, FORMAT_VERSION, Fingerprint,
-    LayoutInfo, Manifest, ThumbRecord, ThumbsInfo, atomic_write, encode_thumb_index,
+    CACHE_DIR_NAME, CacheDir, CacheError, EmbeddingOrigin, FORMAT_VERSION, Fingerprint, LayoutInfo,
+    Manifest, ThumbRecord, ThumbsInfo, atomic_write, encode_thumb_index,
 };
 use crate::dataset::npy::encode_npy_f32;
 use crate::dataset::{Dataset, DatasetError, DatasetOptions, EmbeddingInput, Skipped, Table};
@@ -113,7 +113,10 @@ pub fn cache_dir_for(opts: &DatasetOptions) -> PathBuf {
 pub const APPEARANCE_NOTICE: &str = "no embeddings found: the map shows look-alikes (colour, layout, texture), not meaning. For semantic embeddings run: clip-retrieval inference --input_dataset IMAGES --output_folder DATASET/embeddings";
 
 /// Runs every stage that is out of date.
-pub fn prepare(opts: &PrepareOptions, progress: &dyn Progress) -> Result<PrepareReport, PrepareError> {
+pub fn prepare(
+    opts: &PrepareOptions,
+    progress: &dyn Progress,
+) -> Result<PrepareReport, PrepareError> {
     let mut stage_seconds = Vec::new();
     let mut timer = Instant::now();
     let mut lap = |name: &str, stage_seconds: &mut Vec<(String, f64)>| {
@@ -186,9 +189,10 @@ pub fn prepare(opts: &PrepareOptions, progress: &dyn Progress) -> Result<Prepare
         }
     }
     if shown.is_empty() {
-        let reason = skipped
-            .first()
-            .map_or_else(|| "unknown".to_string(), |s| format!("{}: {}", s.path, s.reason));
+        let reason = skipped.first().map_or_else(
+            || "unknown".to_string(),
+            |s| format!("{}: {}", s.path, s.reason),
+        );
         return Err(PrepareError::NoUsableImages {
             found: dataset.images.len(),
             reason,
@@ -198,7 +202,8 @@ pub fn prepare(opts: &PrepareOptions, progress: &dyn Progress) -> Result<Prepare
     // Atlas pages and the index, unless exactly these thumbnails were packed before.
     progress.begin("atlas", shown.len() as u64);
     let mut fp = Fingerprint::default();
-    fp.add_u64(u64::from(FORMAT_VERSION)).add_u64(u64::from(opts.large_px));
+    fp.add_u64(u64::from(FORMAT_VERSION))
+        .add_u64(u64::from(opts.large_px));
     for (i, chunk, stored) in &shown {
         fp.add_str(&dataset.images[*i].rel)
             .add_u64(u64::from(*chunk))
@@ -334,10 +339,11 @@ pub fn prepare(opts: &PrepareOptions, progress: &dyn Progress) -> Result<Prepare
     }
     let pca_fingerprint = fp.hex();
     let mut layouts = std::collections::BTreeMap::new();
-    if let Some(prev) = previous.as_ref().and_then(|m| m.layouts.get("pca")) {
-        if prev.fingerprint == pca_fingerprint && cache.root.join(&prev.file).is_file() {
-            layouts.insert("pca".to_string(), prev.clone());
-        }
+    if let Some(prev) = previous.as_ref().and_then(|m| m.layouts.get("pca"))
+        && prev.fingerprint == pca_fingerprint
+        && cache.root.join(&prev.file).is_file()
+    {
+        layouts.insert("pca".to_string(), prev.clone());
     }
     if !opts.only_thumbs && !layouts.contains_key("pca") {
         progress.begin("pca", 0);

@@ -2,6 +2,8 @@
 //! skipped and named; inconsistent embeddings stop with one clear message; nothing is
 //! written outside the cache.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -23,7 +25,7 @@ fn real_jpeg() -> Vec<u8> {
 fn real_png() -> Vec<u8> {
     std::fs::read(fixture("tuxpaint/images/symbols/shapes/circle.png"))
         .or_else(|_| {
-            let any = common::snapshot(&fixture("tuxpaint/images/symbols"))
+            let any = snapshot(&fixture("tuxpaint/images/symbols"))
                 .into_keys()
                 .next()
                 .unwrap();
@@ -42,7 +44,10 @@ fn troubled_dataset(root: &Path) -> PathBuf {
     write("café photo ü.jpg", &jpeg);
     write("zero.jpg", &[]);
     write("truncated.jpg", &jpeg[..jpeg.len() / 3]);
-    write("garbage.jpg", b"\x00\x01 definitely not a picture, just bytes \xff\xfe");
+    write(
+        "garbage.jpg",
+        b"\x00\x01 definitely not a picture, just bytes \xff\xfe",
+    );
     write("png_named.jpg", &real_png());
     for name in [
         "cmyk.jpg",
@@ -134,13 +139,19 @@ fn broken_and_odd_images_are_skipped_or_handled() {
     let top = upright.get_pixel(16, 8);
     let bottom = upright.get_pixel(16, 56);
     assert!(top[0] > 200 && top[2] < 60, "top should be red: {top:?}");
-    assert!(bottom[2] > 200 && bottom[0] < 60, "bottom should be blue: {bottom:?}");
+    assert!(
+        bottom[2] > 200 && bottom[0] < 60,
+        "bottom should be blue: {bottom:?}"
+    );
 
     // CMYK: full cyan ink on the left, none on the right.
     let cmyk = large("cmyk.jpg");
     let left = cmyk.get_pixel(8, 16);
     let right = cmyk.get_pixel(56, 16);
-    assert!(left[0] < 60 && left[1] > 200 && left[2] > 200, "cyan: {left:?}");
+    assert!(
+        left[0] < 60 && left[1] > 200 && left[2] > 200,
+        "cyan: {left:?}"
+    );
     assert!(right.0[..3].iter().all(|&c| c > 220), "white: {right:?}");
 
     // Animated GIF: the first frame (red).
@@ -174,7 +185,10 @@ fn embedding_case(files: &[(&str, Vec<u8>)], images: usize) -> (tempfile::TempDi
 }
 
 fn names(n: usize) -> Vec<u8> {
-    (0..n).map(|i| format!("{i}.jpg\n")).collect::<String>().into_bytes()
+    (0..n)
+        .map(|i| format!("{i}.jpg\n"))
+        .collect::<String>()
+        .into_bytes()
 }
 
 fn open_err(files: &[(&str, Vec<u8>)], images: usize) -> String {
@@ -195,7 +209,10 @@ fn inconsistent_embeddings_stop_with_one_clear_message() {
         ],
         4,
     );
-    assert!(msg.contains("embeddings.npy has 3 rows") && msg.contains("filenames.txt has 4"), "{msg}");
+    assert!(
+        msg.contains("embeddings.npy has 3 rows") && msg.contains("filenames.txt has 4"),
+        "{msg}"
+    );
 
     // 1-D array.
     let one_d = {
@@ -214,7 +231,10 @@ fn inconsistent_embeddings_stop_with_one_clear_message() {
         b[pos..pos + 3].copy_from_slice(b"<c8");
         b
     };
-    let msg = open_err(&[("embeddings.npy", complex), ("filenames.txt", names(1))], 1);
+    let msg = open_err(
+        &[("embeddings.npy", complex), ("filenames.txt", names(1))],
+        1,
+    );
     assert!(msg.contains("complex"), "{msg}");
 
     // Truncated.
@@ -242,7 +262,10 @@ fn inconsistent_embeddings_stop_with_one_clear_message() {
         ],
         2,
     );
-    assert!(msg.contains("no `image_path` column") && msg.contains("metadata_0.parquet"), "{msg}");
+    assert!(
+        msg.contains("no `image_path` column") && msg.contains("metadata_0.parquet"),
+        "{msg}"
+    );
 
     // Shards of different dimensions.
     let (_tmp, opts) = embedding_case(
@@ -260,7 +283,10 @@ fn inconsistent_embeddings_stop_with_one_clear_message() {
         ..opts.clone()
     })
     .unwrap_err();
-    assert!(matches!(err, DatasetError::DimensionMismatch { .. }), "{err}");
+    assert!(
+        matches!(err, DatasetError::DimensionMismatch { .. }),
+        "{err}"
+    );
 
     // No images at all.
     let (_tmp, opts) = embedding_case(&[], 0);

@@ -1,6 +1,8 @@
 //! Ingesting real clip-retrieval output and PixPlot metadata (tests/fixtures/butterflies and
 //! tuxpaint, copied from shared/fixtures).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use clip_plot::dataset::npy::NpyArray;
@@ -55,10 +57,9 @@ fn per_image_npy_files_give_each_image_its_own_vector() {
     assert_eq!(d.images.len(), 12);
     assert_eq!(d.embeddings.as_ref().unwrap().dim(), 2048);
     for (i, image) in d.images.iter().enumerate() {
-        let own = NpyArray::open(
-            &fixture("butterflies/embeds_indiv").join(format!("{}.npy", image.rel)),
-        )
-        .unwrap();
+        let own =
+            NpyArray::open(&fixture("butterflies/embeds_indiv").join(format!("{}.npy", image.rel)))
+                .unwrap();
         let mut expected = vec![0.0; 2048];
         own.read_row(0, &mut expected);
         assert_eq!(row(&d, i), expected, "{}", image.rel);
@@ -67,7 +68,12 @@ fn per_image_npy_files_give_each_image_its_own_vector() {
 
 #[test]
 fn pixplot_metadata_joins_by_filename() {
-    let d = Dataset::open(&butterflies("jpgs", "embeds_chunked", Some("good_meta.csv"))).unwrap();
+    let d = Dataset::open(&butterflies(
+        "jpgs",
+        "embeds_chunked",
+        Some("good_meta.csv"),
+    ))
+    .unwrap();
     let i = d
         .images
         .iter()
@@ -79,7 +85,10 @@ fn pixplot_metadata_joins_by_filename() {
     assert_eq!(col("year"), "2000");
     assert_eq!(col("lat"), "18.406389");
     assert_eq!(col("x"), "0");
-    assert!(d.metadata.column("filename").is_none(), "filename is the key, not a column");
+    assert!(
+        d.metadata.column("filename").is_none(),
+        "filename is the key, not a column"
+    );
     assert!(d.metadata.cells.iter().all(|c| c.len() == 12));
 }
 
@@ -94,7 +103,11 @@ fn metadata_with_missing_rows_leaves_those_empty() {
     let label = d.metadata.column("label").unwrap();
     let empty = label.iter().filter(|v| v.is_empty()).count();
     assert!(empty > 0 && empty < 12, "{label:?}");
-    assert!(d.notices.iter().any(|n| n.contains("have no row")), "{:?}", d.notices);
+    assert!(
+        d.notices.iter().any(|n| n.contains("have no row")),
+        "{:?}",
+        d.notices
+    );
 }
 
 #[test]
@@ -117,8 +130,15 @@ fn duplicate_file_names_are_resolved_and_reported() {
     // image_path (../jpgs/x.jpg) matches the copy nearest the images folder.
     let d = Dataset::open(&butterflies("jpgs_duplicates", "embeds_chunked", None)).unwrap();
     let rels: Vec<&str> = d.images.iter().map(|i| i.rel.as_str()).collect();
-    assert!(rels.iter().all(|r| !r.starts_with("duplicates_here/")), "{rels:?}");
-    assert!(d.notices.iter().any(|n| n.contains("match several files")), "{:?}", d.notices);
+    assert!(
+        rels.iter().all(|r| !r.starts_with("duplicates_here/")),
+        "{rels:?}"
+    );
+    assert!(
+        d.notices.iter().any(|n| n.contains("match several files")),
+        "{:?}",
+        d.notices
+    );
     assert!(
         d.skipped
             .iter()

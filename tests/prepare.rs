@@ -1,6 +1,8 @@
 //! Prepare end to end on real data: the cache, incremental runs, resuming after SIGKILL,
 //! export, and the command line.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::Path;
@@ -28,7 +30,11 @@ fn tuxpaint_prepares_into_a_cache_and_exports() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
     let report = prepare(&options(&root, &cache), &NoProgress).unwrap();
-    assert_eq!(snapshot(&root), before, "nothing may be written into the dataset");
+    assert_eq!(
+        snapshot(&root),
+        before,
+        "nothing may be written into the dataset"
+    );
     assert_eq!(report.images, 207);
     assert_eq!(report.thumbnailed, 207);
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
@@ -42,9 +48,16 @@ fn tuxpaint_prepares_into_a_cache_and_exports() {
     let records = p.thumb_records();
     assert_eq!(records.len(), 207);
     for (i, r) in records.iter().enumerate() {
-        assert!(r.small_w <= 32 && r.small_h <= 32 && (r.small_w == 32 || r.small_h == 32 || r.source_w.max(r.source_h) < 32));
+        assert!(
+            r.small_w <= 32
+                && r.small_h <= 32
+                && (r.small_w == 32 || r.small_h == 32 || r.source_w.max(r.source_h) < 32)
+        );
         let large = decode_large(&p.large_thumb_bytes(i).unwrap()).unwrap();
-        assert_eq!(large.dimensions(), (u32::from(r.large_w), u32::from(r.large_h)));
+        assert_eq!(
+            large.dimensions(),
+            (u32::from(r.large_w), u32::from(r.large_h))
+        );
         // Aspect ratio kept (within rounding).
         let a = f64::from(r.source_w) / f64::from(r.source_h);
         let b = f64::from(r.large_w) / f64::from(r.large_h);
@@ -55,11 +68,18 @@ fn tuxpaint_prepares_into_a_cache_and_exports() {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tuxpaint_page0.png");
     page.save(&out).unwrap();
     let opaque = page.pixels().filter(|px| px[3] > 0).count();
-    assert!(opaque > 207 * 200, "cells hold pictures: {opaque} opaque pixels");
+    assert!(
+        opaque > 207 * 200,
+        "cells hold pictures: {opaque} opaque pixels"
+    );
 
     let pca = p.layout("pca").unwrap();
     assert_eq!(pca.len(), 207);
-    assert!(pca.iter().flatten().all(|v| v.is_finite() && v.abs() <= 1.0 + 1e-5));
+    assert!(
+        pca.iter()
+            .flatten()
+            .all(|v| v.is_finite() && v.abs() <= 1.0 + 1e-5)
+    );
     let spread = pca.iter().map(|q| q[0]).fold(f32::NEG_INFINITY, f32::max)
         - pca.iter().map(|q| q[0]).fold(f32::INFINITY, f32::min);
     assert!(spread > 1.0);
@@ -71,12 +91,20 @@ fn tuxpaint_prepares_into_a_cache_and_exports() {
         table.write(&path).unwrap();
         let back = Table::read(&path).unwrap();
         assert_eq!(back.rows(), 207, "{name}");
-        assert_eq!(&back.columns[..4], &["filename", "x", "y", "cluster"], "{name}");
+        assert_eq!(
+            &back.columns[..4],
+            &["filename", "x", "y", "cluster"],
+            "{name}"
+        );
         assert!(back.columns.iter().any(|c| c == "category"));
         assert!(back.columns.iter().any(|c| c == "caption"));
         let files = back.column("filename").unwrap();
         assert_eq!(files[0], p.images[0]);
-        assert!(files[0].starts_with("animals/"), "relative to images/: {}", files[0]);
+        assert!(
+            files[0].starts_with("animals/"),
+            "relative to images/: {}",
+            files[0]
+        );
         assert!(back.column("cluster").unwrap().iter().all(|c| c == "-1"));
         let x: f32 = back.column("x").unwrap()[5].parse().unwrap();
         assert!((x - pca[5][0]).abs() < 1e-5);
@@ -86,7 +114,10 @@ fn tuxpaint_prepares_into_a_cache_and_exports() {
     let again = prepare(&options(&root, &cache), &NoProgress).unwrap();
     assert_eq!(again.thumbnailed, 0);
     let p2 = PreparedDataset::open(&cache).unwrap();
-    assert_eq!(p2.manifest.layouts["pca"].fingerprint, p.manifest.layouts["pca"].fingerprint);
+    assert_eq!(
+        p2.manifest.layouts["pca"].fingerprint,
+        p.manifest.layouts["pca"].fingerprint
+    );
     assert_eq!(p2.layout("pca").unwrap(), pca);
 }
 
@@ -185,7 +216,13 @@ fn cli_prepares_exports_and_reports_bad_inputs() {
     let result = Command::new(binary())
         .arg("export")
         .arg(&butterflies)
-        .args(["--images", "jpgs", "--embeddings", "embeds_chunked", "--quiet"])
+        .args([
+            "--images",
+            "jpgs",
+            "--embeddings",
+            "embeds_chunked",
+            "--quiet",
+        ])
         .arg("--metadata")
         .arg(butterflies.join("meta_data/good_meta.csv"))
         .arg("--cache")
@@ -196,16 +233,32 @@ fn cli_prepares_exports_and_reports_bad_inputs() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&result.stdout);
-    assert!(result.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&result.stderr));
+    assert!(
+        result.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
     assert!(stdout.contains("Prepared 12 images"), "{stdout}");
     let table = Table::read(&out).unwrap();
     assert_eq!(table.rows(), 12);
-    assert!(table.column("tags").unwrap().iter().any(|t| t.contains('|')));
+    assert!(
+        table
+            .column("tags")
+            .unwrap()
+            .iter()
+            .any(|t| t.contains('|'))
+    );
 
     let result = Command::new(binary())
         .arg("prepare")
         .arg(&butterflies)
-        .args(["--images", "jpgs", "--embeddings", "embeds_chunked", "--quiet"])
+        .args([
+            "--images",
+            "jpgs",
+            "--embeddings",
+            "embeds_chunked",
+            "--quiet",
+        ])
         .arg("--metadata")
         .arg(butterflies.join("meta_data/meta_missing_filename.csv"))
         .arg("--cache")
@@ -215,7 +268,10 @@ fn cli_prepares_exports_and_reports_bad_inputs() {
         .unwrap();
     assert_eq!(result.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&result.stderr);
-    assert!(stderr.contains("meta_missing_filename.csv") && stderr.contains("filename"), "{stderr}");
+    assert!(
+        stderr.contains("meta_missing_filename.csv") && stderr.contains("filename"),
+        "{stderr}"
+    );
     assert_eq!(stderr.lines().count(), 1, "one clear message: {stderr}");
 
     let help = Command::new(binary()).arg("--help").output().unwrap();

@@ -147,7 +147,7 @@ const INDEX_MAGIC: &[u8; 8] = b"CPTHUMB1";
 
 /// Encodes `thumbs/index.bin`.
 pub fn encode_thumb_index(records: &[ThumbRecord]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + std::mem::size_of_val(records));
+    let mut out = Vec::with_capacity(16 + size_of_val(records));
     out.extend_from_slice(INDEX_MAGIC);
     out.extend_from_slice(&(records.len() as u64).to_le_bytes());
     out.extend_from_slice(bytemuck::cast_slice(records));
@@ -278,7 +278,7 @@ impl PreparedDataset {
             ));
         }
         let thumb_index = map_file(&dir.thumb_index())?;
-        let expected = 16 + images.len() * std::mem::size_of::<ThumbRecord>();
+        let expected = 16 + images.len() * size_of::<ThumbRecord>();
         if thumb_index.len() != expected || &thumb_index[..8] != INDEX_MAGIC {
             return Err(corrupt(
                 dir.thumb_index(),
@@ -415,7 +415,7 @@ mod tests {
 
     #[test]
     fn thumb_record_layout_is_fixed() {
-        assert_eq!(std::mem::size_of::<ThumbRecord>(), 48);
+        assert_eq!(size_of::<ThumbRecord>(), 48);
         let r = ThumbRecord {
             page: 3,
             large_offset: 1 << 40,

@@ -141,7 +141,9 @@ impl Embeddings {
         Self {
             dim,
             sources: vec![Source::Dense { cols: dim, data }],
-            rows: (0..rows as u32).map(|row| RowRef { source: 0, row }).collect(),
+            rows: (0..rows as u32)
+                .map(|row| RowRef { source: 0, row })
+                .collect(),
         }
     }
     pub fn dim(&self) -> usize {
@@ -265,10 +267,10 @@ fn classify_embeddings(path: &Path) -> Result<EmbeddingInput, DatasetError> {
     if path.join("img_emb").is_dir() {
         return Ok(EmbeddingInput::ClipRetrieval(path.to_path_buf()));
     }
-    if path.file_name().is_some_and(|n| n == "img_emb") {
-        if let Some(parent) = path.parent() {
-            return Ok(EmbeddingInput::ClipRetrieval(parent.to_path_buf()));
-        }
+    if path.file_name().is_some_and(|n| n == "img_emb")
+        && let Some(parent) = path.parent()
+    {
+        return Ok(EmbeddingInput::ClipRetrieval(parent.to_path_buf()));
     }
     if path.join("embeddings.npy").is_file() {
         return classify_embeddings(&path.join("embeddings.npy"));
@@ -302,11 +304,10 @@ impl Dataset {
     /// Reads and joins the located parts.
     pub fn load(paths: DatasetPaths, cache: Option<&Path>) -> Result<Self, DatasetError> {
         let mut exclude: Vec<PathBuf> = cache.map(Path::to_path_buf).into_iter().collect();
-        match &paths.embeddings {
-            Some(EmbeddingInput::ClipRetrieval(p) | EmbeddingInput::PerImage(p)) => {
-                exclude.push(p.clone())
-            }
-            _ => {}
+        if let Some(EmbeddingInput::ClipRetrieval(p) | EmbeddingInput::PerImage(p)) =
+            &paths.embeddings
+        {
+            exclude.push(p.clone())
         }
         let listing = paths::list_images(&paths.images, &exclude);
         let mut skipped: Vec<Skipped> = listing
@@ -657,10 +658,7 @@ fn load_matrix(
 
 /// One vector per image: `<dir>/<rel>.npy`, `<dir>/<rel minus extension>.npy`, or the same
 /// names flat in `dir`. Read eagerly: a million small mmaps would exhaust map limits.
-fn load_per_image(
-    dir: &Path,
-    images: &[ImageFile],
-) -> Result<(Embeddings, Matched), DatasetError> {
+fn load_per_image(dir: &Path, images: &[ImageFile]) -> Result<(Embeddings, Matched), DatasetError> {
     let found: Vec<Option<PathBuf>> = images
         .par_iter()
         .map(|image| {
@@ -735,7 +733,11 @@ fn join_metadata(
     let mut assigner = Assigner::new(
         &index,
         images.len(),
-        vec![paths.images.clone(), paths.root.clone(), meta_dir.to_path_buf()],
+        vec![
+            paths.images.clone(),
+            paths.root.clone(),
+            meta_dir.to_path_buf(),
+        ],
     );
     for (row, raw) in table.cells[key].iter().enumerate() {
         assigner.assign(
@@ -802,10 +804,10 @@ fn merge_parquet_columns(
                 vec![String::new(); images.len()]
             });
             for (r, raw) in table.cells[key].iter().enumerate() {
-                if let Resolution::Found(i) = index.resolve(raw, &bases) {
-                    if column[i].is_empty() {
-                        column[i] = table.cells[c][r].clone();
-                    }
+                if let Resolution::Found(i) = index.resolve(raw, &bases)
+                    && column[i].is_empty()
+                {
+                    column[i] = table.cells[c][r].clone();
                 }
             }
         }

@@ -80,7 +80,10 @@ impl NpyArray {
             s => {
                 return Err(bad(
                     path,
-                    format!("has {} dimensions {s:?}; expected N×D (2-D) or D (1-D)", s.len()),
+                    format!(
+                        "has {} dimensions {s:?}; expected N×D (2-D) or D (1-D)",
+                        s.len()
+                    ),
                 ));
             }
         };
@@ -248,7 +251,8 @@ fn parse_header(bytes: &[u8]) -> Result<Header, String> {
             ));
         }
     };
-    let fortran = dict_value(text, "fortran_order").ok_or("has no 'fortran_order' in its header")?;
+    let fortran =
+        dict_value(text, "fortran_order").ok_or("has no 'fortran_order' in its header")?;
     let is_fortran_order = fortran.trim().starts_with("True");
     let shape_text = dict_value(text, "shape").ok_or("has no 'shape' in its header")?;
     let inner = shape_text

@@ -57,7 +57,8 @@ fn walk(
     let real = match std::fs::canonicalize(dir) {
         Ok(r) => r,
         Err(e) => {
-            out.problems.push((rel.to_string(), format!("cannot open folder: {e}")));
+            out.problems
+                .push((rel.to_string(), format!("cannot open folder: {e}")));
             return;
         }
     };
@@ -71,7 +72,8 @@ fn walk(
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
-            out.problems.push((rel.to_string(), format!("cannot list folder: {e}")));
+            out.problems
+                .push((rel.to_string(), format!("cannot list folder: {e}")));
             return;
         }
     };
@@ -83,7 +85,7 @@ fn walk(
             continue;
         }
         let path = entry.path();
-        if exclude.iter().any(|x| *x == path) {
+        if exclude.contains(&path) {
             continue;
         }
         let child_rel = if rel.is_empty() {
@@ -139,9 +141,7 @@ pub fn absolute(path: &Path) -> PathBuf {
     let joined = if path.is_absolute() {
         path.to_path_buf()
     } else {
-        std::env::current_dir()
-            .unwrap_or_default()
-            .join(path)
+        std::env::current_dir().unwrap_or_default().join(path)
     };
     normalize(&joined)
 }
@@ -278,8 +278,14 @@ mod tests {
             index.resolve("../images/b/x.jpg", &[Path::new("/data/emb")]),
             Resolution::Found(1)
         );
-        assert_eq!(index.resolve("/old/home/c/y.png", &[]), Resolution::Found(2));
-        assert_eq!(index.resolve("/elsewhere/b/x.jpg", &[]), Resolution::Found(1));
+        assert_eq!(
+            index.resolve("/old/home/c/y.png", &[]),
+            Resolution::Found(2)
+        );
+        assert_eq!(
+            index.resolve("/elsewhere/b/x.jpg", &[]),
+            Resolution::Found(1)
+        );
         assert_eq!(
             index.resolve("x.jpg", &[]),
             Resolution::Ambiguous(vec![0, 1])

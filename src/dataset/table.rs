@@ -88,7 +88,9 @@ pub fn read_parquet(path: &Path) -> Result<Table, DatasetError> {
     let schema = reader.metadata().file_metadata().schema_descr_ptr();
     let mut columns: Vec<String> = Vec::new();
     let mut cells: Vec<Vec<String>> = Vec::new();
-    let rows = reader.get_row_iter(None).map_err(|e| table_error(path, e))?;
+    let rows = reader
+        .get_row_iter(None)
+        .map_err(|e| table_error(path, e))?;
     let mut n = 0usize;
     for row in rows {
         let row = row.map_err(|e| table_error(path, e))?;

@@ -109,10 +109,8 @@ pub fn pca_2d(rows: &dyn Rows, seed: u64) -> Vec<[f32; 2]> {
             |buf, i| {
                 rows.row(i, buf);
                 let mut p = [0.0f32; 2];
-                for ((v, mu), (a, b)) in buf
-                    .iter()
-                    .zip(&mean)
-                    .zip(components[0].iter().zip(&second))
+                for ((v, mu), (a, b)) in
+                    buf.iter().zip(&mean).zip(components[0].iter().zip(&second))
                 {
                     let x = v - mu;
                     p[0] += x * a;
@@ -204,13 +202,13 @@ fn jacobi_eigen(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>) {
                 let t = if theta == 0.0 { 1.0 } else { t };
                 let c = 1.0 / (t * t + 1.0).sqrt();
                 let s = t * c;
-                for k in 0..n {
-                    let (akp, akr) = (a[k][p], a[k][r]);
-                    a[k][p] = c * akp - s * akr;
-                    a[k][r] = s * akp + c * akr;
+                for row in a.iter_mut() {
+                    let (akp, akr) = (row[p], row[r]);
+                    row[p] = c * akp - s * akr;
+                    row[r] = s * akp + c * akr;
                 }
-                for k in 0..n {
-                    let (apk, ark) = (a[p][k], a[r][k]);
+                let (row_p, row_r) = (a[p].clone(), a[r].clone());
+                for (k, (apk, ark)) in row_p.into_iter().zip(row_r).enumerate() {
                     a[p][k] = c * apk - s * ark;
                     a[r][k] = s * apk + c * ark;
                 }
@@ -252,7 +250,7 @@ mod tests {
         let p = pca_2d(&rows, 1);
         // The first coordinate tracks a (= x0 + x1), the second b (= x2 - x3).
         let corr = |f: &dyn Fn(usize) -> f32, axis: usize| {
-            let xs: Vec<f32> = (0..n).map(|i| f(i)).collect();
+            let xs: Vec<f32> = (0..n).map(f).collect();
             let ys: Vec<f32> = p.iter().map(|q| q[axis]).collect();
             let mx = xs.iter().sum::<f32>() / n as f32;
             let my = ys.iter().sum::<f32>() / n as f32;

@@ -141,6 +141,11 @@ mod tests {
         );
         assert_eq!(a.len(), APPEARANCE_DIM);
         assert!((cos(&a, &a) - 1.0).abs() < 1e-4);
-        assert!(cos(&a, &b) > cos(&a, &c) + 0.2, "{} {}", cos(&a, &b), cos(&a, &c));
+        assert!(
+            cos(&a, &b) > cos(&a, &c) + 0.2,
+            "{} {}",
+            cos(&a, &b),
+            cos(&a, &c)
+        );
     }
 }

@@ -47,7 +47,11 @@ pub fn empty_page() -> Vec<u8> {
 pub fn cell_of(i: usize) -> (u32, u32, u32) {
     let page = (i / CELLS_PER_PAGE as usize) as u32;
     let c = (i % CELLS_PER_PAGE as usize) as u32;
-    (page, (c % CELLS_PER_ROW) * CELL_PX, (c / CELLS_PER_ROW) * CELL_PX)
+    (
+        page,
+        (c % CELLS_PER_ROW) * CELL_PX,
+        (c / CELLS_PER_ROW) * CELL_PX,
+    )
 }
 
 /// Encodes a thumbnail of at most 32×32 into a cell (top-left aligned, the rest transparent).
@@ -64,13 +68,7 @@ pub fn encode_cell(thumb: &RgbaImage) -> Vec<u8> {
         algorithm: texpresso::Algorithm::RangeFit,
         ..Default::default()
     };
-    texpresso::Format::Bc1.compress(
-        &cell,
-        CELL_PX as usize,
-        CELL_PX as usize,
-        params,
-        &mut out,
-    );
+    texpresso::Format::Bc1.compress(&cell, CELL_PX as usize, CELL_PX as usize, params, &mut out);
     out
 }
 
@@ -119,7 +117,11 @@ mod tests {
         let blue = back.get_pixel(28, 4);
         assert!(red[0] > 200 && red[2] < 50, "{red:?}");
         assert!(blue[2] > 200 && blue[0] < 50, "{blue:?}");
-        assert_eq!(back.get_pixel(4, 28)[3], 0, "below the thumbnail is transparent");
+        assert_eq!(
+            back.get_pixel(4, 28)[3],
+            0,
+            "below the thumbnail is transparent"
+        );
 
         let mut page = empty_page();
         assert_eq!(decode_page_rgba(&page).get_pixel(100, 100)[3], 0);

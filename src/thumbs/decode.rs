@@ -46,7 +46,9 @@ pub fn decode_bytes(bytes: &[u8], min_long_side_px: u32) -> Result<Decoded, Stri
     }));
     match result {
         Ok(r) => r,
-        Err(_) => Err(format!("the {format:?} decoder failed on this file (corrupt?)")),
+        Err(_) => Err(format!(
+            "the {format:?} decoder failed on this file (corrupt?)"
+        )),
     }
 }
 

@@ -47,9 +47,15 @@ pub fn fit_size(w: u32, h: u32, long: u32) -> (u32, u32) {
         return (w.max(1), h.max(1));
     }
     if w >= h {
-        (long, ((u64::from(h) * u64::from(long) + u64::from(w) / 2) / u64::from(w)).max(1) as u32)
+        (
+            long,
+            ((u64::from(h) * u64::from(long) + u64::from(w) / 2) / u64::from(w)).max(1) as u32,
+        )
     } else {
-        (((u64::from(w) * u64::from(long) + u64::from(h) / 2) / u64::from(h)).max(1) as u32, long)
+        (
+            ((u64::from(w) * u64::from(long) + u64::from(h) / 2) / u64::from(h)).max(1) as u32,
+            long,
+        )
     }
 }
 
@@ -66,8 +72,8 @@ pub fn resize(image: &RgbaImage, size: (u32, u32)) -> Result<RgbaImage, String> 
     )
     .map_err(|e| format!("resize: {e}"))?;
     let mut dst = fr::images::Image::new(size.0, size.1, fr::PixelType::U8x4);
-    let options = fr::ResizeOptions::new()
-        .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
+    let options =
+        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
     fr::Resizer::new()
         .resize(&src, &mut dst, &options)
         .map_err(|e| format!("resize: {e}"))?;
@@ -88,7 +94,10 @@ pub fn thumb_from_image(
 ) -> Result<Thumb, String> {
     let (w, h) = image.dimensions();
     let large = resize(image, fit_size(w, h, large_px))?;
-    let small = resize(&large, fit_size(large.width(), large.height(), atlas::CELL_PX))?;
+    let small = resize(
+        &large,
+        fit_size(large.width(), large.height(), atlas::CELL_PX),
+    )?;
     let has_alpha = large.pixels().any(|p| p[3] < 255);
     let mut large_bytes = Vec::new();
     let large_format = if has_alpha {
@@ -108,8 +117,7 @@ pub fn thumb_from_image(
         LargeFormat::Png
     } else {
         let rgb = image::DynamicImage::ImageRgba8(large.clone()).into_rgb8();
-        let mut encoder =
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut large_bytes, 85);
+        let mut encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut large_bytes, 85);
         encoder
             .encode_image(&rgb)
             .map_err(|e| format!("encode: {e}"))?;
