@@ -18,7 +18,6 @@ use crate::cache::{
     CACHE_DIR_NAME, CacheDir, CacheError, EmbeddingOrigin, FORMAT_VERSION, Fingerprint, LayoutInfo,
     Manifest, ThumbRecord, ThumbsInfo, atomic_write, encode_thumb_index,
 };
-use crate::dataset::npy::encode_npy_f32;
 use crate::dataset::{Dataset, DatasetError, DatasetOptions, EmbeddingInput, Skipped, Table};
 use crate::layout::{DenseRows, Rows, pca_2d};
 use crate::thumbs::{APPEARANCE_DIM, LARGE_PX, atlas, make_thumb};
@@ -306,9 +305,7 @@ pub fn prepare(
                     None => data.extend_from_slice(&[0.0; APPEARANCE_DIM]),
                 }
             }
-            let path = cache.appearance();
-            atomic_write(&path, &encode_npy_f32(shown.len(), APPEARANCE_DIM, &data))
-                .map_err(io(&path))?;
+            cache.write_matrix(&cache.appearance(), APPEARANCE_DIM, data.clone())?;
             (EmbeddingOrigin::Appearance, Some(data))
         }
     };

@@ -24,7 +24,9 @@ use serde::{Deserialize, Serialize};
 
 pub use atomic::{atomic_write, atomic_write_with};
 
-use crate::dataset::npy::{NpyArray, encode_npy_f32};
+use ndarray::Array2;
+use ndarray_npy::{ViewNpyExt as _, WriteNpyExt as _};
+
 use crate::dataset::{Skipped, Table};
 
 /// Bumped whenever the layout of the cache changes; an older cache is rebuilt.
@@ -227,10 +229,21 @@ impl CacheDir {
     /// Writes an N×2 layout, atomically.
     pub fn write_layout(&self, name: &str, positions: &[[f32; 2]]) -> Result<String, CacheError> {
         let file = Self::layout_file(name);
-        let path = self.root.join(&file);
         let flat: Vec<f32> = positions.iter().flatten().copied().collect();
-        atomic_write(&path, &encode_npy_f32(positions.len(), 2, &flat)).map_err(io_err(&path))?;
+        self.write_matrix(&self.root.join(&file), 2, flat)?;
         Ok(file)
+    }
+
+    /// Writes a row-major rows×`cols` f32 matrix as `.npy`, atomically.
+    pub fn write_matrix(&self, path: &Path, cols: usize, data: Vec<f32>) -> Result<(), CacheError> {
+        let rows = data.len().checked_div(cols).unwrap_or(0);
+        let array =
+            Array2::from_shape_vec((rows, cols), data).map_err(|e| CacheError::Corrupt {
+                path: path.to_path_buf(),
+                why: e.to_string(),
+            })?;
+        atomic_write_with(path, |w| array.write_npy(w).map_err(std::io::Error::other))
+            .map_err(io_err(path))
     }
 }
 
@@ -338,21 +351,21 @@ impl PreparedDataset {
                 ),
             })?;
         let path = self.dir.root.join(&info.file);
-        let array = NpyArray::open(&path).map_err(|e| CacheError::Corrupt {
+        let map = map_file(&path)?;
+        let corrupt = |why: String| CacheError::Corrupt {
             path: path.clone(),
-            why: e.to_string(),
-        })?;
-        if array.rows() != self.len() || array.cols() != 2 {
-            return Err(CacheError::Corrupt {
-                path,
-                why: "has the wrong shape".into(),
-            });
+            why,
+        };
+        let view =
+            ndarray::ArrayView2::<f32>::view_npy(&map).map_err(|e| corrupt(e.to_string()))?;
+        if view.dim() != (self.len(), 2) {
+            return Err(corrupt(format!(
+                "has shape {:?}, expected ({}, 2)",
+                view.dim(),
+                self.len()
+            )));
         }
-        let mut out = vec![[0.0f32; 2]; self.len()];
-        for (i, p) in out.iter_mut().enumerate() {
-            array.read_row(i, p);
-        }
-        Ok(out)
+        Ok(view.rows().into_iter().map(|r| [r[0], r[1]]).collect())
     }
 
     /// The large thumbnail of image `i`, still encoded (JPEG or PNG).

@@ -146,6 +146,16 @@ impl Embeddings {
                 .collect(),
         }
     }
+    /// Every row of one memory-mapped array, in order.
+    pub fn from_npy(array: NpyArray) -> Self {
+        Self {
+            dim: array.cols(),
+            rows: (0..array.rows() as u32)
+                .map(|row| RowRef { source: 0, row })
+                .collect(),
+            sources: vec![Source::Npy(array)],
+        }
+    }
     pub fn dim(&self) -> usize {
         self.dim
     }
@@ -823,9 +833,6 @@ fn merge_parquet_columns(
             metadata.columns.push(name);
             metadata.cells.push(values);
         }
-    }
-    if metadata.cells.is_empty() {
-        return Ok(());
     }
     Ok(())
 }

@@ -24,6 +24,9 @@ pub struct Decoded {
     pub image: RgbaImage,
     /// Width and height of the full-size image after orientation.
     pub source_size: (u32, u32),
+    /// The file's bytes show exactly this image (8-bit RGB/grey JPEG or PNG, unscaled, no
+    /// EXIF rotation), so a small one can be stored as its own large thumbnail.
+    pub is_plain_jpeg_or_png: Option<ImageFormat>,
 }
 
 /// Decodes `path` to RGBA, at least `min_long_side_px` on its long side when the source is
@@ -65,7 +68,11 @@ fn decode_jpeg(bytes: &[u8], min_long_side_px: u32) -> Result<Decoded, String> {
     }
     // Ask for the smallest DCT scale that still covers the requested long side.
     let long = full_w.max(full_h);
-    if long > min_long_side_px {
+    // Below 2× the target no DCT scale applies; `image`'s decoder (zune-jpeg) is faster.
+    if long < 2 * min_long_side_px {
+        return decode_other(bytes, ImageFormat::Jpeg);
+    }
+    {
         let f = f64::from(min_long_side_px) / f64::from(long);
         let w = ((f64::from(full_w) * f).ceil() as u16).max(1);
         let h = ((f64::from(full_h) * f).ceil() as u16).max(1);
@@ -115,7 +122,7 @@ fn decode_jpeg(bytes: &[u8], min_long_side_px: u32) -> Result<Decoded, String> {
         .exif_data()
         .and_then(Orientation::from_exif_chunk)
         .unwrap_or(Orientation::NoTransforms);
-    Ok(oriented(image, (full_w, full_h), orientation))
+    Ok(oriented(image, (full_w, full_h), orientation, None))
 }
 
 fn decode_other(bytes: &[u8], format: ImageFormat) -> Result<Decoded, String> {
@@ -139,10 +146,28 @@ fn decode_other(bytes: &[u8], format: ImageFormat) -> Result<Decoded, String> {
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let image = DynamicImage::from_decoder(decoder)
         .map_err(|e| format!("corrupt or truncated {format:?}: {e}"))?;
-    Ok(oriented(image.into_rgba8(), (w, h), orientation))
+    let plain = matches!(
+        image,
+        DynamicImage::ImageRgb8(_)
+            | DynamicImage::ImageRgba8(_)
+            | DynamicImage::ImageLuma8(_)
+            | DynamicImage::ImageLumaA8(_)
+    ) && matches!(format, ImageFormat::Jpeg | ImageFormat::Png)
+        && orientation == Orientation::NoTransforms;
+    Ok(oriented(
+        image.into_rgba8(),
+        (w, h),
+        orientation,
+        plain.then_some(format),
+    ))
 }
 
-fn oriented(image: RgbaImage, full: (u32, u32), orientation: Orientation) -> Decoded {
+fn oriented(
+    image: RgbaImage,
+    full: (u32, u32),
+    orientation: Orientation,
+    is_plain_jpeg_or_png: Option<ImageFormat>,
+) -> Decoded {
     let swaps = matches!(
         orientation,
         Orientation::Rotate90
@@ -155,6 +180,7 @@ fn oriented(image: RgbaImage, full: (u32, u32), orientation: Orientation) -> Dec
     Decoded {
         image: dynamic.into_rgba8(),
         source_size: if swaps { (full.1, full.0) } else { full },
+        is_plain_jpeg_or_png,
     }
 }
 
