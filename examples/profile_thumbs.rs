@@ -1,72 +1,64 @@
+//! Where thumbnail time goes, per step, single-threaded:
+//! `cargo run --release --example profile_thumbs -- DIR_OF_IMAGES`.
 #![allow(clippy::unwrap_used)]
 use std::time::Instant;
+
 fn main() {
     let dir = std::env::args().nth(1).unwrap();
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
         .collect();
     paths.sort();
     paths.truncate(1000);
+    let n = paths.len() as f64;
+    let step = |name: &str, t: Instant| {
+        println!(
+            "{name:>16}: {:7.1} µs/image",
+            t.elapsed().as_secs_f64() * 1e6 / n
+        )
+    };
     let t = Instant::now();
     let bytes: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
-    println!("read {:?}", t.elapsed());
+    step("read", t);
     let t = Instant::now();
     let dec: Vec<_> = bytes
         .iter()
         .map(|b| clip_plot::thumbs::decode::decode_bytes(b, 256).unwrap())
         .collect();
-    println!("decode {:?}", t.elapsed());
+    step("decode", t);
     let t = Instant::now();
-    let dec2: Vec<_> = bytes
+    let large: Vec<_> = dec
         .iter()
-        .map(|b| image::load_from_memory(b).unwrap())
+        .map(|d| {
+            let (w, h) = d.image.dimensions();
+            clip_plot::thumbs::resize(&d.image, clip_plot::thumbs::fit_size(w, h, 256)).unwrap()
+        })
         .collect();
-    println!("decode image crate {:?} {}", t.elapsed(), dec2.len());
+    step("resize large", t);
     let t = Instant::now();
-    let th: Vec<_> = dec
+    let small: Vec<_> = large
         .iter()
-        .map(|d| clip_plot::thumbs::thumb_from_image(&d.image, d.source_size, 256, None).unwrap())
+        .map(|l| {
+            let (w, h) = l.dimensions();
+            clip_plot::thumbs::resize(l, clip_plot::thumbs::fit_size(w, h, 32)).unwrap()
+        })
         .collect();
-    println!("thumb_from_image {:?}", t.elapsed());
+    step("resize small", t);
     let t = Instant::now();
-    for d in &dec {
-        let _ = clip_plot::thumbs::resize(&d.image, (32, 32)).unwrap();
+    for s in &small {
+        let _ = clip_plot::thumbs::atlas::encode_cell(s);
     }
-    println!("resize to 32 {:?}", t.elapsed());
+    step("bc1", t);
     let t = Instant::now();
-    for d in &dec {
-        let rgb = image::DynamicImage::ImageRgba8(d.image.clone()).into_rgb8();
-        let mut out = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
-            .encode_image(&rgb)
-            .unwrap();
+    for s in &small {
+        let _ = clip_plot::thumbs::appearance_features(s);
     }
-    println!("jpeg encode {:?}", t.elapsed());
+    step("appearance", t);
     let t = Instant::now();
-    for d in &dec {
-        let rgb = image::DynamicImage::ImageRgba8(d.image.clone()).into_rgb8();
-        let mut out = Vec::new();
-        let enc = jpeg_encoder::Encoder::new(&mut out, 85);
-        enc.encode(
-            rgb.as_raw(),
-            rgb.width() as u16,
-            rgb.height() as u16,
-            jpeg_encoder::ColorType::Rgb,
-        )
-        .unwrap();
+    for p in &paths {
+        let _ = clip_plot::thumbs::make_thumb(p, 256).unwrap();
     }
-    println!("jpeg-encoder {:?}", t.elapsed());
-    let t = Instant::now();
-    for x in &th {
-        let _ = clip_plot::thumbs::atlas::encode_cell(&x.small);
-    }
-    println!("bc1 {:?}", t.elapsed());
-    let t = Instant::now();
-    for x in &th {
-        let _ = clip_plot::thumbs::appearance_features(&x.small);
-    }
-    println!("appearance {:?}", t.elapsed());
+    step("make_thumb", t);
 }
-#[allow(dead_code)]
-fn unused() {}

@@ -148,18 +148,40 @@ pub fn prepare(
         .filter(|&i| keys[i].as_ref().is_some_and(|k| store.get(k).is_none()))
         .collect();
     progress.begin("thumbnails", todo.len() as u64);
-    for batch in todo.chunks(crate::cache::thumbstore::CHUNK_IMAGES) {
-        let results: Vec<_> = batch
-            .par_iter()
-            .filter_map(|&i| {
-                let key = keys[i].clone()?;
-                let thumb = make_thumb(&dataset.images[i].abs, opts.large_px);
-                progress.advance(1);
-                Some((key, thumb))
+    // Decoding runs on the rayon pool; a writer thread stores finished chunks meanwhile, so
+    // the pool never waits for the disk.
+    std::thread::scope(|scope| -> Result<(), PrepareError> {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<_>>(1);
+        let store = &mut store;
+        let chunks_dir = &chunks_dir;
+        let writer = scope.spawn(move || -> Result<(), PrepareError> {
+            for results in receive {
+                store.write_chunk(results).map_err(io(chunks_dir))?;
+            }
+            Ok(())
+        });
+        for batch in todo.chunks(crate::cache::thumbstore::CHUNK_IMAGES) {
+            let results: Vec<_> = batch
+                .par_iter()
+                .filter_map(|&i| {
+                    let key = keys[i].clone()?;
+                    let thumb = make_thumb(&dataset.images[i].abs, opts.large_px);
+                    progress.advance(1);
+                    Some((key, thumb))
+                })
+                .collect();
+            if send.send(results).is_err() {
+                break; // the writer failed; its error is reported below
+            }
+        }
+        drop(send);
+        writer.join().unwrap_or_else(|_| {
+            Err(PrepareError::Io {
+                path: chunks_dir.clone(),
+                source: std::io::Error::other("the chunk writer thread panicked"),
             })
-            .collect();
-        store.write_chunk(results).map_err(io(&chunks_dir))?;
-    }
+        })
+    })?;
     progress.end();
     lap("thumbnails", &mut stage_seconds);
 

@@ -175,7 +175,7 @@ impl ThumbStore {
         let mut slot = 0u32;
         for (key, result) in results {
             let result = result.map(|t| {
-                cells.extend_from_slice(&atlas::encode_cell(&t.small));
+                cells.extend_from_slice(&t.small_cell);
                 for v in &t.appearance {
                     app.extend_from_slice(&v.to_le_bytes());
                 }

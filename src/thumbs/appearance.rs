@@ -77,9 +77,15 @@ pub fn appearance_features(thumb: &RgbaImage) -> Vec<f32> {
             if mag < 1e-3 {
                 continue;
             }
-            // Orientation modulo π: an edge and its mirror are the same texture.
-            let angle = gy.atan2(gx).rem_euclid(std::f32::consts::PI);
-            let bin = ((angle / std::f32::consts::PI * ORIENTS as f32) as usize).min(ORIENTS - 1);
+            // Orientation modulo π, binned by a pseudo-angle (monotonic in the true angle,
+            // no atan2): fold into the upper half plane, then p ∈ [0, 2] spans [0, π].
+            let (gx, gy) = if gy < 0.0 { (-gx, -gy) } else { (gx, gy) };
+            let p = if gx >= 0.0 {
+                gy / (gx + gy)
+            } else {
+                1.0 + (-gx) / (gy - gx)
+            };
+            let bin = ((p * 0.5 * ORIENTS as f32) as usize).min(ORIENTS - 1);
             let region = (y * 2 / h) * 2 + x * 2 / w;
             orient[region * ORIENTS + bin] += mag;
         }

@@ -33,6 +33,8 @@ pub enum LargeFormat {
 pub struct Thumb {
     /// The small level, at most [`atlas::CELL_PX`] on its long side.
     pub small: RgbaImage,
+    /// The small level as a BC1 atlas cell ([`atlas::encode_cell`]).
+    pub small_cell: Vec<u8>,
     pub large_format: LargeFormat,
     pub large_size: (u32, u32),
     pub large_bytes: Vec<u8>,
@@ -59,7 +61,7 @@ pub fn fit_size(w: u32, h: u32, long: u32) -> (u32, u32) {
     }
 }
 
-/// Resizes with a Lanczos filter, alpha-aware (no dark fringes around transparent parts).
+/// Resizes with a Catmull-Rom (bicubic) filter, as Pillow's `thumbnail` does, alpha-aware (no dark fringes around transparent parts).
 pub fn resize(image: &RgbaImage, size: (u32, u32)) -> Result<RgbaImage, String> {
     if image.dimensions() == size {
         return Ok(image.clone());
@@ -73,7 +75,7 @@ pub fn resize(image: &RgbaImage, size: (u32, u32)) -> Result<RgbaImage, String> 
     .map_err(|e| format!("resize: {e}"))?;
     let mut dst = fr::images::Image::new(size.0, size.1, fr::PixelType::U8x4);
     let options =
-        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
+        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::CatmullRom));
     fr::Resizer::new()
         .resize(&src, &mut dst, &options)
         .map_err(|e| format!("resize: {e}"))?;
@@ -116,6 +118,7 @@ pub fn thumb_from_image(
     if let Some((bytes, format)) = original.filter(|_| large.dimensions() == (w, h)) {
         return Ok(Thumb {
             appearance: appearance_features(&small),
+            small_cell: atlas::encode_cell(&small),
             small,
             large_format: format,
             large_size: (w, h),
@@ -155,6 +158,7 @@ pub fn thumb_from_image(
     };
     Ok(Thumb {
         appearance: appearance_features(&small),
+        small_cell: atlas::encode_cell(&small),
         small,
         large_format,
         large_size: large.dimensions(),
