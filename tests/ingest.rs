@@ -182,3 +182,48 @@ fn tuxpaint_dataset_is_discovered_with_captions_and_categories() {
         );
     }
 }
+
+#[test]
+fn loose_images_are_found_anywhere_below_without_the_logo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    common::copy_dir(&fixture("butterflies/jpgs"), &root.join("photos/2021"));
+    std::fs::copy(
+        fixture("tuxpaint/images/symbols/shapes/circle.png"),
+        root.join("logo.png"),
+    )
+    .or_else(|_| {
+        let any = common::snapshot(&fixture("tuxpaint/images/symbols"))
+            .into_keys()
+            .next()
+            .unwrap();
+        std::fs::copy(any, root.join("logo.png"))
+    })
+    .unwrap();
+    std::fs::copy(
+        fixture("butterflies/meta_data/good_meta.csv"),
+        root.join("metadata.csv"),
+    )
+    .unwrap();
+    let d = Dataset::open(&DatasetOptions {
+        root: root.to_path_buf(),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(d.images.len(), 12);
+    assert!(d.images.iter().all(|i| i.rel.starts_with("photos/2021/")));
+    assert_eq!(
+        d.paths.logo.as_deref(),
+        Some(root.join("logo.png").as_path())
+    );
+    assert!(d.embeddings.is_none());
+    // Metadata names bare file names; they match by unique suffix.
+    let categories = d.metadata.column("category").unwrap();
+    assert!(categories.iter().all(|c| !c.is_empty()), "{categories:?}");
+    // good_meta.csv also names an image that is not there: reported, not fatal.
+    assert!(
+        d.notices.iter().any(|n| n.contains("b5b22412")),
+        "{:?}",
+        d.notices
+    );
+}

@@ -313,7 +313,9 @@ impl Dataset {
 
     /// Reads and joins the located parts.
     pub fn load(paths: DatasetPaths, cache: Option<&Path>) -> Result<Self, DatasetError> {
+        // Never list our cache, the embeddings or the logo as images of the collection.
         let mut exclude: Vec<PathBuf> = cache.map(Path::to_path_buf).into_iter().collect();
+        exclude.extend(paths.logo.iter().cloned());
         if let Some(EmbeddingInput::ClipRetrieval(p) | EmbeddingInput::PerImage(p)) =
             &paths.embeddings
         {

@@ -58,6 +58,8 @@ pub fn decode_bytes(bytes: &[u8], min_long_side_px: u32) -> Result<Decoded, Stri
 fn decode_jpeg(bytes: &[u8], min_long_side_px: u32) -> Result<Decoded, String> {
     use jpeg_decoder::{Decoder, PixelFormat};
     let mut decoder = Decoder::new(Cursor::new(bytes));
+    // Progressive JPEGs keep every coefficient of the full image: cap that too.
+    decoder.set_max_decoding_buffer_size(MAX_DECODE_ALLOC_BYTES as usize);
     decoder
         .read_info()
         .map_err(|e| format!("corrupt or truncated JPEG: {e}"))?;
@@ -196,6 +198,29 @@ mod tests {
                 .unwrap_err()
                 .contains("not an image")
         );
+    }
+
+    #[test]
+    fn decodes_every_listed_format_by_content() {
+        let img = DynamicImage::ImageRgba8(RgbaImage::from_pixel(
+            40,
+            20,
+            image::Rgba([10, 120, 240, 255]),
+        ));
+        for format in [
+            ImageFormat::Png,
+            ImageFormat::Bmp,
+            ImageFormat::Tiff,
+            ImageFormat::WebP,
+            ImageFormat::Gif,
+        ] {
+            let mut bytes = Vec::new();
+            img.write_to(&mut Cursor::new(&mut bytes), format).unwrap();
+            let d = decode_bytes(&bytes, 256).unwrap_or_else(|e| panic!("{format:?}: {e}"));
+            assert_eq!(d.image.dimensions(), (40, 20), "{format:?}");
+            let p = d.image.get_pixel(5, 5);
+            assert!(p[2] > 200 && p[0] < 40, "{format:?}: {p:?}");
+        }
     }
 
     #[test]
