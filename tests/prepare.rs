@@ -213,23 +213,28 @@ fn cli_prepares_exports_and_reports_bad_inputs() {
     let tmp = tempfile::tempdir().unwrap();
     let butterflies = fixture("butterflies");
     let out = tmp.path().join("b.csv");
-    let result = Command::new(binary())
-        .arg("export")
-        .arg(&butterflies)
-        .args([
-            "--images",
-            "jpgs",
-            "--embeddings",
-            "embeds_chunked",
-            "--quiet",
-        ])
-        .arg("--metadata")
-        .arg(butterflies.join("meta_data/good_meta.csv"))
-        .arg("--cache")
-        .arg(tmp.path().join("cache"))
+    // The butterflies as a user would point at them: flags for every part.
+    let butterflies_cli = |command: &str, metadata: &str| {
+        let mut c = Command::new(binary());
+        c.arg(command)
+            .arg(&butterflies)
+            .args([
+                "--images",
+                "jpgs",
+                "--embeddings",
+                "embeds_chunked",
+                "--quiet",
+            ])
+            .arg("--metadata")
+            .arg(butterflies.join("meta_data").join(metadata))
+            .arg("--cache")
+            .arg(tmp.path().join("cache"))
+            .current_dir(&butterflies);
+        c
+    };
+    let result = butterflies_cli("export", "good_meta.csv")
         .arg("-o")
         .arg(&out)
-        .current_dir(&butterflies)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&result.stdout);
@@ -249,21 +254,7 @@ fn cli_prepares_exports_and_reports_bad_inputs() {
             .any(|t| t.contains('|'))
     );
 
-    let result = Command::new(binary())
-        .arg("prepare")
-        .arg(&butterflies)
-        .args([
-            "--images",
-            "jpgs",
-            "--embeddings",
-            "embeds_chunked",
-            "--quiet",
-        ])
-        .arg("--metadata")
-        .arg(butterflies.join("meta_data/meta_missing_filename.csv"))
-        .arg("--cache")
-        .arg(tmp.path().join("cache"))
-        .current_dir(&butterflies)
+    let result = butterflies_cli("prepare", "meta_missing_filename.csv")
         .output()
         .unwrap();
     assert_eq!(result.status.code(), Some(3));
