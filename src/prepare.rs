@@ -139,13 +139,17 @@ pub fn prepare(
     // Thumbnails: only images whose (path, size, mtime) the store has not seen.
     let chunks_dir = cache.chunks();
     let mut store = ThumbStore::open(&chunks_dir).map_err(io(&chunks_dir))?;
-    let keys: Vec<Option<FileKey>> = dataset
+    let keys: Vec<FileKey> = dataset
         .images
-        .par_iter()
-        .map(|image| FileKey::of(&image.rel, &image.abs))
+        .iter()
+        .map(|image| FileKey {
+            rel: image.rel.clone(),
+            size: image.size,
+            mtime_ns: image.mtime_ns,
+        })
         .collect();
     let todo: Vec<usize> = (0..keys.len())
-        .filter(|&i| keys[i].as_ref().is_some_and(|k| store.get(k).is_none()))
+        .filter(|&i| store.get(&keys[i]).is_none())
         .collect();
     progress.begin("thumbnails", todo.len() as u64);
     // Decoding runs on the rayon pool; a writer thread stores finished chunks meanwhile, so
@@ -163,11 +167,10 @@ pub fn prepare(
         for batch in todo.chunks(crate::cache::thumbstore::CHUNK_IMAGES) {
             let results: Vec<_> = batch
                 .par_iter()
-                .filter_map(|&i| {
-                    let key = keys[i].clone()?;
+                .map(|&i| {
                     let thumb = make_thumb(&dataset.images[i].abs, opts.large_px);
                     progress.advance(1);
-                    Some((key, thumb))
+                    (keys[i].clone(), thumb)
                 })
                 .collect();
             if send.send(results).is_err() {
@@ -190,13 +193,6 @@ pub fn prepare(
     let mut shown: Vec<(usize, u32, StoredThumb)> = Vec::with_capacity(dataset.images.len());
     for (i, key) in keys.iter().enumerate() {
         let rel = &dataset.images[i].rel;
-        let Some(key) = key else {
-            skipped.push(Skipped {
-                path: rel.clone(),
-                reason: "cannot read the file".into(),
-            });
-            continue;
-        };
         match store.get(key).map(|r| (r.chunk, &r.result)) {
             Some((chunk, Ok(stored))) => shown.push((i, chunk, stored.clone())),
             Some((_, Err(reason))) => skipped.push(Skipped {
@@ -248,7 +244,7 @@ pub fn prepare(
         } else {
             chunk_ids
                 .par_iter()
-                .map(|&c| store.read_chunk_data(c).map(|d| (c, d)))
+                .map(|&c| store.read_chunk_data(c, needs_appearance).map(|d| (c, d)))
                 .collect::<Result<_, _>>()
                 .map_err(io(&chunks_dir))?
         };

@@ -183,8 +183,11 @@ fn a_killed_prepare_resumes() {
     loop {
         let done = std::fs::read_dir(&chunks)
             .map(|d| {
-                d.filter_map(Result::ok)
-                    .any(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                d.filter_map(Result::ok).any(|e| {
+                    // A finished chunk's index, not a temporary file being written.
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.ends_with(".json") && !name.starts_with('.')
+                })
             })
             .unwrap_or(false);
         if done || started.elapsed().as_secs() > 120 {

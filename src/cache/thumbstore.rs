@@ -11,7 +11,7 @@
 //! Chunks are never rewritten; entries of deleted images stay as garbage until the cache is
 //! cleared (a compaction pass is future work).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -35,15 +35,10 @@ impl FileKey {
     /// Reads size and mtime of `abs`; `None` when the file cannot be read.
     pub fn of(rel: &str, abs: &Path) -> Option<Self> {
         let meta = std::fs::metadata(abs).ok()?;
-        let mtime_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos() as i64);
         Some(Self {
             rel: rel.to_string(),
             size: meta.len(),
-            mtime_ns,
+            mtime_ns: crate::dataset::paths::mtime_ns(&meta),
         })
     }
 }
@@ -86,7 +81,7 @@ pub struct ThumbRef {
 /// All finished chunks of a cache.
 pub struct ThumbStore {
     dir: PathBuf,
-    by_key: HashMap<FileKey, ThumbRef>,
+    by_key: FxHashMap<FileKey, ThumbRef>,
     next_chunk: u32,
 }
 
@@ -95,7 +90,7 @@ impl ThumbStore {
     pub fn open(dir: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         clean_temp_files(dir);
-        let mut by_key = HashMap::new();
+        let mut by_key = FxHashMap::default();
         let mut next_chunk = 0;
         let mut finished = std::collections::HashSet::new();
         let mut all = Vec::new();
@@ -215,10 +210,14 @@ impl ThumbStore {
         Ok(())
     }
 
-    /// Reads one chunk's BC1 cells and appearance features.
-    pub fn read_chunk_data(&self, chunk: u32) -> std::io::Result<ChunkData> {
+    /// Reads one chunk's BC1 cells, and its appearance features if asked to.
+    pub fn read_chunk_data(&self, chunk: u32, with_appearance: bool) -> std::io::Result<ChunkData> {
         let cells = std::fs::read(chunk_path(&self.dir, chunk, "cells"))?;
-        let app_bytes = std::fs::read(chunk_path(&self.dir, chunk, "app"))?;
+        let app_bytes = if with_appearance {
+            std::fs::read(chunk_path(&self.dir, chunk, "app"))?
+        } else {
+            Vec::new()
+        };
         let appearance = app_bytes
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))

@@ -168,7 +168,10 @@ impl Embeddings {
 
     /// Copies image `i`'s embedding into `out` (length [`Self::dim`]).
     pub fn read_row(&self, i: usize, out: &mut [f32]) {
-        let r = self.rows[i];
+        self.read_ref(&self.rows[i], out);
+    }
+
+    fn read_ref(&self, r: &RowRef, out: &mut [f32]) {
         match &self.sources[r.source as usize] {
             Source::Npy(a) => a.read_row(r.row as usize, out),
             Source::Dense { cols, data } => {
@@ -185,11 +188,6 @@ impl Embeddings {
             .enumerate()
             .for_each(|(i, row)| self.read_row(i, row));
         out
-    }
-
-    fn retain(&mut self, keep: &[bool]) {
-        let mut k = keep.iter();
-        self.rows.retain(|_| *k.next().unwrap_or(&true));
     }
 }
 
@@ -331,23 +329,25 @@ impl Dataset {
             })
             .collect();
         let mut notices = Vec::new();
-        let mut images = listing.images;
+        let images = listing.images;
         if images.is_empty() {
             return Err(DatasetError::NoImages {
                 path: paths.images.clone(),
             });
         }
-
-        let mut embeddings = None;
+        // One index over the whole listing serves every join; images without an embedding
+        // are dropped at the end, from all the aligned columns at once.
+        let index = PathIndex::new(&paths.images, &images);
+        let mut keep = vec![true; images.len()];
+        let mut embedding_rows = None;
         if let Some(input) = &paths.embeddings {
-            let index = PathIndex::new(&images);
-            let (emb, matched, emb_path) = match input {
+            let (emb, mut matched, emb_path) = match input {
                 EmbeddingInput::ClipRetrieval(dir) => {
-                    let (e, m) = load_clip_retrieval(dir, &paths, &index, &images, &mut notices)?;
+                    let (e, m) = load_clip_retrieval(dir, &paths, &index, &mut notices)?;
                     (e, m, dir.clone())
                 }
                 EmbeddingInput::Matrix { npy, list } => {
-                    let (e, m) = load_matrix(npy, list, &paths, &index, &images, &mut notices)?;
+                    let (e, m) = load_matrix(npy, list, &paths, &index, &mut notices)?;
                     (e, m, npy.clone())
                 }
                 EmbeddingInput::PerImage(dir) => {
@@ -355,80 +355,76 @@ impl Dataset {
                     (e, m, dir.clone())
                 }
             };
-            let matched_count = matched.iter().filter(|m| m.is_some()).count();
-            if matched_count == 0 {
+            if matched.iter().all(Option::is_none) {
                 return Err(DatasetError::NothingMatched {
                     path: emb_path,
                     images: paths.images.clone(),
                     rows: emb.rows.len(),
                 });
             }
-            // Keep images with an embedding, in image order; then drop rows with NaN/inf.
-            let mut rows = Vec::with_capacity(matched_count);
-            let mut kept = Vec::with_capacity(matched_count);
-            let mut missing = 0usize;
-            for (image, m) in images.into_iter().zip(matched) {
-                match m {
-                    Some(r) => {
-                        rows.push(r);
-                        kept.push(image);
-                    }
-                    None => {
-                        missing += 1;
-                        skipped.push(Skipped {
-                            path: image.rel,
-                            reason: "no embedding for this image".into(),
-                        });
-                    }
-                }
+            let finite: Vec<bool> = matched
+                .par_iter()
+                .map_init(
+                    || vec![0.0f32; emb.dim],
+                    |buf, m| {
+                        m.is_none_or(|r| {
+                            emb.read_ref(&r, buf);
+                            buf.iter().all(|v| v.is_finite())
+                        })
+                    },
+                )
+                .collect();
+            let (mut missing, mut non_finite) = (0usize, 0usize);
+            for (i, m) in matched.iter_mut().enumerate() {
+                let reason = if m.is_none() {
+                    missing += 1;
+                    "no embedding for this image"
+                } else if !finite[i] {
+                    non_finite += 1;
+                    *m = None;
+                    "its embedding contains NaN or infinite values"
+                } else {
+                    continue;
+                };
+                keep[i] = false;
+                skipped.push(Skipped {
+                    path: images[i].rel.clone(),
+                    reason: reason.into(),
+                });
             }
             if missing > 0 {
                 notices.push(format!(
                     "{missing} image(s) have no embedding and are left out (listed as skipped)"
                 ));
             }
-            images = kept;
-            let mut emb = Embeddings { rows, ..emb };
-            let finite: Vec<bool> = (0..emb.len())
-                .into_par_iter()
-                .map_init(
-                    || vec![0.0f32; emb.dim],
-                    |buf, i| {
-                        emb.read_row(i, buf);
-                        buf.iter().all(|v| v.is_finite())
-                    },
-                )
-                .collect();
-            if finite.iter().any(|f| !f) {
-                let mut f = finite.iter();
-                let mut dropped = 0;
-                images.retain(|image| {
-                    let ok = *f.next().unwrap_or(&true);
-                    if !ok {
-                        dropped += 1;
-                        skipped.push(Skipped {
-                            path: image.rel.clone(),
-                            reason: "its embedding contains NaN or infinite values".into(),
-                        });
-                    }
-                    ok
-                });
-                emb.retain(&finite);
+            if non_finite > 0 {
                 notices.push(format!(
-                    "{dropped} embedding row(s) contain NaN or infinite values; those images are left out"
+                    "{non_finite} embedding row(s) contain NaN or infinite values; those images are left out"
                 ));
             }
-            embeddings = Some(emb);
+            let rows = matched.into_iter().flatten().collect();
+            embedding_rows = Some(Embeddings { rows, ..emb });
         }
 
         let mut metadata = Table::default();
         if let Some(meta_path) = &paths.metadata {
             let table = Table::read(meta_path)?;
-            metadata = join_metadata(&table, meta_path, &images, &paths, &mut notices)?;
+            metadata = join_metadata(&table, meta_path, &index, &paths, &keep, &mut notices)?;
         }
         if let Some(EmbeddingInput::ClipRetrieval(dir)) = &paths.embeddings {
-            merge_parquet_columns(dir, &paths, &images, &mut metadata, &mut notices)?;
+            merge_parquet_columns(dir, &paths, &index, &mut metadata, &mut notices)?;
         }
+        drop(index);
+        for column in &mut metadata.cells {
+            let mut k = keep.iter();
+            column.retain(|_| *k.next().unwrap_or(&true));
+        }
+        let mut k = keep.iter();
+        let images: Vec<ImageFile> = images
+            .into_iter()
+            .filter(|_| *k.next().unwrap_or(&true))
+            .collect();
+        let embeddings = embedding_rows;
         Ok(Self {
             paths,
             images,
@@ -464,7 +460,7 @@ fn check_dim(
 
 /// Assigns row `r` to the image `raw` names, noting unmatched, ambiguous and repeated rows.
 struct Assigner<'a> {
-    index: &'a PathIndex,
+    index: &'a PathIndex<'a>,
     bases: Vec<PathBuf>,
     matched: Matched,
     unmatched: Vec<String>,
@@ -473,11 +469,11 @@ struct Assigner<'a> {
 }
 
 impl<'a> Assigner<'a> {
-    fn new(index: &'a PathIndex, n_images: usize, bases: Vec<PathBuf>) -> Self {
+    fn new(index: &'a PathIndex<'a>, bases: Vec<PathBuf>) -> Self {
         Self {
             index,
             bases,
-            matched: vec![None; n_images],
+            matched: vec![None; index.len()],
             unmatched: Vec::new(),
             ambiguous: 0,
             repeated: 0,
@@ -545,7 +541,6 @@ fn load_clip_retrieval(
     dir: &Path,
     paths: &DatasetPaths,
     index: &PathIndex,
-    images: &[ImageFile],
     notices: &mut Vec<String>,
 ) -> Result<(Embeddings, Matched), DatasetError> {
     let shards = numbered_files(&dir.join("img_emb"), "img_emb_", ".npy");
@@ -557,7 +552,7 @@ fn load_clip_retrieval(
     }
     let mut sources = Vec::new();
     let mut dim = None;
-    let mut assigner = Assigner::new(index, images.len(), resolution_bases(paths, dir));
+    let mut assigner = Assigner::new(index, resolution_bases(paths, dir));
     for (n, npy_path) in shards {
         let meta_path = dir.join("metadata").join(format!("metadata_{n}.parquet"));
         if !meta_path.is_file() {
@@ -620,7 +615,6 @@ fn load_matrix(
     list: &Path,
     paths: &DatasetPaths,
     index: &PathIndex,
-    images: &[ImageFile],
     notices: &mut Vec<String>,
 ) -> Result<(Embeddings, Matched), DatasetError> {
     let array = NpyArray::open(npy)?;
@@ -647,7 +641,7 @@ fn load_matrix(
         });
     }
     let emb_dir = npy.parent().unwrap_or(Path::new("."));
-    let mut assigner = Assigner::new(index, images.len(), resolution_bases(paths, emb_dir));
+    let mut assigner = Assigner::new(index, resolution_bases(paths, emb_dir));
     for (row, raw) in names.iter().enumerate() {
         assigner.assign(
             raw,
@@ -726,12 +720,14 @@ fn load_per_image(dir: &Path, images: &[ImageFile]) -> Result<(Embeddings, Match
     ))
 }
 
-/// Aligns a metadata table with `images` through its `filename` column.
+/// Aligns a metadata table with the listing through its `filename` column; `shown` marks
+/// the images that will be on the map (only those count as missing a row).
 fn join_metadata(
     table: &Table,
     path: &Path,
-    images: &[ImageFile],
+    index: &PathIndex,
     paths: &DatasetPaths,
+    shown: &[bool],
     notices: &mut Vec<String>,
 ) -> Result<Table, DatasetError> {
     let key = table
@@ -740,11 +736,9 @@ fn join_metadata(
             path: path.to_path_buf(),
             columns: table.columns.join(", "),
         })?;
-    let index = PathIndex::new(images);
     let meta_dir = path.parent().unwrap_or(Path::new("."));
     let mut assigner = Assigner::new(
-        &index,
-        images.len(),
+        index,
         vec![
             paths.images.clone(),
             paths.root.clone(),
@@ -761,7 +755,11 @@ fn join_metadata(
         );
     }
     let matched = assigner.finish(path, notices);
-    let without = matched.iter().filter(|m| m.is_none()).count();
+    let without = matched
+        .iter()
+        .zip(shown)
+        .filter(|(m, s)| m.is_none() && **s)
+        .count();
     if without > 0 {
         notices.push(format!(
             "{without} image(s) have no row in {}; their metadata is empty",
@@ -793,11 +791,10 @@ fn join_metadata(
 fn merge_parquet_columns(
     dir: &Path,
     paths: &DatasetPaths,
-    images: &[ImageFile],
+    index: &PathIndex,
     metadata: &mut Table,
     notices: &mut Vec<String>,
 ) -> Result<(), DatasetError> {
-    let index = PathIndex::new(images);
     let bases = resolution_bases(paths, dir);
     let bases: Vec<&Path> = bases.iter().map(PathBuf::as_path).collect();
     let mut extra: HashMap<String, Vec<String>> = HashMap::new();
@@ -813,7 +810,7 @@ fn merge_parquet_columns(
             }
             let column = extra.entry(name.clone()).or_insert_with(|| {
                 order.push(name.clone());
-                vec![String::new(); images.len()]
+                vec![String::new(); index.len()]
             });
             for (r, raw) in table.cells[key].iter().enumerate() {
                 if let Resolution::Found(i) = index.resolve(raw, &bases)

@@ -5,8 +5,10 @@
 //! folder their author had in mind. [`PathIndex::resolve`] tries the path against a list of
 //! base folders first and then falls back to the longest unique suffix of path components.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
+
+use rustc_hash::FxHashMap;
 
 /// Extensions we list as images without opening them. Files with other extensions are
 /// sniffed by their first bytes, so a PNG named `.dat` still counts.
@@ -25,6 +27,17 @@ pub struct ImageFile {
     pub rel: String,
     /// Lexically normalised absolute path.
     pub abs: PathBuf,
+    /// Size in bytes and modification time when listed (the cache's change detection).
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+/// Nanoseconds since the Unix epoch of a file's mtime (0 where the platform has none).
+pub fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 /// What listing a folder found besides images.
@@ -93,11 +106,18 @@ fn walk(
         } else {
             format!("{rel}/{name}")
         };
-        // `metadata` follows symlinks: a dangling one fails here.
-        let meta = match std::fs::metadata(&path) {
+        // One stat per entry, relative to the open folder; symlinks are followed (a
+        // dangling one fails here).
+        let is_symlink = entry.file_type().is_ok_and(|t| t.is_symlink());
+        let meta = if is_symlink {
+            std::fs::metadata(&path)
+        } else {
+            entry.metadata()
+        };
+        let meta = match meta {
             Ok(m) => m,
             Err(e) => {
-                let why = if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+                let why = if is_symlink {
                     "dangling symlink".to_string()
                 } else {
                     format!("cannot read: {e}")
@@ -112,6 +132,8 @@ fn walk(
             out.images.push(ImageFile {
                 rel: child_rel,
                 abs: path,
+                size: meta.len(),
+                mtime_ns: mtime_ns(&meta),
             });
         }
     }
@@ -171,31 +193,49 @@ pub enum Resolution {
     NotFound,
 }
 
-/// Lookup structure over a list of images.
-pub struct PathIndex {
-    by_abs: HashMap<PathBuf, usize>,
-    by_name: HashMap<String, Vec<usize>>,
-    components: Vec<Vec<String>>,
+/// Lookup structure over a list of images, borrowing their paths (a million images cost
+/// two hash maps and one sorted index, not a million small allocations).
+pub struct PathIndex<'a> {
+    images: &'a [ImageFile],
+    root: PathBuf,
+    by_rel: FxHashMap<&'a str, usize>,
+    /// Image indices sorted by file name, for suffix matching.
+    by_name: Vec<usize>,
 }
 
-impl PathIndex {
-    pub fn new(images: &[ImageFile]) -> Self {
-        let mut by_abs = HashMap::with_capacity(images.len());
-        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut components = Vec::with_capacity(images.len());
+fn file_name(rel: &str) -> &str {
+    rel.rsplit('/').next().unwrap_or(rel)
+}
+
+impl<'a> PathIndex<'a> {
+    /// Indexes `images`, whose `rel` paths are relative to `root`.
+    pub fn new(root: &Path, images: &'a [ImageFile]) -> Self {
+        let mut by_rel = FxHashMap::default();
+        by_rel.reserve(images.len());
         for (i, image) in images.iter().enumerate() {
-            by_abs.insert(image.abs.clone(), i);
-            let parts: Vec<String> = image.rel.split('/').map(str::to_string).collect();
-            if let Some(name) = parts.last() {
-                by_name.entry(name.clone()).or_default().push(i);
-            }
-            components.push(parts);
+            by_rel.insert(image.rel.as_str(), i);
         }
+        let mut by_name: Vec<usize> = (0..images.len()).collect();
+        by_name.sort_by(|&a, &b| file_name(&images[a].rel).cmp(file_name(&images[b].rel)));
         Self {
-            by_abs,
+            images,
+            root: absolute(root),
+            by_rel,
             by_name,
-            components,
         }
+    }
+
+    pub fn len(&self) -> usize {
+        self.images.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty()
+    }
+
+    fn lookup_abs(&self, abs: &Path) -> Option<usize> {
+        let rel = normalize(abs).strip_prefix(&self.root).ok()?.to_owned();
+        let rel = rel.to_str()?.replace(std::path::MAIN_SEPARATOR, "/");
+        self.by_rel.get(rel.as_str()).copied()
     }
 
     /// Matches `raw` (as written in some file) to an image: first joined to each of `bases`,
@@ -207,12 +247,15 @@ impl PathIndex {
         }
         let raw_path = Path::new(&raw);
         if raw_path.is_absolute() {
-            if let Some(&i) = self.by_abs.get(&normalize(raw_path)) {
+            if let Some(i) = self.lookup_abs(raw_path) {
                 return Resolution::Found(i);
             }
         } else {
+            if let Some(&i) = self.by_rel.get(raw.trim_start_matches("./")) {
+                return Resolution::Found(i);
+            }
             for base in bases {
-                if let Some(&i) = self.by_abs.get(&normalize(&base.join(raw_path))) {
+                if let Some(i) = self.lookup_abs(&base.join(raw_path)) {
                     return Resolution::Found(i);
                 }
             }
@@ -224,16 +267,18 @@ impl PathIndex {
         let Some(name) = parts.last() else {
             return Resolution::NotFound;
         };
-        let Some(candidates) = self.by_name.get(*name) else {
-            return Resolution::NotFound;
-        };
+        let start = self
+            .by_name
+            .partition_point(|&i| file_name(&self.images[i].rel) < *name);
+        let candidates = self.by_name[start..]
+            .iter()
+            .take_while(|&&i| file_name(&self.images[i].rel) == *name);
         let mut best = 0usize;
         let mut best_set: Vec<usize> = Vec::new();
         for &c in candidates {
-            let comps = &self.components[c];
-            let shared = comps
-                .iter()
-                .rev()
+            let shared = self.images[c]
+                .rel
+                .rsplit('/')
                 .zip(parts.iter().rev())
                 .take_while(|(a, b)| a == *b)
                 .count();
@@ -249,7 +294,7 @@ impl PathIndex {
             0 => Resolution::NotFound,
             1 => Resolution::Found(best_set[0]),
             _ => {
-                best_set.sort_by_key(|&c| (self.components[c].len(), c));
+                best_set.sort_by_key(|&c| (self.images[c].rel.matches('/').count(), c));
                 Resolution::Ambiguous(best_set)
             }
         }
@@ -265,13 +310,16 @@ mod tests {
             .map(|r| ImageFile {
                 rel: r.to_string(),
                 abs: PathBuf::from("/data/images").join(r),
+                size: 0,
+                mtime_ns: 0,
             })
             .collect()
     }
 
     #[test]
     fn resolves_against_bases_then_suffix() {
-        let index = PathIndex::new(&files(&["a/x.jpg", "b/x.jpg", "c/y.png"]));
+        let files = files(&["a/x.jpg", "b/x.jpg", "c/y.png"]);
+        let index = PathIndex::new(Path::new("/data/images"), &files);
         let base = Path::new("/data/images");
         assert_eq!(index.resolve("a/x.jpg", &[base]), Resolution::Found(0));
         assert_eq!(
