@@ -181,10 +181,19 @@ impl Progress for Bars {
         let style = if total == 0 {
             ProgressStyle::with_template("{spinner} {prefix:>11} {elapsed}")
         } else {
-            ProgressStyle::with_template("{prefix:>11} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+            ProgressStyle::with_template("{prefix:>11} [{bar:40}] {pos}/{len} {rate} eta {eta}")
         };
         if let Ok(style) = style {
-            bar.set_style(style.progress_chars("=> "));
+            bar.set_style(
+                style
+                    .with_key(
+                        "rate",
+                        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = write!(w, "{:.0}/s", state.per_sec());
+                        },
+                    )
+                    .progress_chars("=> "),
+            );
         }
         bar.set_prefix(stage.to_string());
         if let Ok(mut c) = self.current.lock() {
