@@ -3,15 +3,19 @@
 //!
 //! Knows nothing of caches or GPUs. Everything here reads; nothing writes.
 
+pub mod embeddings;
+pub mod metadata;
 pub mod npy;
 pub mod paths;
 pub mod table;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+pub use embeddings::Embeddings;
+use embeddings::{Matched, RowRef, load_clip_retrieval, load_matrix, load_per_image};
+use metadata::{join_metadata, merge_parquet_columns};
 pub use npy::NpyArray;
 pub use paths::{ImageFile, PathIndex, Resolution};
 pub use table::Table;
@@ -110,87 +114,6 @@ pub struct Skipped {
     pub reason: String,
 }
 
-/// Where one image's embedding lives.
-#[derive(Clone, Copy, Debug)]
-struct RowRef {
-    source: u32,
-    row: u32,
-}
-
-enum Source {
-    Npy(NpyArray),
-    Dense { cols: usize, data: Vec<f32> },
-}
-
-/// Embeddings aligned with [`Dataset::images`]: row `i` belongs to image `i`.
-pub struct Embeddings {
-    dim: usize,
-    sources: Vec<Source>,
-    rows: Vec<RowRef>,
-}
-
-impl std::fmt::Debug for Embeddings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Embeddings({}×{})", self.rows.len(), self.dim)
-    }
-}
-
-impl Embeddings {
-    /// Wraps a dense row-major matrix.
-    pub fn from_dense(rows: usize, dim: usize, data: Vec<f32>) -> Self {
-        Self {
-            dim,
-            sources: vec![Source::Dense { cols: dim, data }],
-            rows: (0..rows as u32)
-                .map(|row| RowRef { source: 0, row })
-                .collect(),
-        }
-    }
-    /// Every row of one memory-mapped array, in order.
-    pub fn from_npy(array: NpyArray) -> Self {
-        Self {
-            dim: array.cols(),
-            rows: (0..array.rows() as u32)
-                .map(|row| RowRef { source: 0, row })
-                .collect(),
-            sources: vec![Source::Npy(array)],
-        }
-    }
-    pub fn dim(&self) -> usize {
-        self.dim
-    }
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    /// Copies image `i`'s embedding into `out` (length [`Self::dim`]).
-    pub fn read_row(&self, i: usize, out: &mut [f32]) {
-        self.read_ref(&self.rows[i], out);
-    }
-
-    fn read_ref(&self, r: &RowRef, out: &mut [f32]) {
-        match &self.sources[r.source as usize] {
-            Source::Npy(a) => a.read_row(r.row as usize, out),
-            Source::Dense { cols, data } => {
-                let start = r.row as usize * cols;
-                out.copy_from_slice(&data[start..start + cols]);
-            }
-        }
-    }
-
-    /// All rows as one dense row-major f32 matrix (parallel).
-    pub fn to_dense(&self) -> Vec<f32> {
-        let mut out = vec![0.0f32; self.len() * self.dim];
-        out.par_chunks_mut(self.dim.max(1))
-            .enumerate()
-            .for_each(|(i, row)| self.read_row(i, row));
-        out
-    }
-}
-
 /// A dataset's inputs, joined: images, their embeddings and metadata, row-aligned.
 #[derive(Debug)]
 pub struct Dataset {
@@ -284,22 +207,6 @@ fn classify_embeddings(path: &Path) -> Result<EmbeddingInput, DatasetError> {
         return classify_embeddings(&path.join("embeddings.npy"));
     }
     Ok(EmbeddingInput::PerImage(path.to_path_buf()))
-}
-
-/// `img_emb_N.npy` / `metadata_N.parquet` files of a clip-retrieval folder in numeric order.
-fn numbered_files(dir: &Path, prefix: &str, ext: &str) -> Vec<(u64, PathBuf)> {
-    let mut out: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let n = name.strip_prefix(prefix)?.strip_suffix(ext)?.parse().ok()?;
-            Some((n, e.path()))
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 impl Dataset {
@@ -436,30 +343,8 @@ impl Dataset {
     }
 }
 
-type Matched = Vec<Option<RowRef>>;
-
-fn check_dim(
-    dim: &mut Option<(usize, PathBuf)>,
-    path: &Path,
-    found: usize,
-) -> Result<(), DatasetError> {
-    match dim {
-        Some((expected, first)) if *expected != found => Err(DatasetError::DimensionMismatch {
-            path: path.to_path_buf(),
-            found,
-            first: first.clone(),
-            expected: *expected,
-        }),
-        Some(_) => Ok(()),
-        None => {
-            *dim = Some((found, path.to_path_buf()));
-            Ok(())
-        }
-    }
-}
-
 /// Assigns row `r` to the image `raw` names, noting unmatched, ambiguous and repeated rows.
-struct Assigner<'a> {
+pub(crate) struct Assigner<'a> {
     index: &'a PathIndex<'a>,
     bases: Vec<PathBuf>,
     matched: Matched,
@@ -469,7 +354,7 @@ struct Assigner<'a> {
 }
 
 impl<'a> Assigner<'a> {
-    fn new(index: &'a PathIndex<'a>, bases: Vec<PathBuf>) -> Self {
+    pub(crate) fn new(index: &'a PathIndex<'a>, bases: Vec<PathBuf>) -> Self {
         Self {
             index,
             bases,
@@ -480,7 +365,7 @@ impl<'a> Assigner<'a> {
         }
     }
 
-    fn assign(&mut self, raw: &str, r: RowRef) {
+    pub(crate) fn assign(&mut self, raw: &str, r: RowRef) {
         let bases: Vec<&Path> = self.bases.iter().map(PathBuf::as_path).collect();
         let i = match self.index.resolve(raw, &bases) {
             Resolution::Found(i) => i,
@@ -500,7 +385,7 @@ impl<'a> Assigner<'a> {
         }
     }
 
-    fn finish(self, what: &Path, notices: &mut Vec<String>) -> Matched {
+    pub(crate) fn finish(self, what: &Path, notices: &mut Vec<String>) -> Matched {
         if !self.unmatched.is_empty() {
             let examples: Vec<&str> = self.unmatched.iter().take(3).map(String::as_str).collect();
             notices.push(format!(
@@ -528,310 +413,11 @@ impl<'a> Assigner<'a> {
     }
 }
 
-fn resolution_bases(paths: &DatasetPaths, emb_dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn resolution_bases(paths: &DatasetPaths, emb_dir: &Path) -> Vec<PathBuf> {
     let mut bases = vec![paths.images.clone(), paths.root.clone()];
     if let Some(parent) = emb_dir.parent() {
         bases.push(parent.to_path_buf());
     }
     bases.push(emb_dir.to_path_buf());
     bases
-}
-
-fn load_clip_retrieval(
-    dir: &Path,
-    paths: &DatasetPaths,
-    index: &PathIndex,
-    notices: &mut Vec<String>,
-) -> Result<(Embeddings, Matched), DatasetError> {
-    let shards = numbered_files(&dir.join("img_emb"), "img_emb_", ".npy");
-    if shards.is_empty() {
-        return Err(DatasetError::BadLayout {
-            path: dir.join("img_emb"),
-            why: "holds no img_emb_N.npy files".into(),
-        });
-    }
-    let mut sources = Vec::new();
-    let mut dim = None;
-    let mut assigner = Assigner::new(index, resolution_bases(paths, dir));
-    for (n, npy_path) in shards {
-        let meta_path = dir.join("metadata").join(format!("metadata_{n}.parquet"));
-        if !meta_path.is_file() {
-            return Err(DatasetError::BadLayout {
-                path: npy_path,
-                why: format!(
-                    "has no matching {} (clip-retrieval writes one per shard; without it the rows cannot be matched to images)",
-                    meta_path.display()
-                ),
-            });
-        }
-        let array = NpyArray::open(&npy_path)?;
-        if array.ndim() != 2 {
-            return Err(DatasetError::BadNpy {
-                path: npy_path,
-                why: "is 1-D; expected an N×D matrix".into(),
-            });
-        }
-        check_dim(&mut dim, &npy_path, array.cols())?;
-        let table = Table::read(&meta_path)?;
-        let column = table
-            .column("image_path")
-            .ok_or_else(|| DatasetError::NoImagePath {
-                path: meta_path.clone(),
-            })?;
-        if column.len() != array.rows() {
-            return Err(DatasetError::RowMismatch {
-                npy: npy_path,
-                npy_rows: array.rows(),
-                other: meta_path,
-                other_rows: column.len(),
-            });
-        }
-        let source = sources.len() as u32;
-        for (row, raw) in column.iter().enumerate() {
-            assigner.assign(
-                raw,
-                RowRef {
-                    source,
-                    row: row as u32,
-                },
-            );
-        }
-        sources.push(Source::Npy(array));
-    }
-    let matched = assigner.finish(dir, notices);
-    let dim = dim.map_or(0, |d| d.0);
-    Ok((
-        Embeddings {
-            dim,
-            sources,
-            rows: Vec::new(),
-        },
-        matched,
-    ))
-}
-
-fn load_matrix(
-    npy: &Path,
-    list: &Path,
-    paths: &DatasetPaths,
-    index: &PathIndex,
-    notices: &mut Vec<String>,
-) -> Result<(Embeddings, Matched), DatasetError> {
-    let array = NpyArray::open(npy)?;
-    if array.ndim() != 2 {
-        return Err(DatasetError::BadNpy {
-            path: npy.to_path_buf(),
-            why: format!(
-                "is 1-D (shape ({},)); expected an N×D matrix with one row per image",
-                array.cols()
-            ),
-        });
-    }
-    let text = std::fs::read_to_string(list).map_err(|e| DatasetError::BadTable {
-        path: list.to_path_buf(),
-        why: e.to_string(),
-    })?;
-    let names: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    if names.len() != array.rows() {
-        return Err(DatasetError::RowMismatch {
-            npy: npy.to_path_buf(),
-            npy_rows: array.rows(),
-            other: list.to_path_buf(),
-            other_rows: names.len(),
-        });
-    }
-    let emb_dir = npy.parent().unwrap_or(Path::new("."));
-    let mut assigner = Assigner::new(index, resolution_bases(paths, emb_dir));
-    for (row, raw) in names.iter().enumerate() {
-        assigner.assign(
-            raw,
-            RowRef {
-                source: 0,
-                row: row as u32,
-            },
-        );
-    }
-    let matched = assigner.finish(list, notices);
-    Ok((
-        Embeddings {
-            dim: array.cols(),
-            sources: vec![Source::Npy(array)],
-            rows: Vec::new(),
-        },
-        matched,
-    ))
-}
-
-/// One vector per image: `<dir>/<rel>.npy`, `<dir>/<rel minus extension>.npy`, or the same
-/// names flat in `dir`. Read eagerly: a million small mmaps would exhaust map limits.
-fn load_per_image(dir: &Path, images: &[ImageFile]) -> Result<(Embeddings, Matched), DatasetError> {
-    let found: Vec<Option<PathBuf>> = images
-        .par_iter()
-        .map(|image| {
-            let rel = Path::new(&image.rel);
-            let name = rel.file_name().unwrap_or_default().to_string_lossy();
-            let mut candidates = vec![
-                dir.join(format!("{}.npy", image.rel)),
-                dir.join(rel.with_extension("npy")),
-                dir.join(format!("{name}.npy")),
-            ];
-            if let Some(stem) = rel.file_stem() {
-                candidates.push(dir.join(format!("{}.npy", stem.to_string_lossy())));
-            }
-            candidates.into_iter().find(|p| p.is_file())
-        })
-        .collect();
-    let arrays: Vec<Option<(PathBuf, Vec<f32>)>> = found
-        .into_par_iter()
-        .map(|p| -> Result<_, DatasetError> {
-            let Some(p) = p else { return Ok(None) };
-            let a = NpyArray::open(&p)?;
-            if a.rows() != 1 {
-                return Err(DatasetError::BadNpy {
-                    path: p,
-                    why: format!("holds {} rows; expected one vector", a.rows()),
-                });
-            }
-            let mut v = vec![0.0; a.cols()];
-            a.read_row(0, &mut v);
-            Ok(Some((p, v)))
-        })
-        .collect::<Result<_, _>>()?;
-    let mut dim = None;
-    let mut data = Vec::new();
-    let mut matched = vec![None; images.len()];
-    let mut row = 0u32;
-    for (i, a) in arrays.into_iter().enumerate() {
-        if let Some((p, v)) = a {
-            check_dim(&mut dim, &p, v.len())?;
-            data.extend_from_slice(&v);
-            matched[i] = Some(RowRef { source: 0, row });
-            row += 1;
-        }
-    }
-    let dim = dim.map_or(0, |d| d.0);
-    Ok((
-        Embeddings {
-            dim,
-            sources: vec![Source::Dense { cols: dim, data }],
-            rows: Vec::new(),
-        },
-        matched,
-    ))
-}
-
-/// Aligns a metadata table with the listing through its `filename` column; `shown` marks
-/// the images that will be on the map (only those count as missing a row).
-fn join_metadata(
-    table: &Table,
-    path: &Path,
-    index: &PathIndex,
-    paths: &DatasetPaths,
-    shown: &[bool],
-    notices: &mut Vec<String>,
-) -> Result<Table, DatasetError> {
-    let key = table
-        .column_index("filename")
-        .ok_or_else(|| DatasetError::NoFilename {
-            path: path.to_path_buf(),
-            columns: table.columns.join(", "),
-        })?;
-    let meta_dir = path.parent().unwrap_or(Path::new("."));
-    let mut assigner = Assigner::new(
-        index,
-        vec![
-            paths.images.clone(),
-            paths.root.clone(),
-            meta_dir.to_path_buf(),
-        ],
-    );
-    for (row, raw) in table.cells[key].iter().enumerate() {
-        assigner.assign(
-            raw,
-            RowRef {
-                source: 0,
-                row: row as u32,
-            },
-        );
-    }
-    let matched = assigner.finish(path, notices);
-    let without = matched
-        .iter()
-        .zip(shown)
-        .filter(|(m, s)| m.is_none() && **s)
-        .count();
-    if without > 0 {
-        notices.push(format!(
-            "{without} image(s) have no row in {}; their metadata is empty",
-            path.display()
-        ));
-    }
-    let mut out = Table::default();
-    for (c, name) in table.columns.iter().enumerate() {
-        if c == key {
-            continue;
-        }
-        let canonical = KNOWN_COLUMNS
-            .iter()
-            .find(|k| k.eq_ignore_ascii_case(name.trim()))
-            .map_or_else(|| name.clone(), |k| k.to_string());
-        out.columns.push(canonical);
-        out.cells.push(
-            matched
-                .iter()
-                .map(|m| m.map_or_else(String::new, |r| table.cells[c][r.row as usize].clone()))
-                .collect(),
-        );
-    }
-    Ok(out)
-}
-
-/// Adds clip-retrieval's other parquet columns (caption, url, …) as metadata, unless the
-/// user's metadata file already has a column of that name.
-fn merge_parquet_columns(
-    dir: &Path,
-    paths: &DatasetPaths,
-    index: &PathIndex,
-    metadata: &mut Table,
-    notices: &mut Vec<String>,
-) -> Result<(), DatasetError> {
-    let bases = resolution_bases(paths, dir);
-    let bases: Vec<&Path> = bases.iter().map(PathBuf::as_path).collect();
-    let mut extra: HashMap<String, Vec<String>> = HashMap::new();
-    let mut order: Vec<String> = Vec::new();
-    for (_, meta_path) in numbered_files(&dir.join("metadata"), "metadata_", ".parquet") {
-        let table = Table::read(&meta_path)?;
-        let Some(key) = table.column_index("image_path") else {
-            continue;
-        };
-        for (c, name) in table.columns.iter().enumerate() {
-            if c == key || metadata.column_index(name).is_some() {
-                continue;
-            }
-            let column = extra.entry(name.clone()).or_insert_with(|| {
-                order.push(name.clone());
-                vec![String::new(); index.len()]
-            });
-            for (r, raw) in table.cells[key].iter().enumerate() {
-                if let Resolution::Found(i) = index.resolve(raw, &bases)
-                    && column[i].is_empty()
-                {
-                    column[i] = table.cells[c][r].clone();
-                }
-            }
-        }
-    }
-    if !order.is_empty() {
-        notices.push(format!(
-            "metadata from clip-retrieval: {}",
-            order.join(", ")
-        ));
-    }
-    for name in order {
-        if let Some(values) = extra.remove(&name) {
-            metadata.columns.push(name);
-            metadata.cells.push(values);
-        }
-    }
-    Ok(())
 }
