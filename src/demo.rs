@@ -22,7 +22,7 @@ use crate::prepare::Progress;
 
 /// Dimension of the demo embeddings.
 pub const DEMO_DIM: usize = 64;
-const SHAPES: [&str; 6] = ["circle", "square", "triangle", "star", "ring", "cross"];
+const SHAPES: [&str; 6] = ["circle", "square", "triangle", "flower", "ring", "cross"];
 const TEXTURES: [&str; 4] = ["solid", "striped", "dotted", "checked"];
 const COLOURS: [&str; 8] = [
     "red", "orange", "yellow", "green", "cyan", "blue", "purple", "magenta",

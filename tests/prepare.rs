@@ -84,6 +84,24 @@ fn tuxpaint_prepares_into_a_cache_and_exports() {
         - pca.iter().map(|q| q[0]).fold(f32::INFINITY, f32::min);
     assert!(spread > 1.0);
 
+    // Our PCA agrees with numpy's exact SVD (tests/fixtures/make_pca_reference.py), up to
+    // sign and the uniform scale of normalisation.
+    let reference =
+        clip_plot::dataset::NpyArray::open(&fixture("tuxpaint_pca_reference.npy")).unwrap();
+    assert_eq!(reference.rows(), 207);
+    for axis in 0..2 {
+        let ours: Vec<f64> = pca.iter().map(|q| f64::from(q[axis])).collect();
+        let theirs: Vec<f64> = (0..207)
+            .map(|i| {
+                let mut r = [0.0f32; 2];
+                reference.read_row(i, &mut r);
+                f64::from(r[axis])
+            })
+            .collect();
+        let corr = correlation(&ours, &theirs).abs();
+        assert!(corr > 0.999, "axis {axis}: correlation {corr}");
+    }
+
     // Export, CSV and parquet; read both back.
     let table = ExportTable::from_prepared(&p, "pca").unwrap();
     for name in ["map.csv", "map.parquet"] {
@@ -150,6 +168,15 @@ fn adding_images_processes_only_those() {
     assert_eq!(p.len(), n + 20);
     assert_eq!(p.layout("pca").unwrap().len(), n + 20);
     assert_eq!(p.manifest.embedding_origin, EmbeddingOrigin::Appearance);
+}
+
+fn correlation(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len() as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = a.iter().map(|x| (x - ma) * (x - ma)).sum();
+    let vb: f64 = b.iter().map(|y| (y - mb) * (y - mb)).sum();
+    cov / (va * vb).sqrt()
 }
 
 fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
