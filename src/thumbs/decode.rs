@@ -9,7 +9,6 @@
 //! decoder that panics on hostile input is caught: the file is skipped with a reason.
 
 use std::io::Cursor;
-use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder as _, ImageFormat, RgbaImage, metadata::Orientation};
 
@@ -29,14 +28,9 @@ pub struct Decoded {
     pub is_plain_jpeg_or_png: Option<ImageFormat>,
 }
 
-/// Decodes `path` to RGBA, at least `min_long_side_px` on its long side when the source is
-/// that big (JPEG decoding may scale down to just above it). Errors are reasons for a person.
-pub fn decode_file(path: &Path, min_long_side_px: u32) -> Result<Decoded, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-    decode_bytes(&bytes, min_long_side_px)
-}
-
-/// As [`decode_file`], from bytes in memory.
+/// Decodes an image file's bytes to RGBA, at least `min_long_side_px` on its long side when
+/// the source is that big (JPEG decoding may scale down to just above it). Errors are
+/// reasons for a person.
 pub fn decode_bytes(bytes: &[u8], min_long_side_px: u32) -> Result<Decoded, String> {
     if bytes.is_empty() {
         return Err("empty file (0 bytes)".into());
