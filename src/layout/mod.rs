@@ -4,6 +4,7 @@
 //! from the design): a million float16 embeddings stay memory-mapped and are converted row
 //! by row, rather than expanded into a 2 GB f32 copy first.
 
+pub mod knn;
 pub mod pca;
 
 pub use pca::pca_2d;
