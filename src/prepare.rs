@@ -4,7 +4,8 @@
 //! 1. scan — find and join images, embeddings and metadata ([`crate::dataset`]);
 //! 2. thumbnails — decode new or changed images on the rayon pool, in crash-safe chunks;
 //! 3. atlas — pack the small level into BC1 pages, write the per-image index;
-//! 4. pca — the linear layout of all shown images.
+//! 4. pca — the linear layout of all shown images;
+//! 5. neighbours — the 20 most similar images of every image (NN-descent, cosine).
 //!
 //! The CLI and the viewer both call [`prepare`]; progress comes out through [`Progress`].
 
@@ -19,6 +20,7 @@ use crate::cache::{
     Manifest, ThumbRecord, ThumbsInfo, atomic_write, encode_thumb_index,
 };
 use crate::dataset::{Dataset, DatasetError, DatasetOptions, EmbeddingInput, Skipped, Table};
+use crate::layout::knn::{KnnParams, knn_graph};
 use crate::layout::{DenseRows, Rows, pca_2d};
 use crate::thumbs::{APPEARANCE_DIM, LARGE_PX, atlas, make_thumb};
 
@@ -40,6 +42,9 @@ impl Progress for NoProgress {
     fn advance(&self, _: u64) {}
     fn end(&self) {}
 }
+
+/// Similar images kept per image, for the lightbox and "similar images".
+pub const NEIGHBOURS_K: usize = 20;
 
 /// What to prepare and how.
 #[derive(Clone, Debug)]
@@ -340,23 +345,32 @@ pub fn prepare(
         (None, None) => &DenseRows::new(&[], 1),
     };
 
-    // PCA, unless the same images and embeddings were laid out before.
-    let mut fp = Fingerprint::default();
-    fp.add_str("pca-v1").add_u64(opts.seed);
-    for rel in &shown_images {
-        fp.add_str(rel);
-    }
-    match &dataset.paths.embeddings {
-        Some(input) => fingerprint_embeddings(input, &mut fp),
-        None => {
-            fp.add_str(&thumbs_fingerprint);
+    // PCA and the neighbour table, unless computed before from the same images and
+    // embeddings.
+    let inputs_fingerprint = |tag: &str, params: &[u64]| {
+        let mut fp = Fingerprint::default();
+        fp.add_str(tag);
+        for p in params {
+            fp.add_u64(*p);
         }
-    }
-    let pca_fingerprint = fp.hex();
+        for rel in &shown_images {
+            fp.add_str(rel);
+        }
+        match &dataset.paths.embeddings {
+            Some(input) => fingerprint_embeddings(input, &mut fp),
+            None => {
+                fp.add_str(&thumbs_fingerprint);
+            }
+        }
+        fp.hex()
+    };
+    let is_current = |info: &LayoutInfo, fingerprint: &str| {
+        info.fingerprint == fingerprint && cache.root.join(&info.file).is_file()
+    };
+    let pca_fingerprint = inputs_fingerprint("pca-v1", &[opts.seed]);
     let mut layouts = std::collections::BTreeMap::new();
     if let Some(prev) = previous.as_ref().and_then(|m| m.layouts.get("pca"))
-        && prev.fingerprint == pca_fingerprint
-        && cache.root.join(&prev.file).is_file()
+        && is_current(prev, &pca_fingerprint)
     {
         layouts.insert("pca".to_string(), prev.clone());
     }
@@ -377,6 +391,28 @@ pub fn prepare(
         progress.end();
     }
     lap("pca", &mut stage_seconds);
+
+    let knn_fingerprint = inputs_fingerprint("neighbours-v1", &[NEIGHBOURS_K as u64, opts.seed]);
+    let mut neighbours = previous
+        .as_ref()
+        .and_then(|m| m.neighbours.clone())
+        .filter(|info| is_current(info, &knn_fingerprint));
+    if !opts.only_thumbs && neighbours.is_none() {
+        progress.begin("neighbours", 0);
+        let start = Instant::now();
+        let mut params = KnnParams::new(NEIGHBOURS_K);
+        params.seed = opts.seed;
+        let graph = knn_graph(rows, &params);
+        let file = cache.write_neighbours(&graph)?;
+        neighbours = Some(LayoutInfo {
+            file,
+            fingerprint: knn_fingerprint,
+            params: [("k".to_string(), NEIGHBOURS_K.to_string())].into(),
+            seconds: start.elapsed().as_secs_f64(),
+        });
+        progress.end();
+    }
+    lap("neighbours", &mut stage_seconds);
 
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     let display = |p: &Path| p.display().to_string();
@@ -403,6 +439,7 @@ pub fn prepare(
             page_format: "bc1-rgba-srgb".into(),
         }),
         layouts,
+        neighbours,
         clusters: Default::default(),
         skipped: skipped.clone(),
         notices: notices.clone(),

@@ -102,6 +102,22 @@ fn tuxpaint_prepares_into_a_cache_and_exports() {
         assert!(corr > 0.999, "axis {axis}: correlation {corr}");
     }
 
+    // The 20 most similar images of each: real embeddings put same-category stamps together.
+    let categories = p.metadata.column("category").unwrap();
+    let mut same = 0;
+    for i in 0..p.len() {
+        let nb = p.neighbours_of(i).unwrap();
+        assert_eq!(nb.len(), 20);
+        assert!(!nb.contains(&(i as u32)));
+        same += usize::from(categories[nb[0] as usize] == categories[i]);
+    }
+    let share = same as f64 / p.len() as f64;
+    eprintln!("1-NN category agreement on the tuxpaint subset: {share:.3}");
+    assert!(
+        share > 0.5,
+        "nearest neighbour shares the category for {share:.2}"
+    );
+
     // Export, CSV and parquet; read both back.
     let table = ExportTable::from_prepared(&p, "pca").unwrap();
     for name in ["map.csv", "map.parquet"] {
@@ -137,6 +153,10 @@ fn tuxpaint_prepares_into_a_cache_and_exports() {
         p.manifest.layouts["pca"].fingerprint
     );
     assert_eq!(p2.layout("pca").unwrap(), pca);
+    assert_eq!(
+        p2.manifest.neighbours, p.manifest.neighbours,
+        "neighbours reused"
+    );
 }
 
 #[test]

@@ -79,7 +79,7 @@ pub struct ThumbsInfo {
     pub page_format: String,
 }
 
-/// One cached layout.
+/// One cached array computed from the embeddings (a layout, or the neighbour table).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LayoutInfo {
     /// File under the cache folder (N×2 float32 `.npy`).
@@ -109,6 +109,10 @@ pub struct Manifest {
     /// Layouts by name ("pca", later "umap", "grid", …).
     #[serde(default)]
     pub layouts: BTreeMap<String, LayoutInfo>,
+    /// The `NEIGHBOURS_K` most similar images of each image (`neighbours.npy`, u32, and
+    /// `neighbour_distances.npy`, cosine distance), when computed.
+    #[serde(default)]
+    pub neighbours: Option<LayoutInfo>,
     /// Room for the clustering issue: hotspot files by layout name.
     #[serde(default)]
     pub clusters: BTreeMap<String, String>,
@@ -231,6 +235,32 @@ impl CacheDir {
         let file = Self::layout_file(name);
         let flat: Vec<f32> = positions.iter().flatten().copied().collect();
         self.write_matrix(&self.root.join(&file), 2, flat)?;
+        Ok(file)
+    }
+
+    /// Writes a k-NN graph as `neighbours.npy` (N×k u32) and `neighbour_distances.npy`.
+    pub fn write_neighbours(
+        &self,
+        graph: &crate::layout::knn::KnnGraph,
+    ) -> Result<String, CacheError> {
+        let file = "neighbours.npy".to_string();
+        let path = self.root.join(&file);
+        let shape = (graph.len(), graph.k);
+        let indices = Array2::from_shape_vec(shape, graph.indices.clone()).map_err(|e| {
+            CacheError::Corrupt {
+                path: path.clone(),
+                why: e.to_string(),
+            }
+        })?;
+        atomic_write_with(&path, |w| {
+            indices.write_npy(w).map_err(std::io::Error::other)
+        })
+        .map_err(io_err(&path))?;
+        self.write_matrix(
+            &self.root.join("neighbour_distances.npy"),
+            graph.k,
+            graph.distances.clone(),
+        )?;
         Ok(file)
     }
 
@@ -366,6 +396,26 @@ impl PreparedDataset {
             )));
         }
         Ok(view.rows().into_iter().map(|r| [r[0], r[1]]).collect())
+    }
+
+    /// The most similar images of image `i`, nearest first (empty until computed).
+    pub fn neighbours_of(&self, i: usize) -> Result<Vec<u32>, CacheError> {
+        let Some(info) = &self.manifest.neighbours else {
+            return Ok(Vec::new());
+        };
+        let path = self.dir.root.join(&info.file);
+        let map = map_file(&path)?;
+        let view = ndarray::ArrayView2::<u32>::view_npy(&map).map_err(|e| CacheError::Corrupt {
+            path: path.clone(),
+            why: e.to_string(),
+        })?;
+        if view.nrows() != self.len() || i >= self.len() {
+            return Err(CacheError::Corrupt {
+                path,
+                why: format!("has {} rows for {} images", view.nrows(), self.len()),
+            });
+        }
+        Ok(view.row(i).to_vec())
     }
 
     /// The large thumbnail of image `i`, still encoded (JPEG or PNG).
