@@ -21,7 +21,7 @@ use crate::cache::{
 };
 use crate::dataset::{Dataset, DatasetError, DatasetOptions, EmbeddingInput, Skipped, Table};
 use crate::layout::knn::{KnnParams, knn_graph};
-use crate::layout::{DenseRows, Rows, pca_2d};
+use crate::layout::{DenseRows, Pca, Rows, pca_2d};
 use crate::thumbs::{APPEARANCE_DIM, LARGE_PX, atlas, make_thumb};
 
 /// Receives progress from long-running stages. Implementations must be cheap to call.
@@ -45,6 +45,11 @@ impl Progress for NoProgress {
 
 /// Similar images kept per image, for the lightbox and "similar images".
 pub const NEIGHBOURS_K: usize = 20;
+
+/// Above this many images, neighbours are searched in a PCA reduction…
+pub const KNN_REDUCE_ABOVE_ROWS: usize = 100_000;
+/// …of this many dimensions (when the embeddings are wider).
+pub const KNN_REDUCED_DIMS: usize = 64;
 
 /// What to prepare and how.
 #[derive(Clone, Debug)]
@@ -402,12 +407,25 @@ pub fn prepare(
         let start = Instant::now();
         let mut params = KnnParams::new(NEIGHBOURS_K);
         params.seed = opts.seed;
-        let graph = knn_graph(rows, &params);
+        // Big, wide inputs are searched in their first 64 principal components: memory and
+        // time then stay bounded (1M×512 f32 would be a 2 GB copy and 8× the distance work).
+        let reduce = rows.len() > KNN_REDUCE_ABOVE_ROWS && rows.dim() > KNN_REDUCED_DIMS;
+        let graph = if reduce {
+            let reduced = Pca::fit(rows, KNN_REDUCED_DIMS, opts.seed).project(rows);
+            knn_graph(&DenseRows::new(&reduced, KNN_REDUCED_DIMS), &params)
+        } else {
+            knn_graph(rows, &params)
+        };
         let file = cache.write_neighbours(&graph)?;
+        let searched_dims = if reduce { KNN_REDUCED_DIMS } else { rows.dim() };
         neighbours = Some(LayoutInfo {
             file,
             fingerprint: knn_fingerprint,
-            params: [("k".to_string(), NEIGHBOURS_K.to_string())].into(),
+            params: [
+                ("k".to_string(), NEIGHBOURS_K.to_string()),
+                ("searched_dims".to_string(), searched_dims.to_string()),
+            ]
+            .into(),
             seconds: start.elapsed().as_secs_f64(),
         });
         progress.end();

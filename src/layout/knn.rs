@@ -62,7 +62,7 @@ impl KnnParams {
             k,
             max_rounds: 16,
             delta: 0.001,
-            max_candidates: (k * 2).max(20),
+            max_candidates: (k * 3 / 2).max(16),
             seed: 42,
         }
     }

@@ -7,7 +7,7 @@
 pub mod knn;
 pub mod pca;
 
-pub use pca::pca_2d;
+pub use pca::{Pca, pca_2d};
 
 /// Row access to an N×D matrix of embeddings.
 pub trait Rows: Sync {

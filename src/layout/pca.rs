@@ -19,107 +19,141 @@ pub const FIT_SAMPLE: usize = 20_000;
 const OVERSAMPLE: usize = 6;
 const ITERATIONS: usize = 8;
 
+/// A fitted PCA: the sample mean and unit principal directions, strongest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pca {
+    pub mean: Vec<f32>,
+    pub components: Vec<Vec<f32>>,
+}
+
+impl Pca {
+    /// Fits the first `k` principal directions of `rows` (fewer when D < k).
+    pub fn fit(rows: &dyn Rows, k: usize, seed: u64) -> Self {
+        let n = rows.len();
+        let d = rows.dim();
+        if n == 0 || d == 0 {
+            return Self {
+                mean: vec![0.0; d],
+                components: Vec::new(),
+            };
+        }
+        let m = n.min(FIT_SAMPLE);
+        let sample: Vec<f32> = {
+            let mut s = vec![0.0f32; m * d];
+            s.par_chunks_mut(d).enumerate().for_each(|(j, out)| {
+                rows.row(j * n / m, out);
+            });
+            s
+        };
+        let mut mean = vec![0.0f64; d];
+        for row in sample.chunks_exact(d) {
+            for (a, v) in mean.iter_mut().zip(row) {
+                *a += f64::from(*v);
+            }
+        }
+        let mean: Vec<f32> = mean.iter().map(|v| (*v / m as f64) as f32).collect();
+        let centered: Vec<f32> = sample
+            .par_chunks_exact(d)
+            .flat_map_iter(|row| row.iter().zip(&mean).map(|(v, mu)| v - mu))
+            .collect();
+
+        let wanted = k.min(d);
+        let cols = (wanted + OVERSAMPLE).min(d);
+        let mut rng = Rng::new(seed);
+        // q: `cols` vectors of length d.
+        let mut q: Vec<Vec<f32>> = (0..cols)
+            .map(|_| (0..d).map(|_| rng.normal()).collect())
+            .collect();
+        orthonormalize(&mut q);
+        for _ in 0..ITERATIONS {
+            q = gram_times(&centered, d, &q);
+            orthonormalize(&mut q);
+        }
+        // Small problem: C = Qᵀ XᵀX Q, symmetric.
+        let xq = gram_times(&centered, d, &q);
+        let mut c = vec![vec![0.0f64; cols]; cols];
+        for a in 0..cols {
+            for b in 0..cols {
+                c[a][b] = q[a]
+                    .iter()
+                    .zip(&xq[b])
+                    .map(|(x, y)| f64::from(*x) * f64::from(*y))
+                    .sum();
+            }
+        }
+        let (values, vectors) = jacobi_eigen(c);
+        let mut order: Vec<usize> = (0..cols).collect();
+        order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
+        let components = order
+            .iter()
+            .take(wanted)
+            .map(|&e| {
+                let mut comp = vec![0.0f32; d];
+                for (j, qj) in q.iter().enumerate() {
+                    let w = vectors[j][e] as f32;
+                    for (c, v) in comp.iter_mut().zip(qj) {
+                        *c += w * v;
+                    }
+                }
+                // Fix the sign: the largest entry is positive, so reruns agree.
+                let max = comp
+                    .iter()
+                    .copied()
+                    .max_by(|a, b| a.abs().total_cmp(&b.abs()))
+                    .unwrap_or(1.0);
+                if max < 0.0 {
+                    for c in &mut comp {
+                        *c = -*c;
+                    }
+                }
+                comp
+            })
+            .collect();
+        Self { mean, components }
+    }
+
+    /// Every row's coordinates on the components: `n × components.len()`, row-major.
+    pub fn project(&self, rows: &dyn Rows) -> Vec<f32> {
+        let k = self.components.len();
+        let d = rows.dim();
+        let mut out = vec![0.0f32; rows.len() * k];
+        if k == 0 {
+            return out;
+        }
+        out.par_chunks_mut(k).enumerate().for_each_init(
+            || vec![0.0f32; d],
+            |buf, (i, o)| {
+                rows.row(i, buf);
+                for (x, mu) in buf.iter_mut().zip(&self.mean) {
+                    *x -= mu;
+                }
+                for (slot, comp) in o.iter_mut().zip(&self.components) {
+                    *slot = buf.iter().zip(comp).map(|(x, c)| x * c).sum();
+                }
+            },
+        );
+        out
+    }
+}
+
 /// Projects every row onto the first two principal components, positions normalised to fit
 /// [-1, 1] with the aspect ratio kept. Deterministic for a given `seed`.
 pub fn pca_2d(rows: &dyn Rows, seed: u64) -> Vec<[f32; 2]> {
     let n = rows.len();
-    let d = rows.dim();
     if n == 0 {
         return Vec::new();
     }
-    if d == 0 || n == 1 {
+    if rows.dim() == 0 || n == 1 {
         return vec![[0.0, 0.0]; n];
     }
-    let m = n.min(FIT_SAMPLE);
-    let sample: Vec<f32> = {
-        let mut s = vec![0.0f32; m * d];
-        s.par_chunks_mut(d).enumerate().for_each(|(j, out)| {
-            rows.row(j * n / m, out);
-        });
-        s
-    };
-    let mut mean = vec![0.0f64; d];
-    for row in sample.chunks_exact(d) {
-        for (a, v) in mean.iter_mut().zip(row) {
-            *a += f64::from(*v);
-        }
-    }
-    let mean: Vec<f32> = mean.iter().map(|v| (*v / m as f64) as f32).collect();
-    let centered: Vec<f32> = sample
-        .par_chunks_exact(d)
-        .flat_map_iter(|row| row.iter().zip(&mean).map(|(v, mu)| v - mu))
+    let pca = Pca::fit(rows, 2, seed);
+    let k = pca.components.len();
+    let coords = pca.project(rows);
+    let mut positions: Vec<[f32; 2]> = coords
+        .chunks_exact(k.max(1))
+        .map(|c| [c[0], c.get(1).copied().unwrap_or(0.0)])
         .collect();
-
-    let k = (2 + OVERSAMPLE).min(d);
-    let mut rng = Rng::new(seed);
-    // q: k columns of length d, stored column-major as k vectors.
-    let mut q: Vec<Vec<f32>> = (0..k)
-        .map(|_| (0..d).map(|_| rng.normal()).collect())
-        .collect();
-    orthonormalize(&mut q);
-    for _ in 0..ITERATIONS {
-        q = gram_times(&centered, d, &q);
-        orthonormalize(&mut q);
-    }
-    // Small problem: C = Qᵀ XᵀX Q (k×k), symmetric.
-    let xq = gram_times(&centered, d, &q);
-    let mut c = vec![vec![0.0f64; k]; k];
-    for a in 0..k {
-        for b in 0..k {
-            c[a][b] = q[a]
-                .iter()
-                .zip(&xq[b])
-                .map(|(x, y)| f64::from(*x) * f64::from(*y))
-                .sum();
-        }
-    }
-    let (values, vectors) = jacobi_eigen(c);
-    let mut order: Vec<usize> = (0..k).collect();
-    order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
-    let components: Vec<Vec<f32>> = order
-        .iter()
-        .take(2)
-        .map(|&e| {
-            let mut comp = vec![0.0f32; d];
-            for (j, qj) in q.iter().enumerate() {
-                let w = vectors[j][e] as f32;
-                for (c, v) in comp.iter_mut().zip(qj) {
-                    *c += w * v;
-                }
-            }
-            // Fix the sign: the largest entry is positive, so reruns agree.
-            let max = comp
-                .iter()
-                .copied()
-                .max_by(|a, b| a.abs().total_cmp(&b.abs()))
-                .unwrap_or(1.0);
-            if max < 0.0 {
-                for c in &mut comp {
-                    *c = -*c;
-                }
-            }
-            comp
-        })
-        .collect();
-    let second = components.get(1).cloned().unwrap_or_else(|| vec![0.0; d]);
-    let mut positions: Vec<[f32; 2]> = (0..n)
-        .into_par_iter()
-        .map_init(
-            || vec![0.0f32; d],
-            |buf, i| {
-                rows.row(i, buf);
-                let mut p = [0.0f32; 2];
-                for ((v, mu), (a, b)) in
-                    buf.iter().zip(&mean).zip(components[0].iter().zip(&second))
-                {
-                    let x = v - mu;
-                    p[0] += x * a;
-                    p[1] += x * b;
-                }
-                p
-            },
-        )
-        .collect();
+    positions.resize(n, [0.0, 0.0]);
     normalize_positions(&mut positions);
     positions
 }
@@ -155,24 +189,32 @@ fn gram_times(x: &[f32], d: usize, q: &[Vec<f32>]) -> Vec<Vec<f32>> {
     total
 }
 
-/// Modified Gram–Schmidt; a column that collapses is replaced by a unit axis.
+/// Gram–Schmidt with re-orthogonalisation ("twice is enough"), so that columns that are
+/// nearly dependent (rank-deficient data) still come out orthonormal; a column that
+/// collapses is replaced by a pseudo-random one and orthogonalised again.
 fn orthonormalize(q: &mut [Vec<f32>]) {
+    let mut rng = Rng::new(0x0b5e_55ed);
     for i in 0..q.len() {
-        for j in 0..i {
-            let dot: f32 = q[i].iter().zip(&q[j]).map(|(a, b)| a * b).sum();
-            let (head, tail) = q.split_at_mut(i);
-            for (a, b) in tail[0].iter_mut().zip(&head[j]) {
-                *a -= dot * b;
+        for _attempt in 0..4 {
+            let before = q[i].iter().map(|v| v * v).sum::<f32>().sqrt();
+            for _pass in 0..2 {
+                for j in 0..i {
+                    let dot: f32 = q[i].iter().zip(&q[j]).map(|(a, b)| a * b).sum();
+                    let (head, tail) = q.split_at_mut(i);
+                    for (a, b) in tail[0].iter_mut().zip(&head[j]) {
+                        *a -= dot * b;
+                    }
+                }
             }
-        }
-        let norm = q[i].iter().map(|v| v * v).sum::<f32>().sqrt();
-        if norm > 1e-12 {
-            for v in &mut q[i] {
-                *v /= norm;
+            let norm = q[i].iter().map(|v| v * v).sum::<f32>().sqrt();
+            if norm > 1e-4 * before && norm > 1e-30 {
+                for v in &mut q[i] {
+                    *v /= norm;
+                }
+                break;
             }
-        } else {
             let d = q[i].len();
-            q[i] = (0..d).map(|t| if t == i % d { 1.0 } else { 0.0 }).collect();
+            q[i] = (0..d).map(|_| rng.normal()).collect();
         }
     }
 }
@@ -264,6 +306,35 @@ mod tests {
         let max = p.iter().flatten().fold(0.0f32, |m, v| m.max(v.abs()));
         assert!((max - 1.0).abs() < 1e-5);
         assert_eq!(p, pca_2d(&rows, 1), "deterministic");
+    }
+
+    #[test]
+    fn reduction_keeps_distances_of_low_rank_data() {
+        // 500 points in a random 3-d subspace of 10-d: 3 components keep every distance.
+        let mut rng = Rng::new(5);
+        let basis: Vec<f32> = (0..30).map(|_| rng.normal()).collect();
+        let (n, d) = (500, 10);
+        let mut data = Vec::with_capacity(n * d);
+        for _ in 0..n {
+            let z = [rng.normal() * 3.0, rng.normal() * 2.0, rng.normal()];
+            for t in 0..d {
+                data.push((0..3).map(|j| z[j] * basis[j * d + t]).sum::<f32>());
+            }
+        }
+        let rows = DenseRows::new(&data, d);
+        let pca = Pca::fit(&rows, 3, 9);
+        assert_eq!(pca.components.len(), 3);
+        let low = pca.project(&rows);
+        let dist = |v: &[f32], w: usize, a: usize, b: usize| {
+            (0..w)
+                .map(|t| (v[a * w + t] - v[b * w + t]).powi(2))
+                .sum::<f32>()
+                .sqrt()
+        };
+        for (a, b) in [(0, 1), (7, 300), (42, 499)] {
+            let (hi, lo) = (dist(&data, d, a, b), dist(&low, 3, a, b));
+            assert!((hi - lo).abs() < 1e-3 * hi.max(1.0), "{hi} vs {lo}");
+        }
     }
 
     #[test]
