@@ -17,6 +17,7 @@
 //! hours at 1M).
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use rayon::prelude::*;
 
@@ -85,8 +86,26 @@ pub fn normalized_rows(rows: &dyn Rows) -> Vec<f32> {
 }
 
 fn cosine(data: &[f32], d: usize, a: usize, b: usize) -> f32 {
-    let (x, y) = (&data[a * d..(a + 1) * d], &data[b * d..(b + 1) * d]);
-    1.0 - x.iter().zip(y).map(|(p, q)| p * q).sum::<f32>()
+    1.0 - dot(&data[a * d..(a + 1) * d], &data[b * d..(b + 1) * d])
+}
+
+/// Dot product with eight independent accumulators, so the compiler can use SIMD lanes
+/// (a plain `sum()` must add in order and stays scalar).
+fn dot(x: &[f32], y: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
+    let tail: f32 = xc
+        .remainder()
+        .iter()
+        .zip(yc.remainder())
+        .map(|(a, b)| a * b)
+        .sum();
+    for (a, b) in xc.zip(yc) {
+        for l in 0..8 {
+            acc[l] += a[l] * b[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 /// One point's current neighbours, sorted by distance, at most k.
@@ -96,6 +115,15 @@ struct NeighbourList {
 }
 
 impl NeighbourList {
+    /// The distance a newcomer must beat (infinite while the list is not full).
+    fn worst(&self, k: usize) -> f32 {
+        if self.entries.len() < k {
+            f32::INFINITY
+        } else {
+            self.entries[k - 1].0
+        }
+    }
+
     /// Inserts `j` at `dist` if it beats the worst entry and is not there yet.
     fn push(&mut self, k: usize, dist: f32, j: u32) -> bool {
         if self.entries.len() == k && dist >= self.entries[k - 1].0 {
@@ -147,6 +175,23 @@ pub fn knn_graph_normalized(data: &[f32], d: usize, params: &KnnParams) -> KnnGr
         })
         .collect();
     let lock = |i: usize| lists[i].lock().unwrap_or_else(|e| e.into_inner());
+    // Each list's current k-th distance, readable without the lock: most proposals lose to
+    // it and never touch the mutex.
+    let worst: Vec<AtomicU32> = (0..n)
+        .map(|i| AtomicU32::new(lock(i).worst(k).to_bits()))
+        .collect();
+    let offer = |p: u32, q: u32, dist: f32| -> bool {
+        let p = p as usize;
+        if dist >= f32::from_bits(worst[p].load(Ordering::Relaxed)) {
+            return false;
+        }
+        let mut list = lock(p);
+        let changed = list.push(k, dist, q);
+        if changed {
+            worst[p].store(list.worst(k).to_bits(), Ordering::Relaxed);
+        }
+        changed
+    };
     let half = (params.max_candidates / 2).max(1);
     for round in 0..params.max_rounds {
         // Candidates: new and old neighbours, forward and reverse, capped per point.
@@ -191,8 +236,8 @@ pub fn knn_graph_normalized(data: &[f32], d: usize, params: &KnnParams) -> KnnGr
                         return;
                     }
                     let dist = cosine(data, d, p as usize, q as usize);
-                    count += usize::from(lock(p as usize).push(k, dist, q));
-                    count += usize::from(lock(q as usize).push(k, dist, p));
+                    count += usize::from(offer(p, q, dist));
+                    count += usize::from(offer(q, p, dist));
                 };
                 for (a, &p) in news.iter().enumerate() {
                     for &q in &news[a + 1..] {
