@@ -9,6 +9,8 @@
 //! thumbs/chunks/           the incremental thumbnail store (see thumbstore)
 //! embeddings/appearance.npy  appearance features, when the user has no embeddings
 //! layouts/<name>.npy       N×2 float32 positions per layout (pca now; umap, grid, … later)
+//! neighbours.npy           N×20 u32: each image's most similar images, nearest first
+//! neighbour_distances.npy  N×20 float32 cosine distances to them
 //! ```
 //! Everything is written atomically; the manifest last. Opening reads the manifest and two
 //! JSON lists and maps the rest, so a prepared 100k dataset opens in milliseconds.
