@@ -6,6 +6,7 @@
 
 pub mod knn;
 pub mod pca;
+pub mod quality;
 
 pub use pca::{Pca, pca_2d};
 
