@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use clip_plot::dataset::{NpyArray, Table};
 use clip_plot::layout::quality::{knn_label_accuracy, knn_recall, trustworthiness};
+use clip_plot::layout::umap::{UmapParams, umap_2d};
 use clip_plot::layout::{DenseRows, pca_2d};
 use common::fixture;
 
@@ -60,4 +61,29 @@ fn pca_on_tuxpaint_matches_the_reference_quality() {
     assert!((t - 0.768).abs() < 0.01, "trustworthiness {t}");
     assert!((acc - 0.498).abs() < 0.03, "10-NN category accuracy {acc}");
     assert!(recall > 0.0 && recall < 1.0);
+}
+
+#[test]
+fn umap_on_tuxpaint_reaches_umap_learns_quality() {
+    // umap-learn 0.5 (n_neighbors=15, min_dist=0.1): trustworthiness 0.924, 10-NN category
+    // accuracy 0.725. Ours must be within 0.01 of the first and at most 0.03 below the second.
+    let (data, d, labels) = tuxpaint_all();
+    let rows = DenseRows::new(&data, d);
+    let layout = umap_2d(&rows, &UmapParams::default());
+    let t = trustworthiness(&rows, &layout, 15);
+    let acc = knn_label_accuracy(&layout, &labels, 10);
+    eprintln!("UMAP on tuxpaint: trustworthiness {t:.4}, 10-NN accuracy {acc:.4}");
+    // For people to look at: positions and categories.
+    let csv: String = layout
+        .iter()
+        .zip(&labels)
+        .map(|(p, l)| format!("{},{},{l}\n", p[0], p[1]))
+        .collect();
+    std::fs::write(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("umap_tuxpaint.csv"),
+        csv,
+    )
+    .unwrap();
+    assert!((t - 0.924).abs() <= 0.01, "trustworthiness {t}");
+    assert!(acc >= 0.725 - 0.03, "10-NN category accuracy {acc}");
 }

@@ -7,6 +7,7 @@
 pub mod knn;
 pub mod pca;
 pub mod quality;
+pub mod umap;
 
 pub use pca::{Pca, pca_2d};
 

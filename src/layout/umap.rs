@@ -1,0 +1,335 @@
+//! UMAP (McInnes, Healy & Melville, 2018), following umap-learn's choices.
+//!
+//! How it works: the k-NN graph ([`super::knn`]) becomes a fuzzy simplicial set — each
+//! point's neighbour distances are shifted by its nearest distance ρᵢ and scaled by a σᵢ
+//! found by bisection so that the memberships sum to log₂ k; memberships are symmetrised
+//! with the fuzzy union w + wᵀ − w∘wᵀ. The layout starts from PCA (scaled to ±10) and is
+//! optimised by SGD on the cross-entropy between that set and a low-dimensional one whose
+//! membership curve 1/(1 + a·d^{2b}) is fitted to `min_dist` and `spread`: every edge pulls
+//! its ends together as often as its weight says, and each pull comes with a few pushes
+//! away from random points (negative sampling). Learning rate decays linearly.
+//!
+//! This first version runs the SGD on one thread (deterministic for a seed); the k-NN graph
+//! is parallel. Rejected for initialisation: the spectral embedding (needs a sparse
+//! eigensolver; PCA initialisation reaches the same quality on our fixtures).
+
+use super::knn::{KnnParams, knn_graph};
+use super::{Pca, Rng, Rows, normalize_positions};
+
+/// UMAP's parameters (umap-learn's defaults).
+#[derive(Clone, Debug)]
+pub struct UmapParams {
+    pub n_neighbors: usize,
+    pub min_dist: f32,
+    pub spread: f32,
+    /// 0 chooses as umap-learn does: 500 up to 10 000 points, else 200.
+    pub n_epochs: usize,
+    pub negative_sample_rate: usize,
+    pub seed: u64,
+}
+
+impl Default for UmapParams {
+    fn default() -> Self {
+        Self {
+            n_neighbors: 15,
+            min_dist: 0.1,
+            spread: 1.0,
+            n_epochs: 0,
+            negative_sample_rate: 5,
+            seed: 42,
+        }
+    }
+}
+
+/// Fits `a`, `b` of 1/(1 + a·x^{2b}) to the target curve of `min_dist` and `spread`
+/// (Levenberg–Marquardt on 300 points over [0, 3·spread], as umap-learn's curve_fit).
+pub fn find_ab(spread: f32, min_dist: f32) -> (f32, f32) {
+    let xs: Vec<f64> = (1..300)
+        .map(|i| f64::from(spread) * 3.0 * i as f64 / 299.0)
+        .collect();
+    let ys: Vec<f64> = xs
+        .iter()
+        .map(|&x| {
+            if x < f64::from(min_dist) {
+                1.0
+            } else {
+                (-(x - f64::from(min_dist)) / f64::from(spread)).exp()
+            }
+        })
+        .collect();
+    let residual = |a: f64, b: f64| -> f64 {
+        xs.iter()
+            .zip(&ys)
+            .map(|(&x, &y)| {
+                let f = 1.0 / (1.0 + a * x.powf(2.0 * b));
+                (f - y) * (f - y)
+            })
+            .sum()
+    };
+    let (mut a, mut b, mut lambda) = (1.0f64, 1.0f64, 1e-3f64);
+    let mut err = residual(a, b);
+    for _ in 0..200 {
+        // Jacobian of f w.r.t. (a, b).
+        let (mut jtj, mut jtr) = ([[0.0f64; 2]; 2], [0.0f64; 2]);
+        for (&x, &y) in xs.iter().zip(&ys) {
+            let p = x.powf(2.0 * b);
+            let den = 1.0 + a * p;
+            let f = 1.0 / den;
+            let da = -p / (den * den);
+            let db = -a * p * 2.0 * x.ln() / (den * den);
+            let r = f - y;
+            let g = [da, db];
+            for u in 0..2 {
+                jtr[u] += g[u] * r;
+                for v in 0..2 {
+                    jtj[u][v] += g[u] * g[v];
+                }
+            }
+        }
+        let m00 = jtj[0][0] * (1.0 + lambda);
+        let m11 = jtj[1][1] * (1.0 + lambda);
+        let det = m00 * m11 - jtj[0][1] * jtj[1][0];
+        if det.abs() < 1e-300 {
+            break;
+        }
+        let da = -(m11 * jtr[0] - jtj[0][1] * jtr[1]) / det;
+        let db = -(m00 * jtr[1] - jtj[1][0] * jtr[0]) / det;
+        let (na, nb) = (a + da, b + db);
+        let new_err = if na > 0.0 && nb > 0.0 {
+            residual(na, nb)
+        } else {
+            f64::INFINITY
+        };
+        if new_err < err {
+            (a, b, err) = (na, nb, new_err);
+            lambda *= 0.3;
+            if da.abs() < 1e-10 && db.abs() < 1e-10 {
+                break;
+            }
+        } else {
+            lambda *= 10.0;
+        }
+    }
+    (a as f32, b as f32)
+}
+
+/// The fuzzy simplicial set as a list of symmetric weighted edges (i < j).
+pub fn fuzzy_edges(rows: &dyn Rows, n_neighbors: usize, seed: u64) -> Vec<(u32, u32, f32)> {
+    let n = rows.len();
+    let k = n_neighbors
+        .saturating_sub(1)
+        .clamp(1, n.saturating_sub(1).max(1));
+    let mut params = KnnParams::new(k);
+    params.seed = seed;
+    let graph = knn_graph(rows, &params);
+    let target = (n_neighbors.max(2) as f64).log2();
+    let mut directed: std::collections::HashMap<(u32, u32), f32> = Default::default();
+    for i in 0..n {
+        let nb = graph.neighbours(i);
+        let dist = &graph.distances[i * k..(i + 1) * k];
+        let rho = dist.iter().copied().find(|d| *d > 0.0).unwrap_or(0.0);
+        let membership = |sigma: f64| -> f64 {
+            dist.iter()
+                .map(|&d| (-(f64::from(d - rho).max(0.0)) / sigma).exp())
+                .sum()
+        };
+        let (mut lo, mut hi, mut sigma) = (0.0f64, f64::INFINITY, 1.0f64);
+        for _ in 0..64 {
+            let s = membership(sigma);
+            if (s - target).abs() < 1e-5 {
+                break;
+            }
+            if s > target {
+                hi = sigma;
+                sigma = (lo + hi) / 2.0;
+            } else {
+                lo = sigma;
+                sigma = if hi.is_infinite() {
+                    sigma * 2.0
+                } else {
+                    (lo + hi) / 2.0
+                };
+            }
+        }
+        let mean_d = dist.iter().map(|d| f64::from(*d)).sum::<f64>() / k as f64;
+        sigma = sigma.max(1e-3 * mean_d).max(1e-12);
+        for (&j, &d) in nb.iter().zip(dist) {
+            if j as usize == i {
+                continue;
+            }
+            let w = (-(f64::from(d - rho).max(0.0)) / sigma).exp() as f32;
+            directed.insert((i as u32, j), w);
+        }
+    }
+    let mut edges: Vec<(u32, u32, f32)> = Vec::new();
+    for (&(i, j), &w) in &directed {
+        let back = directed.get(&(j, i)).copied().unwrap_or(0.0);
+        if i < j || back == 0.0 {
+            let (a, b) = if i < j { (i, j) } else { (j, i) };
+            edges.push((a, b, w + back - w * back));
+        }
+    }
+    edges.sort_by_key(|e| (e.0, e.1));
+    edges.dedup_by(|x, y| x.0 == y.0 && x.1 == y.1);
+    edges
+}
+
+fn clip(v: f32) -> f32 {
+    v.clamp(-4.0, 4.0)
+}
+
+/// Lays `rows` out in 2-D by UMAP; positions normalised to [-1, 1] with aspect kept.
+pub fn umap_2d(rows: &dyn Rows, params: &UmapParams) -> Vec<[f32; 2]> {
+    let n = rows.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    if n <= 2 || rows.dim() == 0 {
+        let mut p = super::pca_2d(rows, params.seed);
+        normalize_positions(&mut p);
+        return p;
+    }
+    let edges = fuzzy_edges(rows, params.n_neighbors, params.seed);
+    let (a, b) = find_ab(params.spread, params.min_dist);
+    let n_epochs = match params.n_epochs {
+        0 if n <= 10_000 => 500,
+        0 => 200,
+        e => e,
+    };
+    // PCA initialisation scaled to ±10, plus a little noise so duplicates separate.
+    let pca = Pca::fit(rows, 2, params.seed);
+    let coords = pca.project(rows);
+    let kc = pca.components.len().max(1);
+    let max = coords.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
+    let mut rng = Rng::new(params.seed);
+    let mut y: Vec<[f32; 2]> = (0..n)
+        .map(|i| {
+            let c = &coords[i * kc..(i + 1) * kc];
+            [
+                c[0] * 10.0 / max + rng.normal() * 1e-4,
+                c.get(1).copied().unwrap_or(0.0) * 10.0 / max + rng.normal() * 1e-4,
+            ]
+        })
+        .collect();
+
+    let w_max = edges.iter().fold(0.0f32, |m, e| m.max(e.2));
+    let edges: Vec<(u32, u32, f32)> = edges
+        .into_iter()
+        .filter(|e| e.2 >= w_max / n_epochs as f32)
+        .collect();
+    let per_sample: Vec<f32> = edges.iter().map(|e| w_max / e.2).collect();
+    let neg_per_sample: Vec<f32> = per_sample
+        .iter()
+        .map(|p| p / params.negative_sample_rate as f32)
+        .collect();
+    let mut next_sample = per_sample.clone();
+    let mut next_neg = neg_per_sample.clone();
+    for epoch in 0..n_epochs {
+        let alpha = 1.0 - epoch as f32 / n_epochs as f32;
+        for (e, &(i, j, _)) in edges.iter().enumerate() {
+            if next_sample[e] > epoch as f32 {
+                continue;
+            }
+            let (i, j) = (i as usize, j as usize);
+            let dx = [y[i][0] - y[j][0], y[i][1] - y[j][1]];
+            let d2 = dx[0] * dx[0] + dx[1] * dx[1];
+            if d2 > 0.0 {
+                let coeff = -2.0 * a * b * d2.powf(b - 1.0) / (a * d2.powf(b) + 1.0);
+                for t in 0..2 {
+                    let g = clip(coeff * dx[t]) * alpha;
+                    y[i][t] += g;
+                    y[j][t] -= g;
+                }
+            }
+            next_sample[e] += per_sample[e];
+            let negatives = ((epoch as f32 - next_neg[e]) / neg_per_sample[e]) as usize;
+            for _ in 0..negatives {
+                let k = rng.below(n);
+                if k == i {
+                    continue;
+                }
+                let dx = [y[i][0] - y[k][0], y[i][1] - y[k][1]];
+                let d2 = dx[0] * dx[0] + dx[1] * dx[1];
+                let coeff = if d2 > 0.0 {
+                    2.0 * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0))
+                } else {
+                    0.0
+                };
+                if coeff > 0.0 {
+                    for t in 0..2 {
+                        y[i][t] += clip(coeff * dx[t]) * alpha;
+                    }
+                }
+            }
+            next_neg[e] += negatives as f32 * neg_per_sample[e];
+        }
+    }
+    normalize_positions(&mut y);
+    y
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use super::super::DenseRows;
+
+    fn blobs(n: usize, d: usize) -> Vec<f32> {
+        let mut rng = Rng::new(4);
+        (0..n * d)
+            .map(|t| ((t / d) % 3) as f32 * 2.0 + rng.normal() * 0.3)
+            .collect()
+    }
+
+    #[test]
+    fn deterministic_on_one_thread() {
+        let data = blobs(300, 8);
+        let rows = DenseRows::new(&data, 8);
+        let params = UmapParams {
+            n_epochs: 50,
+            ..Default::default()
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let a = pool.install(|| umap_2d(&rows, &params));
+        let b = pool.install(|| umap_2d(&rows, &params));
+        assert_eq!(a, b);
+        assert!(
+            a.iter()
+                .flatten()
+                .all(|v| v.is_finite() && v.abs() <= 1.0 + 1e-5)
+        );
+    }
+
+    #[test]
+    fn degenerate_inputs_give_a_layout() {
+        let params = UmapParams {
+            n_epochs: 30,
+            ..Default::default()
+        };
+        for n in [1usize, 2, 3, 15, 16] {
+            let data = blobs(n, 4);
+            let p = umap_2d(&DenseRows::new(&data, 4), &params);
+            assert_eq!(p.len(), n);
+            assert!(p.iter().flatten().all(|v| v.is_finite()), "n = {n}");
+        }
+        let same = vec![0.5f32; 40 * 4];
+        let p = umap_2d(&DenseRows::new(&same, 4), &params);
+        assert!(p.iter().flatten().all(|v| v.is_finite()));
+        let dup: Vec<f32> = blobs(20, 4).into_iter().chain(blobs(20, 4)).collect();
+        let p = umap_2d(&DenseRows::new(&dup, 4), &params);
+        assert!(p.iter().flatten().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn curve_parameters_match_umap_learn() {
+        // umap-learn: find_ab_params(1.0, 0.1) = (1.577, 0.895).
+        let (a, b) = find_ab(1.0, 0.1);
+        assert!(
+            (a - 1.577).abs() < 0.02 && (b - 0.895).abs() < 0.01,
+            "{a} {b}"
+        );
+    }
+}
