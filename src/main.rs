@@ -112,13 +112,24 @@ struct PrepareArgs {
     /// Long side of the large thumbnail level, in pixels.
     #[arg(long, default_value_t = clip_plot::thumbs::LARGE_PX, value_name = "PX")]
     large_px: u32,
+    /// UMAP: neighbours per point (counting itself, as umap-learn).
+    #[arg(long, default_value_t = 15, value_name = "K", help_heading = "Layouts")]
+    n_neighbors: usize,
+    /// UMAP: how tightly similar images may pack.
+    #[arg(
+        long,
+        default_value_t = 0.1,
+        value_name = "D",
+        help_heading = "Layouts"
+    )]
+    min_dist: f32,
 }
 
 #[derive(Args, Debug)]
 struct ExportArgs {
     #[command(flatten)]
     dataset: DatasetArgs,
-    /// Layout to export.
+    /// Layout to export: pca or umap.
     #[arg(long, default_value = "pca", value_name = "NAME")]
     layout: String,
     /// Output file: .csv or .parquet.
@@ -255,10 +266,19 @@ fn run_prepare(
     only_thumbs: bool,
     large_px: u32,
 ) -> Result<PrepareReport, PrepareError> {
+    run_prepare_with(dataset, |opts| {
+        opts.only_thumbs = only_thumbs;
+        opts.large_px = large_px;
+    })
+}
+
+fn run_prepare_with(
+    dataset: &DatasetArgs,
+    adjust: impl FnOnce(&mut PrepareOptions),
+) -> Result<PrepareReport, PrepareError> {
     set_threads(dataset.threads);
     let mut opts = PrepareOptions::new(dataset.options());
-    opts.only_thumbs = only_thumbs;
-    opts.large_px = large_px;
+    adjust(&mut opts);
     let report = prepare(&opts, &Bars::new(dataset.quiet))?;
     print_summary(&report);
     Ok(report)
@@ -278,7 +298,12 @@ fn view(dataset: &DatasetArgs) -> anyhow::Result<()> {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Prepare(args)) => {
-            run_prepare(&args.dataset, args.only.is_some(), args.large_px)?;
+            run_prepare_with(&args.dataset, |opts| {
+                opts.only_thumbs = args.only.is_some();
+                opts.large_px = args.large_px;
+                opts.umap.n_neighbors = args.n_neighbors.max(2);
+                opts.umap.min_dist = args.min_dist.max(0.0);
+            })?;
         }
         Some(Command::Export(args)) => {
             run_prepare(&args.dataset, false, clip_plot::thumbs::LARGE_PX)?;

@@ -5,7 +5,8 @@
 //! 2. thumbnails — decode new or changed images on the rayon pool, in crash-safe chunks;
 //! 3. atlas — pack the small level into BC1 pages, write the per-image index;
 //! 4. pca — the linear layout of all shown images;
-//! 5. neighbours — the 20 most similar images of every image (NN-descent, cosine).
+//! 5. neighbours — the 20 most similar images of every image (NN-descent, cosine);
+//! 6. umap — the UMAP layout, from the same neighbour graph.
 //!
 //! The CLI and the viewer both call [`prepare`]; progress comes out through [`Progress`].
 
@@ -21,6 +22,7 @@ use crate::cache::{
 };
 use crate::dataset::{Dataset, DatasetError, DatasetOptions, EmbeddingInput, Skipped, Table};
 use crate::layout::knn::{KnnParams, knn_graph};
+use crate::layout::umap::{UmapParams, umap_2d, umap_2d_with_graph};
 use crate::layout::{DenseRows, Pca, Rows, pca_2d};
 use crate::thumbs::{APPEARANCE_DIM, LARGE_PX, atlas, make_thumb};
 
@@ -60,6 +62,7 @@ pub struct PrepareOptions {
     /// Long side of the large thumbnail level.
     pub large_px: u32,
     pub seed: u64,
+    pub umap: UmapParams,
 }
 
 impl PrepareOptions {
@@ -69,6 +72,7 @@ impl PrepareOptions {
             only_thumbs: false,
             large_px: LARGE_PX,
             seed: 42,
+            umap: UmapParams::default(),
         }
     }
 }
@@ -398,6 +402,7 @@ pub fn prepare(
     lap("pca", &mut stage_seconds);
 
     let knn_fingerprint = inputs_fingerprint("neighbours-v1", &[NEIGHBOURS_K as u64, opts.seed]);
+    let mut fresh_graph = None;
     let mut neighbours = previous
         .as_ref()
         .and_then(|m| m.neighbours.clone())
@@ -417,6 +422,7 @@ pub fn prepare(
             knn_graph(rows, &params)
         };
         let file = cache.write_neighbours(&graph)?;
+        fresh_graph = Some(graph);
         let searched_dims = if reduce { KNN_REDUCED_DIMS } else { rows.dim() };
         neighbours = Some(LayoutInfo {
             file,
@@ -431,6 +437,51 @@ pub fn prepare(
         progress.end();
     }
     lap("neighbours", &mut stage_seconds);
+
+    // UMAP, reusing this run's neighbour graph when there is one.
+    let u = &opts.umap;
+    let umap_fingerprint = inputs_fingerprint(
+        "umap-v1",
+        &[
+            opts.seed,
+            u.n_neighbors as u64,
+            u64::from(u.min_dist.to_bits()),
+            u64::from(u.spread.to_bits()),
+            u.n_epochs as u64,
+        ],
+    );
+    if let Some(prev) = previous.as_ref().and_then(|m| m.layouts.get("umap"))
+        && is_current(prev, &umap_fingerprint)
+    {
+        layouts.insert("umap".to_string(), prev.clone());
+    }
+    if !opts.only_thumbs && !layouts.contains_key("umap") {
+        progress.begin("umap", 0);
+        let start = Instant::now();
+        let mut params = u.clone();
+        params.seed = opts.seed;
+        let positions = match fresh_graph.as_ref() {
+            Some(g) if g.k + 1 >= params.n_neighbors => umap_2d_with_graph(rows, g, &params),
+            _ => umap_2d(rows, &params),
+        };
+        let file = cache.write_layout("umap", &positions)?;
+        layouts.insert(
+            "umap".to_string(),
+            LayoutInfo {
+                file,
+                fingerprint: umap_fingerprint,
+                params: [
+                    ("n_neighbors".to_string(), params.n_neighbors.to_string()),
+                    ("min_dist".to_string(), params.min_dist.to_string()),
+                    ("spread".to_string(), params.spread.to_string()),
+                ]
+                .into(),
+                seconds: start.elapsed().as_secs_f64(),
+            },
+        );
+        progress.end();
+    }
+    lap("umap", &mut stage_seconds);
 
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     let display = |p: &Path| p.display().to_string();

@@ -84,6 +84,28 @@ fn tuxpaint_prepares_into_a_cache_and_exports() {
         - pca.iter().map(|q| q[0]).fold(f32::INFINITY, f32::min);
     assert!(spread > 1.0);
 
+    // UMAP is prepared too, and groups categories better than PCA on the map.
+    let umap = p.layout("umap").unwrap();
+    assert_eq!(umap.len(), 207);
+    assert!(
+        umap.iter()
+            .flatten()
+            .all(|v| v.is_finite() && v.abs() <= 1.0 + 1e-5)
+    );
+    let labels: Vec<String> = p.metadata.column("category").unwrap().to_vec();
+    let acc =
+        |layout: &[[f32; 2]]| clip_plot::layout::quality::knn_label_accuracy(layout, &labels, 10);
+    assert!(
+        acc(&umap) > acc(&pca),
+        "umap {} vs pca {}",
+        acc(&umap),
+        acc(&pca)
+    );
+    assert_eq!(
+        ExportTable::from_prepared(&p, "umap").unwrap().positions,
+        umap
+    );
+
     // Our PCA agrees with numpy's exact SVD (tests/fixtures/make_pca_reference.py), up to
     // sign and the uniform scale of normalisation.
     let reference =

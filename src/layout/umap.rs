@@ -13,7 +13,7 @@
 //! is parallel. Rejected for initialisation: the spectral embedding (needs a sparse
 //! eigensolver; PCA initialisation reaches the same quality on our fixtures).
 
-use super::knn::{KnnParams, knn_graph};
+use super::knn::{KnnGraph, KnnParams, knn_graph};
 use super::{Pca, Rng, Rows, normalize_positions};
 
 /// UMAP's parameters (umap-learn's defaults).
@@ -113,20 +113,27 @@ pub fn find_ab(spread: f32, min_dist: f32) -> (f32, f32) {
     (a as f32, b as f32)
 }
 
-/// The fuzzy simplicial set as a list of symmetric weighted edges (i < j).
-pub fn fuzzy_edges(rows: &dyn Rows, n_neighbors: usize, seed: u64) -> Vec<(u32, u32, f32)> {
+/// The k-NN graph UMAP needs: `n_neighbors` counts the point itself, as in umap-learn.
+pub fn umap_knn(rows: &dyn Rows, n_neighbors: usize, seed: u64) -> KnnGraph {
     let n = rows.len();
     let k = n_neighbors
         .saturating_sub(1)
         .clamp(1, n.saturating_sub(1).max(1));
     let mut params = KnnParams::new(k);
     params.seed = seed;
-    let graph = knn_graph(rows, &params);
+    knn_graph(rows, &params)
+}
+
+/// The fuzzy simplicial set as a list of symmetric weighted edges (i < j), from the first
+/// `n_neighbors - 1` neighbours of each point in `graph`.
+pub fn fuzzy_edges(graph: &KnnGraph, n_neighbors: usize) -> Vec<(u32, u32, f32)> {
+    let n = graph.len();
+    let k = n_neighbors.saturating_sub(1).clamp(1, graph.k.max(1));
     let target = (n_neighbors.max(2) as f64).log2();
     let mut directed: std::collections::HashMap<(u32, u32), f32> = Default::default();
     for i in 0..n {
-        let nb = graph.neighbours(i);
-        let dist = &graph.distances[i * k..(i + 1) * k];
+        let nb = &graph.neighbours(i)[..k];
+        let dist = &graph.distances[i * graph.k..i * graph.k + k];
         let rho = dist.iter().copied().find(|d| *d > 0.0).unwrap_or(0.0);
         let membership = |sigma: f64| -> f64 {
             dist.iter()
@@ -180,16 +187,21 @@ fn clip(v: f32) -> f32 {
 
 /// Lays `rows` out in 2-D by UMAP; positions normalised to [-1, 1] with aspect kept.
 pub fn umap_2d(rows: &dyn Rows, params: &UmapParams) -> Vec<[f32; 2]> {
+    if rows.len() <= 2 || rows.dim() == 0 {
+        return super::pca_2d(rows, params.seed);
+    }
+    let graph = umap_knn(rows, params.n_neighbors, params.seed);
+    umap_2d_with_graph(rows, &graph, params)
+}
+
+/// As [`umap_2d`], reusing a k-NN graph of `rows` (any k; the first `n_neighbors - 1`
+/// neighbours are used).
+pub fn umap_2d_with_graph(rows: &dyn Rows, graph: &KnnGraph, params: &UmapParams) -> Vec<[f32; 2]> {
     let n = rows.len();
-    if n == 0 {
-        return Vec::new();
+    if n <= 2 || rows.dim() == 0 || graph.len() != n {
+        return super::pca_2d(rows, params.seed);
     }
-    if n <= 2 || rows.dim() == 0 {
-        let mut p = super::pca_2d(rows, params.seed);
-        normalize_positions(&mut p);
-        return p;
-    }
-    let edges = fuzzy_edges(rows, params.n_neighbors, params.seed);
+    let edges = fuzzy_edges(graph, params.n_neighbors);
     let (a, b) = find_ab(params.spread, params.min_dist);
     let n_epochs = match params.n_epochs {
         0 if n <= 10_000 => 500,
