@@ -13,6 +13,8 @@
 //! is parallel. Rejected for initialisation: the spectral embedding (needs a sparse
 //! eigensolver; PCA initialisation reaches the same quality on our fixtures).
 
+use rayon::prelude::*;
+
 use super::knn::{KnnGraph, KnnParams, knn_graph};
 use super::{Pca, Rng, Rows, normalize_positions};
 
@@ -130,7 +132,9 @@ pub fn fuzzy_edges(graph: &KnnGraph, n_neighbors: usize) -> Vec<(u32, u32, f32)>
     let n = graph.len();
     let k = n_neighbors.saturating_sub(1).clamp(1, graph.k.max(1));
     let target = (n_neighbors.max(2) as f64).log2();
-    let mut directed: std::collections::HashMap<(u32, u32), f32> = Default::default();
+    // Directed memberships, stored under the unordered pair (min, max) so that a sort brings
+    // i→j and j→i together (a vector and a sort: a hash map of 14M edges costs ~1 GB at 1M).
+    let mut directed: Vec<(u32, u32, f32)> = Vec::with_capacity(n * k);
     for i in 0..n {
         let nb = &graph.neighbours(i)[..k];
         let dist = &graph.distances[i * graph.k..i * graph.k + k];
@@ -165,19 +169,19 @@ pub fn fuzzy_edges(graph: &KnnGraph, n_neighbors: usize) -> Vec<(u32, u32, f32)>
                 continue;
             }
             let w = (-(f64::from(d - rho).max(0.0)) / sigma).exp() as f32;
-            directed.insert((i as u32, j), w);
+            let i = i as u32;
+            directed.push(if i < j { (i, j, w) } else { (j, i, w) });
         }
     }
-    let mut edges: Vec<(u32, u32, f32)> = Vec::new();
-    for (&(i, j), &w) in &directed {
-        let back = directed.get(&(j, i)).copied().unwrap_or(0.0);
-        if i < j || back == 0.0 {
-            let (a, b) = if i < j { (i, j) } else { (j, i) };
-            edges.push((a, b, w + back - w * back));
+    directed.par_sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)).then(x.2.total_cmp(&y.2)));
+    // Fuzzy union: a pair listed from both ends gets w₁ + w₂ − w₁w₂.
+    let mut edges: Vec<(u32, u32, f32)> = Vec::with_capacity(directed.len());
+    for e in directed {
+        match edges.last_mut() {
+            Some(last) if last.0 == e.0 && last.1 == e.1 => last.2 = last.2 + e.2 - last.2 * e.2,
+            _ => edges.push(e),
         }
     }
-    edges.sort_by_key(|e| (e.0, e.1));
-    edges.dedup_by(|x, y| x.0 == y.0 && x.1 == y.1);
     edges
 }
 
