@@ -376,29 +376,47 @@ pub fn prepare(
     let is_current = |info: &LayoutInfo, fingerprint: &str| {
         info.fingerprint == fingerprint && cache.root.join(&info.file).is_file()
     };
-    let pca_fingerprint = inputs_fingerprint("pca-v1", &[opts.seed]);
     let mut layouts = std::collections::BTreeMap::new();
-    if let Some(prev) = previous.as_ref().and_then(|m| m.layouts.get("pca"))
-        && is_current(prev, &pca_fingerprint)
-    {
-        layouts.insert("pca".to_string(), prev.clone());
-    }
-    if !opts.only_thumbs && !layouts.contains_key("pca") {
-        progress.begin("pca", 0);
+    // A layout stage: reuse the previous run's file when its inputs and parameters match,
+    // else compute, write and record it.
+    let mut layout_stage = |name: &str,
+                            fingerprint: String,
+                            params: Vec<(&str, String)>,
+                            compute: &dyn Fn() -> Vec<[f32; 2]>|
+     -> Result<(), PrepareError> {
+        if let Some(prev) = previous.as_ref().and_then(|m| m.layouts.get(name))
+            && is_current(prev, &fingerprint)
+        {
+            layouts.insert(name.to_string(), prev.clone());
+            return Ok(());
+        }
+        if opts.only_thumbs {
+            return Ok(());
+        }
+        progress.begin(name, 0);
         let start = Instant::now();
-        let positions = pca_2d(rows, opts.seed);
-        let file = cache.write_layout("pca", &positions)?;
+        let file = cache.write_layout(name, &compute())?;
         layouts.insert(
-            "pca".to_string(),
+            name.to_string(),
             LayoutInfo {
                 file,
-                fingerprint: pca_fingerprint,
-                params: [("dims".to_string(), rows.dim().to_string())].into(),
+                fingerprint,
+                params: params
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
                 seconds: start.elapsed().as_secs_f64(),
             },
         );
         progress.end();
-    }
+        Ok(())
+    };
+    layout_stage(
+        "pca",
+        inputs_fingerprint("pca-v1", &[opts.seed]),
+        vec![("dims", rows.dim().to_string())],
+        &|| pca_2d(rows, opts.seed),
+    )?;
     lap("pca", &mut stage_seconds);
 
     let knn_fingerprint = inputs_fingerprint("neighbours-v1", &[NEIGHBOURS_K as u64, opts.seed]);
@@ -438,7 +456,7 @@ pub fn prepare(
     }
     lap("neighbours", &mut stage_seconds);
 
-    // UMAP, reusing this run's neighbour graph when there is one.
+    // UMAP, from the neighbour graph.
     let u = &opts.umap;
     let umap_fingerprint = inputs_fingerprint(
         "umap-v1",
@@ -450,37 +468,36 @@ pub fn prepare(
             u.n_epochs as u64,
         ],
     );
-    if let Some(prev) = previous.as_ref().and_then(|m| m.layouts.get("umap"))
-        && is_current(prev, &umap_fingerprint)
-    {
-        layouts.insert("umap".to_string(), prev.clone());
-    }
-    if !opts.only_thumbs && !layouts.contains_key("umap") {
-        progress.begin("umap", 0);
-        let start = Instant::now();
-        let mut params = u.clone();
-        params.seed = opts.seed;
-        let positions = match fresh_graph.as_ref() {
-            Some(g) if g.k + 1 >= params.n_neighbors => umap_2d_with_graph(rows, g, &params),
-            _ => umap_2d(rows, &params),
-        };
-        let file = cache.write_layout("umap", &positions)?;
-        layouts.insert(
-            "umap".to_string(),
-            LayoutInfo {
-                file,
-                fingerprint: umap_fingerprint,
-                params: [
-                    ("n_neighbors".to_string(), params.n_neighbors.to_string()),
-                    ("min_dist".to_string(), params.min_dist.to_string()),
-                    ("spread".to_string(), params.spread.to_string()),
-                ]
-                .into(),
-                seconds: start.elapsed().as_secs_f64(),
-            },
-        );
-        progress.end();
-    }
+    let mut params = u.clone();
+    params.seed = opts.seed;
+    layout_stage(
+        "umap",
+        umap_fingerprint,
+        vec![
+            ("n_neighbors", params.n_neighbors.to_string()),
+            ("min_dist", params.min_dist.to_string()),
+            ("spread", params.spread.to_string()),
+        ],
+        &|| {
+            // The neighbour graph of this run, or the cached one: never searched twice.
+            let loaded;
+            let graph = match fresh_graph.as_ref() {
+                Some(g) => Some(g),
+                None => {
+                    loaded = neighbours
+                        .as_ref()
+                        .and_then(|_| cache.read_neighbours().ok());
+                    loaded.as_ref()
+                }
+            };
+            match graph {
+                Some(g) if g.k + 1 >= params.n_neighbors && g.len() == rows.len() => {
+                    umap_2d_with_graph(rows, g, &params)
+                }
+                _ => umap_2d(rows, &params),
+            }
+        },
+    )?;
     lap("umap", &mut stage_seconds);
 
     skipped.sort_by(|a, b| a.path.cmp(&b.path));

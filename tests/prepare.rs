@@ -179,6 +179,27 @@ fn tuxpaint_prepares_into_a_cache_and_exports() {
         p2.manifest.neighbours, p.manifest.neighbours,
         "neighbours reused"
     );
+    assert_eq!(
+        p2.manifest.layouts["umap"], p.manifest.layouts["umap"],
+        "umap reused"
+    );
+
+    // New UMAP parameters: UMAP is redone from the cached neighbour graph, nothing else.
+    let graph = clip_plot::cache::CacheDir::new(&cache)
+        .read_neighbours()
+        .unwrap();
+    assert_eq!((graph.len(), graph.k), (207, 20));
+    assert_eq!(graph.neighbours(5), p.neighbours_of(5).unwrap().as_slice());
+    let mut tighter = options(&root, &cache);
+    tighter.umap.min_dist = 0.5;
+    let third = prepare(&tighter, &NoProgress).unwrap();
+    assert_eq!(third.thumbnailed, 0);
+    let p3 = PreparedDataset::open(&cache).unwrap();
+    assert_eq!(p3.manifest.neighbours, p.manifest.neighbours);
+    assert_eq!(p3.manifest.layouts["pca"], p.manifest.layouts["pca"]);
+    let umap3 = p3.layout("umap").unwrap();
+    assert_ne!(umap3, umap);
+    assert!(acc(&umap3) > acc(&pca));
 }
 
 #[test]

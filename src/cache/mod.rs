@@ -266,6 +266,31 @@ impl CacheDir {
         Ok(file)
     }
 
+    /// Reads back the graph [`Self::write_neighbours`] wrote.
+    pub fn read_neighbours(&self) -> Result<crate::layout::knn::KnnGraph, CacheError> {
+        let path = self.root.join("neighbours.npy");
+        let dist_path = self.root.join("neighbour_distances.npy");
+        let (map, dist_map) = (map_file(&path)?, map_file(&dist_path)?);
+        let corrupt = |path: &Path, e: ndarray_npy::ViewNpyError| CacheError::Corrupt {
+            path: path.to_path_buf(),
+            why: e.to_string(),
+        };
+        let indices = ndarray::ArrayView2::<u32>::view_npy(&map).map_err(|e| corrupt(&path, e))?;
+        let distances =
+            ndarray::ArrayView2::<f32>::view_npy(&dist_map).map_err(|e| corrupt(&dist_path, e))?;
+        if indices.dim() != distances.dim() {
+            return Err(CacheError::Corrupt {
+                path: dist_path,
+                why: "does not match neighbours.npy".into(),
+            });
+        }
+        Ok(crate::layout::knn::KnnGraph {
+            k: indices.ncols(),
+            indices: indices.iter().copied().collect(),
+            distances: distances.iter().copied().collect(),
+        })
+    }
+
     /// Writes a row-major rows×`cols` f32 matrix as `.npy`, atomically.
     pub fn write_matrix(&self, path: &Path, cols: usize, data: Vec<f32>) -> Result<(), CacheError> {
         let rows = data.len().checked_div(cols).unwrap_or(0);
