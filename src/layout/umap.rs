@@ -9,9 +9,12 @@
 //! its ends together as often as its weight says, and each pull comes with a few pushes
 //! away from random points (negative sampling). Learning rate decays linearly.
 //!
-//! This first version runs the SGD on one thread (deterministic for a seed); the k-NN graph
-//! is parallel. Rejected for initialisation: the spectral embedding (needs a sparse
+//! The SGD runs on the rayon pool, lock-free (see [`umap_2d_monitored`]); it reports every
+//! epoch to a [`UmapMonitor`], which can cancel it and receive intermediate positions.
+//! Rejected for initialisation: the spectral embedding (needs a sparse
 //! eigensolver; PCA initialisation reaches the same quality on our fixtures).
+
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use rayon::prelude::*;
 
@@ -185,9 +188,115 @@ pub fn fuzzy_edges(graph: &KnnGraph, n_neighbors: usize) -> Vec<(u32, u32, f32)>
     edges
 }
 
+/// Watches a UMAP run: progress, cancellation and intermediate positions (so a viewer can
+/// animate the layout while it converges). Every method has a do-nothing default.
+pub trait UmapMonitor: Sync {
+    /// Called after every epoch with the epochs done and the total; `false` cancels the run.
+    fn epoch_done(&self, _done: usize, _total: usize) -> bool {
+        true
+    }
+    /// How often, in epochs, [`UmapMonitor::snapshot`] is called (0: never).
+    fn snapshot_every(&self) -> usize {
+        0
+    }
+    /// The positions so far, normalised as the final result will be.
+    fn snapshot(&self, _epoch: usize, _positions: &[[f32; 2]]) {}
+}
+
+/// A monitor that watches nothing.
+pub struct Unmonitored;
+impl UmapMonitor for Unmonitored {}
+
+/// The run was cancelled by its [`UmapMonitor`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cancelled;
+
+impl std::fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the layout was cancelled")
+    }
+}
+impl std::error::Error for Cancelled {}
+
 fn clip(v: f32) -> f32 {
     v.clamp(-4.0, 4.0)
 }
+
+/// log₂ x for positive normal x, to about 1e-7 (a short series in (m−1)/(m+1)).
+#[inline]
+fn log2_fast(x: f32) -> f32 {
+    let bits = x.to_bits();
+    let mut e = ((bits >> 23) & 0xff) as i32 - 127;
+    let mut m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+    if m > std::f32::consts::SQRT_2 {
+        m *= 0.5;
+        e += 1;
+    }
+    let t = (m - 1.0) / (m + 1.0);
+    let t2 = t * t;
+    let ln = 2.0 * t * (1.0 + t2 * (1.0 / 3.0 + t2 * (1.0 / 5.0 + t2 / 7.0)));
+    e as f32 + ln * std::f32::consts::LOG2_E
+}
+
+/// 2^y to about 1e-5 relative (Taylor series of e^{f·ln 2} on the fractional part).
+#[inline]
+fn exp2_fast(y: f32) -> f32 {
+    let y = y.clamp(-126.0, 126.0);
+    let i = y.floor();
+    let z = (y - i) * std::f32::consts::LN_2;
+    let p = 1.0
+        + z * (1.0
+            + z / 2.0 * (1.0 + z / 3.0 * (1.0 + z / 4.0 * (1.0 + z / 5.0 * (1.0 + z / 6.0)))));
+    p * f32::from_bits(((i as i32 + 127) as u32) << 23)
+}
+
+/// x^p for x > 0: the SGD's only transcendental, three times cheaper than `powf` and
+/// accurate far beyond what stochastic gradient steps need.
+#[inline]
+fn pow_fast(x: f32, p: f32) -> f32 {
+    exp2_fast(p * log2_fast(x.max(1e-30)))
+}
+
+/// 2-D positions shared by the SGD threads. Updates race as in every parallel UMAP
+/// (umap-learn's numba kernels, cuML): a lost update is one skipped SGD step. Relaxed atomic
+/// loads and stores compile to plain moves, so the races stay memory-safe without locks.
+struct SharedPositions(Vec<AtomicU32>);
+
+impl SharedPositions {
+    fn new(p: &[[f32; 2]]) -> Self {
+        Self(p.iter().flatten().map(|v| AtomicU32::new(v.to_bits())).collect())
+    }
+    #[inline]
+    fn get(&self, i: usize) -> [f32; 2] {
+        [
+            f32::from_bits(self.0[2 * i].load(Ordering::Relaxed)),
+            f32::from_bits(self.0[2 * i + 1].load(Ordering::Relaxed)),
+        ]
+    }
+    #[inline]
+    fn add(&self, i: usize, d: [f32; 2]) {
+        let p = self.get(i);
+        self.0[2 * i].store((p[0] + d[0]).to_bits(), Ordering::Relaxed);
+        self.0[2 * i + 1].store((p[1] + d[1]).to_bits(), Ordering::Relaxed);
+    }
+    fn to_vec(&self) -> Vec<[f32; 2]> {
+        (0..self.0.len() / 2).map(|i| self.get(i)).collect()
+    }
+}
+
+/// One edge of the fuzzy set and its sampling schedule.
+struct EdgeState {
+    i: u32,
+    j: u32,
+    /// Epochs between two samples of this edge (w_max / w).
+    per_sample: f32,
+    next_sample: f32,
+    next_negative: f32,
+}
+
+/// Edges per parallel work item. Fixed, so that the random streams (one per chunk and epoch)
+/// do not depend on the number of threads.
+const SGD_CHUNK: usize = 4096;
 
 /// Lays `rows` out in 2-D by UMAP; positions normalised to [-1, 1] with aspect kept.
 pub fn umap_2d(rows: &dyn Rows, params: &UmapParams) -> Vec<[f32; 2]> {
@@ -201,11 +310,27 @@ pub fn umap_2d(rows: &dyn Rows, params: &UmapParams) -> Vec<[f32; 2]> {
 /// As [`umap_2d`], reusing a k-NN graph of `rows` (any k; the first `n_neighbors - 1`
 /// neighbours are used).
 pub fn umap_2d_with_graph(rows: &dyn Rows, graph: &KnnGraph, params: &UmapParams) -> Vec<[f32; 2]> {
+    umap_2d_monitored(rows, graph, params, &Unmonitored)
+        .unwrap_or_else(|Cancelled| super::pca_2d(rows, params.seed))
+}
+
+/// As [`umap_2d_with_graph`], reporting to `monitor` after every epoch.
+///
+/// The SGD runs on the current rayon pool, edges in fixed chunks, each chunk with its own
+/// random stream: on one thread the result is a pure function of the inputs and the seed;
+/// on several, the racing updates make it vary slightly from run to run, as umap-learn's
+/// parallel mode does.
+pub fn umap_2d_monitored(
+    rows: &dyn Rows,
+    graph: &KnnGraph,
+    params: &UmapParams,
+    monitor: &dyn UmapMonitor,
+) -> Result<Vec<[f32; 2]>, Cancelled> {
     let n = rows.len();
     if n <= 2 || rows.dim() == 0 || graph.len() != n {
-        return super::pca_2d(rows, params.seed);
+        return Ok(super::pca_2d(rows, params.seed));
     }
-    let edges = fuzzy_edges(graph, params.n_neighbors);
+    let fuzzy = fuzzy_edges(graph, params.n_neighbors);
     let (a, b) = find_ab(params.spread, params.min_dist);
     let n_epochs = match params.n_epochs {
         0 if n <= 10_000 => 500,
@@ -218,7 +343,7 @@ pub fn umap_2d_with_graph(rows: &dyn Rows, graph: &KnnGraph, params: &UmapParams
     let kc = pca.components.len().max(1);
     let max = coords.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
     let mut rng = Rng::new(params.seed);
-    let mut y: Vec<[f32; 2]> = (0..n)
+    let init: Vec<[f32; 2]> = (0..n)
         .map(|i| {
             let c = &coords[i * kc..(i + 1) * kc];
             [
@@ -227,61 +352,93 @@ pub fn umap_2d_with_graph(rows: &dyn Rows, graph: &KnnGraph, params: &UmapParams
             ]
         })
         .collect();
+    drop(coords);
+    let y = SharedPositions::new(&init);
+    drop(init);
 
-    let w_max = edges.iter().fold(0.0f32, |m, e| m.max(e.2));
-    let edges: Vec<(u32, u32, f32)> = edges
+    // Edges too weak to be sampled once in the whole run are dropped, as in umap-learn.
+    let w_max = fuzzy.iter().fold(0.0f32, |m, e| m.max(e.2));
+    let mut edges: Vec<EdgeState> = fuzzy
         .into_iter()
         .filter(|e| e.2 >= w_max / n_epochs as f32)
+        .map(|(i, j, w)| {
+            let per_sample = w_max / w;
+            EdgeState {
+                i,
+                j,
+                per_sample,
+                next_sample: per_sample,
+                next_negative: per_sample / params.negative_sample_rate.max(1) as f32,
+            }
+        })
         .collect();
-    let per_sample: Vec<f32> = edges.iter().map(|e| w_max / e.2).collect();
-    let neg_per_sample: Vec<f32> = per_sample
-        .iter()
-        .map(|p| p / params.negative_sample_rate as f32)
-        .collect();
-    let mut next_sample = per_sample.clone();
-    let mut next_neg = neg_per_sample.clone();
+    let negative_rate = params.negative_sample_rate as f32;
+    let snapshot_every = monitor.snapshot_every();
+
     for epoch in 0..n_epochs {
         let alpha = 1.0 - epoch as f32 / n_epochs as f32;
-        for (e, &(i, j, _)) in edges.iter().enumerate() {
-            if next_sample[e] > epoch as f32 {
-                continue;
-            }
-            let (i, j) = (i as usize, j as usize);
-            let dx = [y[i][0] - y[j][0], y[i][1] - y[j][1]];
-            let d2 = dx[0] * dx[0] + dx[1] * dx[1];
-            if d2 > 0.0 {
-                let coeff = -2.0 * a * b * d2.powf(b - 1.0) / (a * d2.powf(b) + 1.0);
-                for t in 0..2 {
-                    let g = clip(coeff * dx[t]) * alpha;
-                    y[i][t] += g;
-                    y[j][t] -= g;
-                }
-            }
-            next_sample[e] += per_sample[e];
-            let negatives = ((epoch as f32 - next_neg[e]) / neg_per_sample[e]) as usize;
-            for _ in 0..negatives {
-                let k = rng.below(n);
-                if k == i {
-                    continue;
-                }
-                let dx = [y[i][0] - y[k][0], y[i][1] - y[k][1]];
-                let d2 = dx[0] * dx[0] + dx[1] * dx[1];
-                let coeff = if d2 > 0.0 {
-                    2.0 * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0))
-                } else {
-                    0.0
-                };
-                if coeff > 0.0 {
-                    for t in 0..2 {
-                        y[i][t] += clip(coeff * dx[t]) * alpha;
+        let now = epoch as f32;
+        edges
+            .par_chunks_mut(SGD_CHUNK)
+            .enumerate()
+            .for_each(|(c, chunk)| {
+                let mut rng = Rng::new(
+                    params.seed
+                        ^ (epoch as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                        ^ (c as u64 + 1).wrapping_mul(0xd1b5_4a32_d192_ed03),
+                );
+                for e in chunk {
+                    if e.next_sample > now {
+                        continue;
                     }
+                    // Each sample moves both ends and pushes a random end away from
+                    // negative samples (umap-learn lists every edge from both ends; picking
+                    // the end at random keeps the balance at half the work).
+                    let r = rng.next_u64();
+                    let (h, t) = if r & 1 == 0 { (e.i, e.j) } else { (e.j, e.i) };
+                    let (h, t) = (h as usize, t as usize);
+                    let (ph, pt) = (y.get(h), y.get(t));
+                    let dx = [ph[0] - pt[0], ph[1] - pt[1]];
+                    let d2 = dx[0] * dx[0] + dx[1] * dx[1];
+                    if d2 > 0.0 {
+                        let pb = pow_fast(d2, b);
+                        let coeff = -2.0 * a * b * (pb / d2) / (a * pb + 1.0);
+                        let g = [clip(coeff * dx[0]) * alpha, clip(coeff * dx[1]) * alpha];
+                        y.add(h, g);
+                        y.add(t, [-g[0], -g[1]]);
+                    }
+                    e.next_sample += e.per_sample;
+                    let neg_per_sample = e.per_sample / negative_rate;
+                    let negatives = ((now - e.next_negative) / neg_per_sample).max(0.0) as usize;
+                    for _ in 0..negatives {
+                        let k = rng.below(n);
+                        if k == h {
+                            continue;
+                        }
+                        let ph = y.get(h);
+                        let pk = y.get(k);
+                        let dx = [ph[0] - pk[0], ph[1] - pk[1]];
+                        let d2 = dx[0] * dx[0] + dx[1] * dx[1];
+                        if d2 > 0.0 {
+                            let coeff = 2.0 * b / ((0.001 + d2) * (a * pow_fast(d2, b) + 1.0));
+                            y.add(h, [clip(coeff * dx[0]) * alpha, clip(coeff * dx[1]) * alpha]);
+                        }
+                    }
+                    e.next_negative += negatives as f32 * neg_per_sample;
                 }
-            }
-            next_neg[e] += negatives as f32 * neg_per_sample[e];
+            });
+        if !monitor.epoch_done(epoch + 1, n_epochs) {
+            return Err(Cancelled);
+        }
+        if snapshot_every > 0 && (epoch + 1) % snapshot_every == 0 && epoch + 1 < n_epochs {
+            let mut p = y.to_vec();
+            normalize_positions(&mut p);
+            monitor.snapshot(epoch + 1, &p);
         }
     }
-    normalize_positions(&mut y);
-    y
+    let mut p = y.to_vec();
+    normalize_positions(&mut p);
+    Ok(p)
 }
 
 #[cfg(test)]
@@ -337,6 +494,68 @@ mod tests {
         let dup: Vec<f32> = blobs(20, 4).into_iter().chain(blobs(20, 4)).collect();
         let p = umap_2d(&DenseRows::new(&dup, 4), &params);
         assert!(p.iter().flatten().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn fast_pow_is_accurate() {
+        for &p in &[0.895f32, -0.105, 0.5, 1.5, 2.0] {
+            let mut x = 1e-6f32;
+            while x < 1e5 {
+                let want = f64::from(x).powf(f64::from(p));
+                let got = f64::from(pow_fast(x, p));
+                assert!(((got - want) / want).abs() < 5e-5, "{x}^{p}: {got} vs {want}");
+                x *= 1.37;
+            }
+        }
+    }
+
+    struct Watch {
+        epochs: std::sync::Mutex<Vec<usize>>,
+        snapshots: std::sync::Mutex<Vec<(usize, usize)>>,
+        stop_after: usize,
+    }
+
+    impl UmapMonitor for Watch {
+        fn epoch_done(&self, done: usize, total: usize) -> bool {
+            assert!(done <= total);
+            self.epochs.lock().unwrap().push(done);
+            done < self.stop_after
+        }
+        fn snapshot_every(&self) -> usize {
+            10
+        }
+        fn snapshot(&self, epoch: usize, positions: &[[f32; 2]]) {
+            assert!(positions.iter().flatten().all(|v| v.is_finite() && v.abs() <= 1.0 + 1e-5));
+            self.snapshots.lock().unwrap().push((epoch, positions.len()));
+        }
+    }
+
+    #[test]
+    fn reports_progress_snapshots_and_cancels() {
+        let data = blobs(200, 8);
+        let rows = DenseRows::new(&data, 8);
+        let graph = umap_knn(&rows, 15, 1);
+        let params = UmapParams {
+            n_epochs: 40,
+            ..Default::default()
+        };
+        let watch = Watch {
+            epochs: Default::default(),
+            snapshots: Default::default(),
+            stop_after: usize::MAX,
+        };
+        let done = umap_2d_monitored(&rows, &graph, &params, &watch).unwrap();
+        assert_eq!(done.len(), 200);
+        assert_eq!(*watch.epochs.lock().unwrap(), (1..=40).collect::<Vec<_>>());
+        assert_eq!(*watch.snapshots.lock().unwrap(), vec![(10, 200), (20, 200), (30, 200)]);
+
+        let stop = Watch {
+            epochs: Default::default(),
+            snapshots: Default::default(),
+            stop_after: 15,
+        };
+        assert_eq!(umap_2d_monitored(&rows, &graph, &params, &stop), Err(Cancelled));
+        assert_eq!(stop.epochs.lock().unwrap().len(), 15);
     }
 
     #[test]
