@@ -3,6 +3,7 @@
 //! Data flow one way: [`dataset`] (the user's files, read-only) → [`prepare`] (thumbnails,
 //! layouts) → [`cache`] (on disk) → the viewer. See ARCHITECTURE.md.
 pub mod cache;
+pub mod cluster;
 pub mod dataset;
 pub mod demo;
 pub mod export;

@@ -34,7 +34,8 @@ const EXIT_BAD_INPUT: u8 = 3;
         (row counts, dimensions, missing image_path or filename column, bad .npy)\n\n\
         Examples:\n  clip-plot-view demo --n 5000\n  clip-plot-view prepare ./photos\n  \
         clip-plot-view prepare ./ro-dataset --cache /tmp/cache\n  \
-        clip-plot-view export ./photos --layout pca -o map.csv",
+        clip-plot-view export ./photos --layout pca -o map.csv\n  \
+        clip-plot-view layout img_emb.npy --method umap -o xy.npy",
     args_conflicts_with_subcommands = true
 )]
 struct Cli {
@@ -52,6 +53,50 @@ enum Command {
     Export(ExportArgs),
     /// Generate a demo collection, prepare it and open it.
     Demo(DemoArgs),
+    /// Lay out an embeddings .npy (N×D, float16 or float32) and write N×2 coordinates.
+    Layout(LayoutArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LayoutMethod {
+    /// UMAP (cosine k-NN graph, then SGD).
+    Umap,
+    /// The first two principal components.
+    Pca,
+    /// UMAP, then every point on its own cell of a near-square grid.
+    Grid,
+}
+
+#[derive(Args, Debug)]
+struct LayoutArgs {
+    /// N×D embeddings (.npy, float16, float32 or float64).
+    embeddings: PathBuf,
+    #[arg(long, value_enum, default_value = "umap")]
+    method: LayoutMethod,
+    /// Output: .npy (N×2 float32, input row order) or .csv (columns x,y).
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+    /// UMAP: neighbours per point (counting itself, as umap-learn).
+    #[arg(long, default_value_t = 15, value_name = "K")]
+    n_neighbors: usize,
+    /// UMAP: how tightly similar points may pack.
+    #[arg(long, default_value_t = 0.1, value_name = "D")]
+    min_dist: f32,
+    /// UMAP: the scale of the embedded points.
+    #[arg(long, default_value_t = 1.0)]
+    spread: f32,
+    /// UMAP: optimisation epochs [default: 500 up to 10 000 points, else 200].
+    #[arg(long, value_name = "N")]
+    n_epochs: Option<usize>,
+    /// Random seed (one thread gives the same layout for the same seed).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Worker threads [default: all cores].
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// No progress bars.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 /// Where the parts of a dataset are.
@@ -346,6 +391,40 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 view(&dataset)?;
             }
         }
+        Some(Command::Layout(args)) => {
+            set_threads(args.threads);
+            let start = std::time::Instant::now();
+            let embeddings = clip_plot::layout::file::read_embeddings(&args.embeddings)?;
+            let params = clip_plot::layout::umap::UmapParams {
+                n_neighbors: args.n_neighbors.max(2),
+                min_dist: args.min_dist.max(0.0),
+                spread: if args.spread > 0.0 { args.spread } else { 1.0 },
+                n_epochs: args.n_epochs.unwrap_or(0),
+                seed: args.seed,
+                ..Default::default()
+            };
+            let method = match args.method {
+                LayoutMethod::Umap => clip_plot::layout::file::Method::Umap,
+                LayoutMethod::Pca => clip_plot::layout::file::Method::Pca,
+                LayoutMethod::Grid => clip_plot::layout::file::Method::Grid,
+            };
+            let positions = clip_plot::layout::file::layout_rows(
+                &embeddings,
+                method,
+                &params,
+                &Bars::new(args.quiet),
+            );
+            clip_plot::layout::file::write_positions(&args.output, &positions)
+                .with_context(|| format!("writing {}", args.output.display()))?;
+            println!(
+                "Laid out {} points ({} dimensions) by {:?} in {:.2} s: {}",
+                positions.len(),
+                embeddings.dim(),
+                args.method,
+                start.elapsed().as_secs_f64(),
+                args.output.display()
+            );
+        }
         None => match cli.view {
             Some(dataset) => view(&dataset)?,
             None => anyhow::bail!(
@@ -365,7 +444,9 @@ fn main() -> ExitCode {
             let bad_input = matches!(
                 e.downcast_ref::<PrepareError>(),
                 Some(PrepareError::Dataset(_) | PrepareError::NoUsableImages { .. })
-            );
+            ) || e
+                .downcast_ref::<clip_plot::dataset::DatasetError>()
+                .is_some();
             ExitCode::from(if bad_input { EXIT_BAD_INPUT } else { 1 })
         }
     }

@@ -21,9 +21,9 @@ use crate::cache::{
     Manifest, ThumbRecord, ThumbsInfo, atomic_write, encode_thumb_index,
 };
 use crate::dataset::{Dataset, DatasetError, DatasetOptions, EmbeddingInput, Skipped, Table};
-use crate::layout::knn::{KnnParams, knn_graph};
-use crate::layout::umap::{UmapParams, umap_2d, umap_2d_with_graph};
-use crate::layout::{DenseRows, Pca, Rows, pca_2d};
+use crate::layout::knn::neighbour_graph;
+use crate::layout::umap::{UmapMonitor, UmapParams, umap_2d_monitored, umap_knn};
+use crate::layout::{DenseRows, Rows, pca_2d};
 use crate::thumbs::{APPEARANCE_DIM, LARGE_PX, atlas, make_thumb};
 
 /// Receives progress from long-running stages. Implementations must be cheap to call.
@@ -45,13 +45,45 @@ impl Progress for NoProgress {
     fn end(&self) {}
 }
 
+/// Runs `f` as a progress stage of unknown length.
+fn spin<T>(progress: &dyn Progress, name: &str, f: impl FnOnce() -> T) -> T {
+    progress.begin(name, 0);
+    let out = f();
+    progress.end();
+    out
+}
+
+/// Shows a UMAP run's epochs as a progress stage named "umap".
+pub struct UmapProgress<'a> {
+    progress: &'a dyn Progress,
+    started: std::sync::Once,
+    total: u64,
+}
+
+impl<'a> UmapProgress<'a> {
+    pub fn new(progress: &'a dyn Progress, n: usize, params: &UmapParams) -> Self {
+        Self {
+            progress,
+            started: std::sync::Once::new(),
+            total: params.epochs_for(n) as u64,
+        }
+    }
+}
+
+impl UmapMonitor for UmapProgress<'_> {
+    fn epoch_done(&self, done: usize, total: usize) -> bool {
+        self.started
+            .call_once(|| self.progress.begin("umap", self.total));
+        self.progress.advance(1);
+        if done == total {
+            self.progress.end();
+        }
+        true
+    }
+}
+
 /// Similar images kept per image, for the lightbox and "similar images".
 pub const NEIGHBOURS_K: usize = 20;
-
-/// Above this many images, neighbours are searched in a PCA reduction…
-pub const KNN_REDUCE_ABOVE_ROWS: usize = 100_000;
-/// …of this many dimensions (when the embeddings are wider).
-pub const KNN_REDUCED_DIMS: usize = 64;
 
 /// What to prepare and how.
 #[derive(Clone, Debug)]
@@ -378,7 +410,7 @@ pub fn prepare(
     };
     let mut layouts = std::collections::BTreeMap::new();
     // A layout stage: reuse the previous run's file when its inputs and parameters match,
-    // else compute, write and record it.
+    // else compute, write and record it. `compute` reports its own progress.
     let mut layout_stage = |name: &str,
                             fingerprint: String,
                             params: Vec<(&str, String)>,
@@ -393,7 +425,6 @@ pub fn prepare(
         if opts.only_thumbs {
             return Ok(());
         }
-        progress.begin(name, 0);
         let start = Instant::now();
         let file = cache.write_layout(name, &compute())?;
         layouts.insert(
@@ -408,14 +439,13 @@ pub fn prepare(
                 seconds: start.elapsed().as_secs_f64(),
             },
         );
-        progress.end();
         Ok(())
     };
     layout_stage(
         "pca",
         inputs_fingerprint("pca-v1", &[opts.seed]),
         vec![("dims", rows.dim().to_string())],
-        &|| pca_2d(rows, opts.seed),
+        &|| spin(progress, "pca", || pca_2d(rows, opts.seed)),
     )?;
     lap("pca", &mut stage_seconds);
 
@@ -428,20 +458,9 @@ pub fn prepare(
     if !opts.only_thumbs && neighbours.is_none() {
         progress.begin("neighbours", 0);
         let start = Instant::now();
-        let mut params = KnnParams::new(NEIGHBOURS_K);
-        params.seed = opts.seed;
-        // Big, wide inputs are searched in their first 64 principal components: memory and
-        // time then stay bounded (1M×512 f32 would be a 2 GB copy and 8× the distance work).
-        let reduce = rows.len() > KNN_REDUCE_ABOVE_ROWS && rows.dim() > KNN_REDUCED_DIMS;
-        let graph = if reduce {
-            let reduced = Pca::fit(rows, KNN_REDUCED_DIMS, opts.seed).project(rows);
-            knn_graph(&DenseRows::new(&reduced, KNN_REDUCED_DIMS), &params)
-        } else {
-            knn_graph(rows, &params)
-        };
+        let (graph, searched_dims) = neighbour_graph(rows, NEIGHBOURS_K, opts.seed);
         let file = cache.write_neighbours(&graph)?;
         fresh_graph = Some(graph);
-        let searched_dims = if reduce { KNN_REDUCED_DIMS } else { rows.dim() };
         neighbours = Some(LayoutInfo {
             file,
             fingerprint: knn_fingerprint,
@@ -490,12 +509,19 @@ pub fn prepare(
                     loaded.as_ref()
                 }
             };
-            match graph {
-                Some(g) if g.k + 1 >= params.n_neighbors && g.len() == rows.len() => {
-                    umap_2d_with_graph(rows, g, &params)
+            let monitor = UmapProgress::new(progress, rows.len(), &params);
+            let searched;
+            let graph = match graph {
+                Some(g) if g.k + 1 >= params.n_neighbors && g.len() == rows.len() => g,
+                _ => {
+                    searched = spin(progress, "neighbours", || {
+                        umap_knn(rows, params.n_neighbors, params.seed)
+                    });
+                    &searched
                 }
-                _ => umap_2d(rows, &params),
-            }
+            };
+            umap_2d_monitored(rows, graph, &params, &monitor)
+                .unwrap_or_else(|_| pca_2d(rows, params.seed))
         },
     )?;
     lap("umap", &mut stage_seconds);

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use rayon::prelude::*;
 
-use super::{Rng, Rows};
+use super::{Rng, Rows, dot};
 
 /// A k-nearest-neighbour graph: `indices[i*k..(i+1)*k]` are point i's neighbours, nearest
 /// first, with cosine distances in `distances`.
@@ -87,25 +87,6 @@ pub fn normalized_rows(rows: &dyn Rows) -> Vec<f32> {
 
 fn cosine(data: &[f32], d: usize, a: usize, b: usize) -> f32 {
     1.0 - dot(&data[a * d..(a + 1) * d], &data[b * d..(b + 1) * d])
-}
-
-/// Dot product with eight independent accumulators, so the compiler can use SIMD lanes
-/// (a plain `sum()` must add in order and stays scalar).
-fn dot(x: &[f32], y: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
-    let tail: f32 = xc
-        .remainder()
-        .iter()
-        .zip(yc.remainder())
-        .map(|(a, b)| a * b)
-        .sum();
-    for (a, b) in xc.zip(yc) {
-        for l in 0..8 {
-            acc[l] += a[l] * b[l];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 /// One point's current neighbours, sorted by distance, at most k.
@@ -175,6 +156,34 @@ pub fn knn_graph_normalized(data: &[f32], d: usize, params: &KnnParams) -> KnnGr
         })
         .collect();
     let lock = |i: usize| lists[i].lock().unwrap_or_else(|e| e.into_inner());
+    // A head start from random-projection trees (as pynndescent): points sharing a leaf are
+    // likely neighbours, which saves NN-descent its first, most expensive rounds.
+    let leaf = (2 * k).max(16);
+    let leaves: Vec<Vec<u32>> = (0..RP_TREES)
+        .into_par_iter()
+        .flat_map_iter(|t| {
+            let mut out = Vec::new();
+            rp_leaves(
+                data,
+                d,
+                (0..n as u32).collect(),
+                leaf,
+                params.seed ^ (t as u64 + 1).wrapping_mul(0xa076_1d64_78bd_642f),
+                &mut out,
+            );
+            out
+        })
+        .collect();
+    leaves.par_iter().for_each(|members| {
+        for (a, &p) in members.iter().enumerate() {
+            for &q in &members[a + 1..] {
+                let dist = cosine(data, d, p as usize, q as usize);
+                lock(p as usize).push(k, dist, q);
+                lock(q as usize).push(k, dist, p);
+            }
+        }
+    });
+    drop(leaves);
     // Each list's current k-th distance, readable without the lock: most proposals lose to
     // it and never touch the mutex.
     let worst: Vec<AtomicU32> = (0..n)
@@ -270,6 +279,52 @@ pub fn knn_graph_normalized(data: &[f32], d: usize, params: &KnnParams) -> KnnGr
     }
 }
 
+/// Random-projection trees built for the head start.
+const RP_TREES: usize = 4;
+
+/// Splits `ids` by random hyperplanes (the bisector of two random members) until every part
+/// has at most `leaf` members; appends the parts to `out`.
+fn rp_leaves(
+    data: &[f32],
+    d: usize,
+    ids: Vec<u32>,
+    leaf: usize,
+    seed: u64,
+    out: &mut Vec<Vec<u32>>,
+) {
+    let mut stack = vec![ids];
+    let mut rng = Rng::new(seed);
+    let mut normal = vec![0.0f32; d];
+    while let Some(ids) = stack.pop() {
+        if ids.len() <= leaf {
+            out.push(ids);
+            continue;
+        }
+        let a = ids[rng.below(ids.len())] as usize;
+        let mut b = ids[rng.below(ids.len())] as usize;
+        if a == b {
+            b = ids[(ids.iter().position(|&x| x as usize == a).unwrap_or(0) + 1) % ids.len()]
+                as usize;
+        }
+        let (xa, xb) = (&data[a * d..(a + 1) * d], &data[b * d..(b + 1) * d]);
+        for ((nv, va), vb) in normal.iter_mut().zip(xa).zip(xb) {
+            *nv = va - vb;
+        }
+        // Rows are unit length, so the bisector passes through the origin.
+        let (mut left, mut right): (Vec<u32>, Vec<u32>) = ids
+            .iter()
+            .partition(|&&i| dot(&data[i as usize * d..(i as usize + 1) * d], &normal) > 0.0);
+        if left.is_empty() || right.is_empty() {
+            // Identical points: split arbitrarily so the recursion ends.
+            let mut all = if left.is_empty() { right } else { left };
+            right = all.split_off(all.len() / 2);
+            left = all;
+        }
+        stack.push(left);
+        stack.push(right);
+    }
+}
+
 /// Keeps a uniform sample of at most `cap` of the values pushed into `v`.
 fn reservoir(v: &mut Vec<u32>, x: u32, cap: usize, rng: &mut Rng) {
     if v.len() < cap {
@@ -336,6 +391,29 @@ pub fn recall(graph: &KnnGraph, data: &[f32], d: usize, queries: &[usize]) -> f6
         })
         .sum();
     hits as f64 / (queries.len() * k).max(1) as f64
+}
+
+/// Above this many rows, neighbours are searched in a PCA reduction…
+pub const REDUCE_ABOVE_ROWS: usize = 20_000;
+/// …of this many dimensions (when the embeddings are wider).
+pub const REDUCED_DIMS: usize = 64;
+
+/// The k-NN graph of `rows` under cosine distance, searched in the first 64 principal
+/// components when there are many wide rows: memory and time then stay bounded (1M×512 f32
+/// would be a 2 GB copy and 8× the distance work), and CLIP-like embeddings keep their
+/// neighbourhoods (see README's quality table). Returns the graph and the dimensions searched.
+pub fn neighbour_graph(rows: &dyn Rows, k: usize, seed: u64) -> (KnnGraph, usize) {
+    let mut params = KnnParams::new(k);
+    params.seed = seed;
+    if rows.len() > REDUCE_ABOVE_ROWS && rows.dim() > REDUCED_DIMS {
+        let reduced = super::Pca::fit(rows, REDUCED_DIMS, seed).project(rows);
+        (
+            knn_graph(&super::DenseRows::new(&reduced, REDUCED_DIMS), &params),
+            REDUCED_DIMS,
+        )
+    } else {
+        (knn_graph(rows, &params), rows.dim())
+    }
 }
 
 #[cfg(test)]

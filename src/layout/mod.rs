@@ -4,7 +4,10 @@
 //! from the design): a million float16 embeddings stay memory-mapped and are converted row
 //! by row, rather than expanded into a 2 GB f32 copy first.
 
+pub mod file;
+pub mod grid;
 pub mod knn;
+pub mod meta;
 pub mod pca;
 pub mod quality;
 pub mod umap;
@@ -86,6 +89,25 @@ pub fn normalize_positions(positions: &mut [[f32; 2]]) {
             };
         }
     }
+}
+
+/// Dot product with eight independent accumulators, so the compiler can use SIMD lanes
+/// (a plain `sum()` must add in order and stays scalar).
+pub(crate) fn dot(x: &[f32], y: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
+    let tail: f32 = xc
+        .remainder()
+        .iter()
+        .zip(yc.remainder())
+        .map(|(a, b)| a * b)
+        .sum();
+    for (a, b) in xc.zip(yc) {
+        for l in 0..8 {
+            acc[l] += a[l] * b[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 /// A small deterministic generator (SplitMix64) for seeds, sampling and the demo.

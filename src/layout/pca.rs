@@ -12,7 +12,7 @@
 
 use rayon::prelude::*;
 
-use super::{Rng, Rows, normalize_positions};
+use super::{Rng, Rows, dot, normalize_positions};
 
 /// Rows used to fit the components.
 pub const FIT_SAMPLE: usize = 20_000;
@@ -128,7 +128,7 @@ impl Pca {
                     *x -= mu;
                 }
                 for (slot, comp) in o.iter_mut().zip(&self.components) {
-                    *slot = buf.iter().zip(comp).map(|(x, c)| x * c).sum();
+                    *slot = dot(buf, comp);
                 }
             },
         );
@@ -169,7 +169,7 @@ fn gram_times(x: &[f32], d: usize, q: &[Vec<f32>]) -> Vec<Vec<f32>> {
             let mut acc = vec![vec![0.0f32; d]; k];
             for row in block.chunks_exact(d) {
                 for (j, qj) in q.iter().enumerate() {
-                    let t: f32 = row.iter().zip(qj).map(|(a, b)| a * b).sum();
+                    let t = dot(row, qj);
                     for (o, v) in acc[j].iter_mut().zip(row) {
                         *o += t * v;
                     }

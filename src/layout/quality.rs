@@ -97,6 +97,24 @@ pub fn knn_recall(rows: &dyn Rows, layout: &[[f32; 2]], k: usize) -> f64 {
     hits as f64 / (n * k.min(n - 1)) as f64
 }
 
+/// Mean fraction of each point's `k` nearest neighbours in layout `a` that are also among
+/// its `k` nearest in layout `b` (how much a derived layout, such as the grid, keeps).
+pub fn knn_recall_2d(a: &[[f32; 2]], b: &[[f32; 2]], k: usize) -> f64 {
+    let n = a.len().min(b.len());
+    if n < 2 || k == 0 {
+        return 1.0;
+    }
+    let hits: usize = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let high = layout_knn(&a[..n], i, k);
+            let low = layout_knn(&b[..n], i, k);
+            high.iter().filter(|j| low.contains(j)).count()
+        })
+        .sum();
+    hits as f64 / (n * k.min(n - 1)) as f64
+}
+
 /// Leave-one-out accuracy of a majority vote among the `k` nearest layout neighbours.
 /// Ties go to the label that comes first in sorted order, as scikit-learn's vote does.
 pub fn knn_label_accuracy(layout: &[[f32; 2]], labels: &[String], k: usize) -> f64 {

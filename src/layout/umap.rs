@@ -14,11 +14,11 @@
 //! Rejected for initialisation: the spectral embedding (needs a sparse
 //! eigensolver; PCA initialisation reaches the same quality on our fixtures).
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use super::knn::{KnnGraph, KnnParams, knn_graph};
+use super::knn::{KnnGraph, neighbour_graph};
 use super::{Pca, Rng, Rows, normalize_positions};
 
 /// UMAP's parameters (umap-learn's defaults).
@@ -42,6 +42,17 @@ impl Default for UmapParams {
             n_epochs: 0,
             negative_sample_rate: 5,
             seed: 42,
+        }
+    }
+}
+
+impl UmapParams {
+    /// The epochs a run over `n` points makes (see [`UmapParams::n_epochs`]).
+    pub fn epochs_for(&self, n: usize) -> usize {
+        match self.n_epochs {
+            0 if n <= 10_000 => 500,
+            0 => 200,
+            e => e,
         }
     }
 }
@@ -124,9 +135,7 @@ pub fn umap_knn(rows: &dyn Rows, n_neighbors: usize, seed: u64) -> KnnGraph {
     let k = n_neighbors
         .saturating_sub(1)
         .clamp(1, n.saturating_sub(1).max(1));
-    let mut params = KnnParams::new(k);
-    params.seed = seed;
-    knn_graph(rows, &params)
+    neighbour_graph(rows, k, seed).0
 }
 
 /// The fuzzy simplicial set as a list of symmetric weighted edges (i < j), from the first
@@ -222,66 +231,39 @@ fn clip(v: f32) -> f32 {
     v.clamp(-4.0, 4.0)
 }
 
-/// log₂ x for positive normal x, to about 1e-7 (a short series in (m−1)/(m+1)).
-#[inline]
-fn log2_fast(x: f32) -> f32 {
-    let bits = x.to_bits();
-    let mut e = ((bits >> 23) & 0xff) as i32 - 127;
-    let mut m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
-    if m > std::f32::consts::SQRT_2 {
-        m *= 0.5;
-        e += 1;
-    }
-    let t = (m - 1.0) / (m + 1.0);
-    let t2 = t * t;
-    let ln = 2.0 * t * (1.0 + t2 * (1.0 / 3.0 + t2 * (1.0 / 5.0 + t2 / 7.0)));
-    e as f32 + ln * std::f32::consts::LOG2_E
-}
-
-/// 2^y to about 1e-5 relative (Taylor series of e^{f·ln 2} on the fractional part).
-#[inline]
-fn exp2_fast(y: f32) -> f32 {
-    let y = y.clamp(-126.0, 126.0);
-    let i = y.floor();
-    let z = (y - i) * std::f32::consts::LN_2;
-    let p = 1.0
-        + z * (1.0
-            + z / 2.0 * (1.0 + z / 3.0 * (1.0 + z / 4.0 * (1.0 + z / 5.0 * (1.0 + z / 6.0)))));
-    p * f32::from_bits(((i as i32 + 127) as u32) << 23)
-}
-
-/// x^p for x > 0: the SGD's only transcendental, three times cheaper than `powf` and
-/// accurate far beyond what stochastic gradient steps need.
-#[inline]
-fn pow_fast(x: f32, p: f32) -> f32 {
-    exp2_fast(p * log2_fast(x.max(1e-30)))
-}
-
 /// 2-D positions shared by the SGD threads. Updates race as in every parallel UMAP
 /// (umap-learn's numba kernels, cuML): a lost update is one skipped SGD step. Relaxed atomic
 /// loads and stores compile to plain moves, so the races stay memory-safe without locks.
-struct SharedPositions(Vec<AtomicU32>);
+struct SharedPositions(Vec<AtomicU64>);
 
 impl SharedPositions {
     fn new(p: &[[f32; 2]]) -> Self {
-        Self(p.iter().flatten().map(|v| AtomicU32::new(v.to_bits())).collect())
+        Self(p.iter().map(|v| AtomicU64::new(pack(*v))).collect())
     }
     #[inline]
     fn get(&self, i: usize) -> [f32; 2] {
-        [
-            f32::from_bits(self.0[2 * i].load(Ordering::Relaxed)),
-            f32::from_bits(self.0[2 * i + 1].load(Ordering::Relaxed)),
-        ]
+        unpack(self.0[i].load(Ordering::Relaxed))
     }
     #[inline]
     fn add(&self, i: usize, d: [f32; 2]) {
-        let p = self.get(i);
-        self.0[2 * i].store((p[0] + d[0]).to_bits(), Ordering::Relaxed);
-        self.0[2 * i + 1].store((p[1] + d[1]).to_bits(), Ordering::Relaxed);
+        let slot = &self.0[i];
+        let p = unpack(slot.load(Ordering::Relaxed));
+        slot.store(pack([p[0] + d[0], p[1] + d[1]]), Ordering::Relaxed);
     }
     fn to_vec(&self) -> Vec<[f32; 2]> {
-        (0..self.0.len() / 2).map(|i| self.get(i)).collect()
+        (0..self.0.len()).map(|i| self.get(i)).collect()
     }
+}
+
+/// x and y of one point in one 64-bit word: read and written together, in one move each.
+#[inline]
+fn pack(p: [f32; 2]) -> u64 {
+    u64::from(p[0].to_bits()) | (u64::from(p[1].to_bits()) << 32)
+}
+
+#[inline]
+fn unpack(v: u64) -> [f32; 2] {
+    [f32::from_bits(v as u32), f32::from_bits((v >> 32) as u32)]
 }
 
 /// One edge of the fuzzy set and its sampling schedule.
@@ -293,6 +275,9 @@ struct EdgeState {
     next_sample: f32,
     next_negative: f32,
 }
+
+/// Negative samples whose positions are fetched at once.
+const NEGATIVE_BATCH: usize = 8;
 
 /// Edges per parallel work item. Fixed, so that the random streams (one per chunk and epoch)
 /// do not depend on the number of threads.
@@ -332,11 +317,7 @@ pub fn umap_2d_monitored(
     }
     let fuzzy = fuzzy_edges(graph, params.n_neighbors);
     let (a, b) = find_ab(params.spread, params.min_dist);
-    let n_epochs = match params.n_epochs {
-        0 if n <= 10_000 => 500,
-        0 => 200,
-        e => e,
-    };
+    let n_epochs = params.epochs_for(n);
     // PCA initialisation scaled to ±10, plus a little noise so duplicates separate.
     let pca = Pca::fit(rows, 2, params.seed);
     let coords = pca.project(rows);
@@ -401,7 +382,7 @@ pub fn umap_2d_monitored(
                     let dx = [ph[0] - pt[0], ph[1] - pt[1]];
                     let d2 = dx[0] * dx[0] + dx[1] * dx[1];
                     if d2 > 0.0 {
-                        let pb = pow_fast(d2, b);
+                        let pb = d2.powf(b);
                         let coeff = -2.0 * a * b * (pb / d2) / (a * pb + 1.0);
                         let g = [clip(coeff * dx[0]) * alpha, clip(coeff * dx[1]) * alpha];
                         y.add(h, g);
@@ -410,18 +391,33 @@ pub fn umap_2d_monitored(
                     e.next_sample += e.per_sample;
                     let neg_per_sample = e.per_sample / negative_rate;
                     let negatives = ((now - e.next_negative) / neg_per_sample).max(0.0) as usize;
-                    for _ in 0..negatives {
-                        let k = rng.below(n);
-                        if k == h {
-                            continue;
+                    // The negative samples' positions are loaded together first: random
+                    // reads miss the cache, and issued back to back their misses overlap.
+                    let mut left = negatives;
+                    while left > 0 {
+                        let batch = left.min(NEGATIVE_BATCH);
+                        left -= batch;
+                        let mut far = [[0.0f32; 2]; NEGATIVE_BATCH];
+                        let mut valid = [false; NEGATIVE_BATCH];
+                        for s in 0..batch {
+                            let k = rng.below(n);
+                            valid[s] = k != h;
+                            far[s] = y.get(k);
                         }
-                        let ph = y.get(h);
-                        let pk = y.get(k);
-                        let dx = [ph[0] - pk[0], ph[1] - pk[1]];
-                        let d2 = dx[0] * dx[0] + dx[1] * dx[1];
-                        if d2 > 0.0 {
-                            let coeff = 2.0 * b / ((0.001 + d2) * (a * pow_fast(d2, b) + 1.0));
-                            y.add(h, [clip(coeff * dx[0]) * alpha, clip(coeff * dx[1]) * alpha]);
+                        for s in 0..batch {
+                            if !valid[s] {
+                                continue;
+                            }
+                            let ph = y.get(h);
+                            let dx = [ph[0] - far[s][0], ph[1] - far[s][1]];
+                            let d2 = dx[0] * dx[0] + dx[1] * dx[1];
+                            if d2 > 0.0 {
+                                let coeff = 2.0 * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0));
+                                y.add(
+                                    h,
+                                    [clip(coeff * dx[0]) * alpha, clip(coeff * dx[1]) * alpha],
+                                );
+                            }
                         }
                     }
                     e.next_negative += negatives as f32 * neg_per_sample;
@@ -496,19 +492,6 @@ mod tests {
         assert!(p.iter().flatten().all(|v| v.is_finite()));
     }
 
-    #[test]
-    fn fast_pow_is_accurate() {
-        for &p in &[0.895f32, -0.105, 0.5, 1.5, 2.0] {
-            let mut x = 1e-6f32;
-            while x < 1e5 {
-                let want = f64::from(x).powf(f64::from(p));
-                let got = f64::from(pow_fast(x, p));
-                assert!(((got - want) / want).abs() < 5e-5, "{x}^{p}: {got} vs {want}");
-                x *= 1.37;
-            }
-        }
-    }
-
     struct Watch {
         epochs: std::sync::Mutex<Vec<usize>>,
         snapshots: std::sync::Mutex<Vec<(usize, usize)>>,
@@ -525,8 +508,16 @@ mod tests {
             10
         }
         fn snapshot(&self, epoch: usize, positions: &[[f32; 2]]) {
-            assert!(positions.iter().flatten().all(|v| v.is_finite() && v.abs() <= 1.0 + 1e-5));
-            self.snapshots.lock().unwrap().push((epoch, positions.len()));
+            assert!(
+                positions
+                    .iter()
+                    .flatten()
+                    .all(|v| v.is_finite() && v.abs() <= 1.0 + 1e-5)
+            );
+            self.snapshots
+                .lock()
+                .unwrap()
+                .push((epoch, positions.len()));
         }
     }
 
@@ -547,14 +538,20 @@ mod tests {
         let done = umap_2d_monitored(&rows, &graph, &params, &watch).unwrap();
         assert_eq!(done.len(), 200);
         assert_eq!(*watch.epochs.lock().unwrap(), (1..=40).collect::<Vec<_>>());
-        assert_eq!(*watch.snapshots.lock().unwrap(), vec![(10, 200), (20, 200), (30, 200)]);
+        assert_eq!(
+            *watch.snapshots.lock().unwrap(),
+            vec![(10, 200), (20, 200), (30, 200)]
+        );
 
         let stop = Watch {
             epochs: Default::default(),
             snapshots: Default::default(),
             stop_after: 15,
         };
-        assert_eq!(umap_2d_monitored(&rows, &graph, &params, &stop), Err(Cancelled));
+        assert_eq!(
+            umap_2d_monitored(&rows, &graph, &params, &stop),
+            Err(Cancelled)
+        );
         assert_eq!(stop.epochs.lock().unwrap().len(), 15);
     }
 
