@@ -38,12 +38,16 @@ pub struct ExportTable {
 }
 
 impl ExportTable {
-    /// Gathers layout `layout` of a prepared dataset. Clusters are -1 until hotspots exist.
+    /// Gathers layout `layout` of a prepared dataset, with each image's hotspot (found in
+    /// the UMAP layout; −1 for none) in `cluster`.
     pub fn from_prepared(prepared: &PreparedDataset, layout: &str) -> Result<Self, ExportError> {
+        let clusters = prepared
+            .hotspots("umap")?
+            .map_or_else(|| vec![-1; prepared.len()], |h| h.assignment);
         Ok(Self {
             filenames: prepared.images.clone(),
             positions: prepared.layout(layout)?,
-            clusters: vec![-1; prepared.len()],
+            clusters,
             metadata: prepared.metadata.clone(),
         })
     }

@@ -168,13 +168,23 @@ struct PrepareArgs {
         help_heading = "Layouts"
     )]
     min_dist: f32,
+    /// Hotspots: the smallest cluster [default: max(15, images/200)].
+    #[arg(long, value_name = "N", help_heading = "Layouts")]
+    min_cluster_size: Option<usize>,
+    /// Hotspots: keep at most this many (the largest).
+    #[arg(long, default_value_t = 20, value_name = "N", help_heading = "Layouts")]
+    max_clusters: usize,
+    /// GeoJSON outlines drawn on the geographic layout [default: DATASET/outlines.geojson].
+    #[arg(long, value_name = "FILE", help_heading = "Layouts")]
+    geojson: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
 struct ExportArgs {
     #[command(flatten)]
     dataset: DatasetArgs,
-    /// Layout to export: pca or umap.
+    /// Layout to export: umap, pca, grid, jittered, or a metadata layout the dataset offers
+    /// (categorical, date, geographic, alphabetic, custom).
     #[arg(long, default_value = "pca", value_name = "NAME")]
     layout: String,
     /// Output file: .csv or .parquet.
@@ -348,6 +358,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 opts.large_px = args.large_px;
                 opts.umap.n_neighbors = args.n_neighbors.max(2);
                 opts.umap.min_dist = args.min_dist.max(0.0);
+                opts.hotspots.min_cluster_size = args.min_cluster_size.unwrap_or(0);
+                opts.hotspots.max_clusters = args.max_clusters;
+                opts.geojson = args.geojson.clone();
             })?;
         }
         Some(Command::Export(args)) => {

@@ -20,10 +20,12 @@ use crate::cache::{
     CACHE_DIR_NAME, CacheDir, CacheError, EmbeddingOrigin, FORMAT_VERSION, Fingerprint, LayoutInfo,
     Manifest, ThumbRecord, ThumbsInfo, atomic_write, encode_thumb_index,
 };
+use crate::cluster::{HotspotParams, hotspots};
 use crate::dataset::{Dataset, DatasetError, DatasetOptions, EmbeddingInput, Skipped, Table};
 use crate::layout::knn::neighbour_graph;
+use crate::layout::meta::{LabelledLayout, geojson_outlines, metadata_layouts};
 use crate::layout::umap::{UmapMonitor, UmapParams, umap_2d_monitored, umap_knn};
-use crate::layout::{DenseRows, Rows, pca_2d};
+use crate::layout::{DenseRows, Rows, grid, pca_2d};
 use crate::thumbs::{APPEARANCE_DIM, LARGE_PX, atlas, make_thumb};
 
 /// Receives progress from long-running stages. Implementations must be cheap to call.
@@ -95,6 +97,9 @@ pub struct PrepareOptions {
     pub large_px: u32,
     pub seed: u64,
     pub umap: UmapParams,
+    pub hotspots: HotspotParams,
+    /// GeoJSON outlines for the geographic layout [default: DATASET/outlines.geojson].
+    pub geojson: Option<PathBuf>,
 }
 
 impl PrepareOptions {
@@ -105,6 +110,8 @@ impl PrepareOptions {
             large_px: LARGE_PX,
             seed: 42,
             umap: UmapParams::default(),
+            hotspots: HotspotParams::default(),
+            geojson: None,
         }
     }
 }
@@ -411,10 +418,11 @@ pub fn prepare(
     let mut layouts = std::collections::BTreeMap::new();
     // A layout stage: reuse the previous run's file when its inputs and parameters match,
     // else compute, write and record it. `compute` reports its own progress.
-    let mut layout_stage = |name: &str,
-                            fingerprint: String,
-                            params: Vec<(&str, String)>,
-                            compute: &dyn Fn() -> Vec<[f32; 2]>|
+    let layout_stage = |layouts: &mut std::collections::BTreeMap<String, LayoutInfo>,
+                        name: &str,
+                        fingerprint: String,
+                        params: Vec<(&str, String)>,
+                        compute: &dyn Fn() -> Option<LabelledLayout>|
      -> Result<(), PrepareError> {
         if let Some(prev) = previous.as_ref().and_then(|m| m.layouts.get(name))
             && is_current(prev, &fingerprint)
@@ -426,7 +434,18 @@ pub fn prepare(
             return Ok(());
         }
         let start = Instant::now();
-        let file = cache.write_layout(name, &compute())?;
+        let Some(layout) = compute() else {
+            return Ok(()); // not offered for this data
+        };
+        let file = cache.write_layout(name, &layout.positions)?;
+        let extras = if layout.labels.is_empty() && layout.outlines.is_empty() && layout.cell == 0.0
+        {
+            None
+        } else {
+            let extras = format!("layouts/{name}.json");
+            cache.write_json(&cache.root.join(&extras), &layout)?;
+            Some(extras)
+        };
         layouts.insert(
             name.to_string(),
             LayoutInfo {
@@ -437,15 +456,17 @@ pub fn prepare(
                     .map(|(k, v)| (k.to_string(), v))
                     .collect(),
                 seconds: start.elapsed().as_secs_f64(),
+                extras,
             },
         );
         Ok(())
     };
     layout_stage(
+        &mut layouts,
         "pca",
         inputs_fingerprint("pca-v1", &[opts.seed]),
         vec![("dims", rows.dim().to_string())],
-        &|| spin(progress, "pca", || pca_2d(rows, opts.seed)),
+        &|| Some(spin(progress, "pca", || pca_2d(rows, opts.seed)).into()),
     )?;
     lap("pca", &mut stage_seconds);
 
@@ -470,6 +491,7 @@ pub fn prepare(
             ]
             .into(),
             seconds: start.elapsed().as_secs_f64(),
+            extras: None,
         });
         progress.end();
     }
@@ -490,8 +512,9 @@ pub fn prepare(
     let mut params = u.clone();
     params.seed = opts.seed;
     layout_stage(
+        &mut layouts,
         "umap",
-        umap_fingerprint,
+        umap_fingerprint.clone(),
         vec![
             ("n_neighbors", params.n_neighbors.to_string()),
             ("min_dist", params.min_dist.to_string()),
@@ -520,11 +543,154 @@ pub fn prepare(
                     &searched
                 }
             };
-            umap_2d_monitored(rows, graph, &params, &monitor)
-                .unwrap_or_else(|_| pca_2d(rows, params.seed))
+            let positions = umap_2d_monitored(rows, graph, &params, &monitor)
+                .unwrap_or_else(|_| pca_2d(rows, params.seed));
+            Some(positions.into())
         },
     )?;
     lap("umap", &mut stage_seconds);
+
+    // Layouts derived from UMAP: grid, jittered, metadata layouts; then hotspots.
+    let umap_positions = match layouts.get("umap") {
+        Some(info) if !opts.only_thumbs => Some(cache.read_layout(&info.file)?),
+        _ => None,
+    };
+    let mut clusters = std::collections::BTreeMap::new();
+    if let Some(umap) = &umap_positions {
+        let derived = |tag: &str, extra: &[u64]| {
+            let mut fp = Fingerprint::default();
+            fp.add_str(tag).add_str(&umap_fingerprint);
+            for e in extra {
+                fp.add_u64(*e);
+            }
+            fp
+        };
+        layout_stage(
+            &mut layouts,
+            "grid",
+            derived("grid-v1", &[]).hex(),
+            vec![("from", "umap".into())],
+            &|| {
+                let (positions, cell) = spin(progress, "grid", || grid::grid_layout(umap));
+                Some(LabelledLayout {
+                    positions,
+                    cell,
+                    ..Default::default()
+                })
+            },
+        )?;
+        layout_stage(
+            &mut layouts,
+            "jittered",
+            derived("jittered-v1", &[grid::JITTER_SWEEPS as u64]).hex(),
+            vec![("from", "umap".into())],
+            &|| {
+                let (positions, cell) = spin(progress, "jittered", || {
+                    grid::jitter(umap, 0.0, grid::JITTER_SWEEPS)
+                });
+                Some(LabelledLayout {
+                    positions,
+                    cell,
+                    ..Default::default()
+                })
+            },
+        )?;
+        lap("grid", &mut stage_seconds);
+
+        // Metadata layouts: computed together (cheap), each cached under its own name.
+        let mut meta_fp = derived("metadata-v1", &[]);
+        for (c, col) in metadata.columns.iter().zip(&metadata.cells) {
+            meta_fp.add_str(c);
+            for v in col {
+                meta_fp.add_str(v);
+            }
+        }
+        let (outlines, outline_note) = read_outlines(opts.geojson.as_deref(), &dataset.paths.root);
+        if let Some(note) = outline_note {
+            notices.push(note);
+        }
+        meta_fp.add_u64(outlines.len() as u64);
+        for line in &outlines {
+            for p in line {
+                meta_fp.add_u64(u64::from(p[0].to_bits()) << 32 | u64::from(p[1].to_bits()));
+            }
+        }
+        let meta_fp = meta_fp.hex();
+        // Which layouts are offered depends only on these inputs, so when "alphabetic"
+        // (always offered) is current, the previous run's set is reused as it is.
+        let current = previous.as_ref().is_some_and(|m| {
+            m.layouts
+                .get("alphabetic")
+                .is_some_and(|info| is_current(info, &meta_fp))
+        });
+        let computed = if current {
+            Vec::new()
+        } else {
+            spin(progress, "metadata layouts", || {
+                metadata_layouts(
+                    &metadata.columns,
+                    &metadata.cells,
+                    &shown_images,
+                    umap,
+                    &outlines,
+                )
+            })
+        };
+        for name in META_LAYOUTS {
+            let layout = computed.iter().find(|(n, _)| *n == name).map(|(_, l)| l);
+            layout_stage(&mut layouts, name, meta_fp.clone(), vec![], &|| {
+                layout.cloned()
+            })?;
+        }
+        lap("metadata layouts", &mut stage_seconds);
+
+        // Hotspots of the UMAP layout.
+        let h = &opts.hotspots;
+        let cluster_fp = {
+            let mut fp = derived(
+                "hotspots-v1",
+                &[h.min_cluster_size as u64, h.max_clusters as u64],
+            );
+            fp.add_str(&meta_fp);
+            fp.hex()
+        };
+        match previous.as_ref().and_then(|m| m.clusters.get("umap")) {
+            Some(prev) if is_current(prev, &cluster_fp) => {
+                clusters.insert("umap".to_string(), prev.clone());
+            }
+            _ => {
+                let start = Instant::now();
+                let found = spin(progress, "hotspots", || {
+                    hotspots(umap, rows, &metadata, &shown_images, h)
+                });
+                let file = "clusters/umap.npy".to_string();
+                let extras = "clusters/umap.json".to_string();
+                std::fs::create_dir_all(cache.root.join("clusters"))
+                    .map_err(io(&cache.root.join("clusters")))?;
+                cache.write_assignment(&file, &found.assignment)?;
+                cache.write_json(&cache.root.join(&extras), &found)?;
+                clusters.insert(
+                    "umap".to_string(),
+                    LayoutInfo {
+                        file,
+                        fingerprint: cluster_fp,
+                        params: [
+                            (
+                                "min_cluster_size".to_string(),
+                                h.min_cluster_size_for(rows.len()).to_string(),
+                            ),
+                            ("max_clusters".to_string(), h.max_clusters.to_string()),
+                            ("found".to_string(), found.hotspots.len().to_string()),
+                        ]
+                        .into(),
+                        seconds: start.elapsed().as_secs_f64(),
+                        extras: Some(extras),
+                    },
+                );
+            }
+        }
+        lap("hotspots", &mut stage_seconds);
+    }
 
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     let display = |p: &Path| p.display().to_string();
@@ -552,7 +718,7 @@ pub fn prepare(
         }),
         layouts,
         neighbours,
-        clusters: Default::default(),
+        clusters,
         skipped: skipped.clone(),
         notices: notices.clone(),
         stage_seconds: stage_seconds.iter().cloned().collect(),
@@ -567,6 +733,33 @@ pub fn prepare(
         stage_seconds,
         embedding_origin: origin,
     })
+}
+
+/// The metadata layouts prepare may offer.
+pub const META_LAYOUTS: [&str; 5] = ["categorical", "date", "geographic", "alphabetic", "custom"];
+
+/// GeoJSON outlines from `--geojson`, else `DATASET/outlines.geojson`; a file that cannot be
+/// used is a notice, not an error (the layout works without outlines).
+fn read_outlines(flag: Option<&Path>, root: &Path) -> (Vec<Vec<[f32; 2]>>, Option<String>) {
+    let default = root.join("outlines.geojson");
+    let path = match flag {
+        Some(p) => p.to_path_buf(),
+        None if default.is_file() => default,
+        None => return (Vec::new(), None),
+    };
+    match std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| geojson_outlines(&t))
+    {
+        Ok(lines) => (lines, None),
+        Err(e) => (
+            Vec::new(),
+            Some(format!(
+                "{}: GeoJSON outlines not used ({e})",
+                path.display()
+            )),
+        ),
+    }
 }
 
 /// The user's embeddings restricted to the shown images.

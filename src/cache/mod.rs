@@ -92,6 +92,10 @@ pub struct LayoutInfo {
     #[serde(default)]
     pub params: BTreeMap<String, String>,
     pub seconds: f64,
+    /// JSON file with what the viewer draws along: labels, cell size, outlines
+    /// ([`crate::layout::meta::LabelledLayout`]) for layouts; hotspots for clusters.
+    #[serde(default)]
+    pub extras: Option<String>,
 }
 
 /// `manifest.json`.
@@ -115,9 +119,10 @@ pub struct Manifest {
     /// `neighbour_distances.npy`, cosine distance), when computed.
     #[serde(default)]
     pub neighbours: Option<LayoutInfo>,
-    /// Room for the clustering issue: hotspot files by layout name.
+    /// Hotspots by the layout they were found in: `file` is every image's cluster (N int32
+    /// `.npy`, −1 for none), `extras` the hotspots' JSON ([`crate::cluster::Hotspots`]).
     #[serde(default)]
-    pub clusters: BTreeMap<String, String>,
+    pub clusters: BTreeMap<String, LayoutInfo>,
     #[serde(default)]
     pub skipped: Vec<Skipped>,
     #[serde(default)]
@@ -238,6 +243,52 @@ impl CacheDir {
         let flat: Vec<f32> = positions.iter().flatten().copied().collect();
         self.write_matrix(&self.root.join(&file), 2, flat)?;
         Ok(file)
+    }
+
+    /// Reads an N×2 layout file written by [`CacheDir::write_layout`].
+    pub fn read_layout(&self, file: &str) -> Result<Vec<[f32; 2]>, CacheError> {
+        let path = self.root.join(file);
+        let map = map_file(&path)?;
+        let view = ndarray::ArrayView2::<f32>::view_npy(&map).map_err(|e| CacheError::Corrupt {
+            path: path.clone(),
+            why: e.to_string(),
+        })?;
+        if view.ncols() != 2 {
+            return Err(CacheError::Corrupt {
+                path,
+                why: format!("has {} columns, expected 2", view.ncols()),
+            });
+        }
+        Ok(view.rows().into_iter().map(|r| [r[0], r[1]]).collect())
+    }
+
+    /// Writes every image's cluster number as an int32 `.npy`, atomically.
+    pub fn write_assignment(&self, file: &str, clusters: &[i32]) -> Result<(), CacheError> {
+        let path = self.root.join(file);
+        let array = ndarray::Array1::from_vec(clusters.to_vec());
+        atomic_write_with(&path, |w| array.write_npy(w).map_err(std::io::Error::other))
+            .map_err(io_err(&path))
+    }
+
+    /// Reads a file written by [`CacheDir::write_assignment`].
+    pub fn read_assignment(&self, file: &str) -> Result<Vec<i32>, CacheError> {
+        let path = self.root.join(file);
+        let map = map_file(&path)?;
+        let view = ndarray::ArrayView1::<i32>::view_npy(&map).map_err(|e| CacheError::Corrupt {
+            path: path.clone(),
+            why: e.to_string(),
+        })?;
+        Ok(view.to_vec())
+    }
+
+    /// Reads a JSON file of the cache.
+    pub fn read_json<T: serde::de::DeserializeOwned>(&self, file: &str) -> Result<T, CacheError> {
+        let path = self.root.join(file);
+        let bytes = std::fs::read(&path).map_err(io_err(&path))?;
+        serde_json::from_slice(&bytes).map_err(|e| CacheError::Corrupt {
+            path,
+            why: e.to_string(),
+        })
     }
 
     /// Writes a k-NN graph as `neighbours.npy` (N×k u32) and `neighbour_distances.npy`.
@@ -387,6 +438,36 @@ impl PreparedDataset {
     }
     pub fn page_count(&self) -> usize {
         self.pages.len()
+    }
+
+    /// Labels, cell size and outlines of layout `name`, when it has any.
+    pub fn layout_extras(&self, name: &str) -> Option<crate::layout::meta::LabelledLayout> {
+        let file = self.manifest.layouts.get(name)?.extras.as_ref()?;
+        self.dir.read_json(file).ok()
+    }
+
+    /// The hotspots found in layout `name` (prepare finds them in "umap"), with every
+    /// image's cluster.
+    pub fn hotspots(&self, name: &str) -> Result<Option<crate::cluster::Hotspots>, CacheError> {
+        let Some(info) = self.manifest.clusters.get(name) else {
+            return Ok(None);
+        };
+        let mut hotspots: crate::cluster::Hotspots = match &info.extras {
+            Some(file) => self.dir.read_json(file)?,
+            None => Default::default(),
+        };
+        hotspots.assignment = self.dir.read_assignment(&info.file)?;
+        if hotspots.assignment.len() != self.len() {
+            return Err(CacheError::Corrupt {
+                path: self.dir.root.join(&info.file),
+                why: format!(
+                    "has {} entries for {} images",
+                    hotspots.assignment.len(),
+                    self.len()
+                ),
+            });
+        }
+        Ok(Some(hotspots))
     }
 
     /// Names of the cached layouts.

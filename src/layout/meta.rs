@@ -79,6 +79,16 @@ impl LabelledLayout {
     }
 }
 
+impl From<Vec<[f32; 2]>> for LabelledLayout {
+    /// A layout with nothing drawn along (PCA, UMAP).
+    fn from(positions: Vec<[f32; 2]>) -> Self {
+        Self {
+            positions,
+            ..Default::default()
+        }
+    }
+}
+
 /// Cells between blocks, and room for a block's caption under it.
 const GAP: f32 = 1.0;
 const CAPTION: f32 = 1.5;
@@ -351,13 +361,13 @@ pub fn geographic(
     )
 }
 
-/// Images in filename order, row by row from the top left, each initial labelled where its
-/// run begins.
+/// Images in file-name order (the name without its folders, case-insensitive; the full path
+/// breaks ties), row by row from the top left, each initial labelled where its run begins.
 pub fn alphabetic(filenames: &[String]) -> LabelledLayout {
     let n = filenames.len();
     let mut order: Vec<usize> = (0..n).collect();
-    let key = |i: usize| filenames[i].to_lowercase();
-    order.sort_by_cached_key(|&i| (key(i), i));
+    let base = |i: usize| filenames[i].rsplit('/').next().unwrap_or("");
+    order.sort_by_cached_key(|&i| (base(i).to_lowercase(), filenames[i].clone()));
     let cols = ((n as f64).sqrt().ceil() as usize).max(1);
     let mut positions = vec![[0.0f32; 2]; n];
     let mut labels: Vec<MapLabel> = Vec::new();
@@ -365,7 +375,7 @@ pub fn alphabetic(filenames: &[String]) -> LabelledLayout {
     for (rank, &i) in order.iter().enumerate() {
         let (c, r) = (rank % cols, rank / cols);
         positions[i] = [c as f32 + 0.5, -(r as f32) - 0.5];
-        let name = filenames[i].rsplit('/').next().unwrap_or("");
+        let name = base(i);
         let initial = name
             .chars()
             .next()

@@ -1,0 +1,325 @@
+//! Grid, metadata layouts, hotspots and the `layout` command, end to end on the fixtures.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::Command;
+
+use clip_plot::cache::PreparedDataset;
+use clip_plot::dataset::DatasetOptions;
+use clip_plot::layout::quality::knn_recall_2d;
+use clip_plot::prepare::{NoProgress, PrepareOptions, prepare};
+
+use common::{binary, fixture};
+
+fn butterflies(cache: &Path) -> PreparedDataset {
+    let b = fixture("butterflies");
+    let mut opts = PrepareOptions::new(DatasetOptions {
+        root: b.clone(),
+        images: Some(b.join("jpgs")),
+        embeddings: Some(b.join("embeds_chunked")),
+        metadata: Some(b.join("meta_data/good_meta.csv")),
+        cache: Some(cache.to_path_buf()),
+        ..Default::default()
+    });
+    opts.geojson = Some(b.join("meta_data/US.geojson"));
+    opts.hotspots.min_cluster_size = 3;
+    prepare(&opts, &NoProgress).unwrap();
+    PreparedDataset::open(cache).unwrap()
+}
+
+fn column<'a>(p: &'a PreparedDataset, name: &str) -> &'a [String] {
+    let i = p.metadata.columns.iter().position(|c| c == name).unwrap();
+    &p.metadata.cells[i]
+}
+
+fn distinct(p: &[[f32; 2]]) -> bool {
+    let mut seen = HashSet::new();
+    p.iter()
+        .all(|q| seen.insert((q[0].to_bits(), q[1].to_bits())))
+}
+
+#[test]
+fn butterflies_metadata_layouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = butterflies(dir.path());
+    let names = p.layout_names();
+    for want in [
+        "pca",
+        "umap",
+        "grid",
+        "jittered",
+        "categorical",
+        "date",
+        "geographic",
+        "alphabetic",
+        "custom",
+    ] {
+        assert!(
+            names.contains(&want.to_string()),
+            "{want} missing from {names:?}"
+        );
+        let pos = p.layout(want).unwrap();
+        assert_eq!(pos.len(), p.len());
+        assert!(
+            pos.iter()
+                .flatten()
+                .all(|v| v.is_finite() && v.abs() <= 1.0 + 1e-4),
+            "{want}"
+        );
+    }
+
+    // Date: columns left to right by year, labelled with the years.
+    let years: Vec<i32> = column(&p, "year")
+        .iter()
+        .map(|y| y.parse().unwrap())
+        .collect();
+    let date = p.layout("date").unwrap();
+    for a in 0..p.len() {
+        for b in 0..p.len() {
+            if years[a] < years[b] {
+                assert!(date[a][0] < date[b][0], "{} vs {}", years[a], years[b]);
+            }
+        }
+    }
+    let extras = p.layout_extras("date").unwrap();
+    let mut label_years: Vec<i32> = extras
+        .labels
+        .iter()
+        .map(|l| l.text.parse().unwrap())
+        .collect();
+    let mut unique = years.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(label_years, unique);
+    label_years.dedup();
+    assert_eq!(
+        extras.labels.iter().map(|l| l.count).sum::<usize>(),
+        p.len()
+    );
+
+    // Geographic: x follows longitude, y latitude; the GeoJSON outlines come along.
+    let geo = p.layout("geographic").unwrap();
+    let lat: Vec<f32> = column(&p, "lat")
+        .iter()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let lng: Vec<f32> = column(&p, "lng")
+        .iter()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    for a in 0..p.len() {
+        for b in 0..p.len() {
+            if lng[a] < lng[b] {
+                assert!(geo[a][0] <= geo[b][0]);
+            }
+            if lat[a] < lat[b] {
+                assert!(geo[a][1] <= geo[b][1]);
+            }
+        }
+    }
+    let g = p.layout_extras("geographic").unwrap();
+    assert!(g.outlines.len() > 10, "US outlines: {}", g.outlines.len());
+
+    // Custom: the x/y columns, scaled uniformly.
+    let custom = p.layout("custom").unwrap();
+    let xs: Vec<f32> = column(&p, "x").iter().map(|v| v.parse().unwrap()).collect();
+    let ys: Vec<f32> = column(&p, "y").iter().map(|v| v.parse().unwrap()).collect();
+    let (i, j) = (0, 1);
+    let scale = (custom[i][0] - custom[j][0]) / (xs[i] - xs[j]);
+    for k in 0..p.len() {
+        let want = [
+            custom[i][0] + (xs[k] - xs[i]) * scale,
+            custom[i][1] + (ys[k] - ys[i]) * scale,
+        ];
+        assert!((custom[k][0] - want[0]).abs() < 1e-3 && (custom[k][1] - want[1]).abs() < 1e-3);
+    }
+
+    // Categorical: one labelled block per category; grid-like layouts never overlap.
+    let cats: HashSet<&String> = column(&p, "category").iter().collect();
+    let c = p.layout_extras("categorical").unwrap();
+    assert_eq!(c.labels.len(), cats.len());
+    for name in ["grid", "categorical", "date", "alphabetic"] {
+        assert!(
+            distinct(&p.layout(name).unwrap()),
+            "{name} puts two images on one cell"
+        );
+    }
+    assert!(p.layout_extras("grid").unwrap().cell > 0.0);
+}
+
+#[test]
+fn tuxpaint_hotspots_grid_and_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let opts = PrepareOptions::new(DatasetOptions {
+        root: fixture("tuxpaint"),
+        cache: Some(cache.clone()),
+        ..Default::default()
+    });
+    prepare(&opts, &NoProgress).unwrap();
+    let p = PreparedDataset::open(&cache).unwrap();
+
+    // Hotspots: labelled from the captions, with a member as representative.
+    let h = p.hotspots("umap").unwrap().unwrap();
+    assert!(!h.hotspots.is_empty());
+    let captions = column(&p, "caption");
+    for s in &h.hotspots {
+        assert_eq!(s.label_source, "captions");
+        let members: Vec<usize> = (0..p.len())
+            .filter(|&i| h.assignment[i] == s.id as i32)
+            .collect();
+        assert_eq!(members.len(), s.size);
+        assert!(members.contains(&s.medoid));
+        // Every label word occurs in the captions of at least two members.
+        for word in s.label.split(", ") {
+            let hits = members
+                .iter()
+                .filter(|&&i| captions[i].to_lowercase().contains(word))
+                .count();
+            assert!(hits >= 2, "'{word}' of '{}' in {hits} captions", s.label);
+        }
+        println!("hotspot {}: {} ({} images)", s.id, s.label, s.size);
+    }
+    // Sizes descending, labels distinct.
+    assert!(h.hotspots.windows(2).all(|w| w[0].size >= w[1].size));
+    let labels: HashSet<&String> = h.hotspots.iter().map(|s| &s.label).collect();
+    assert_eq!(labels.len(), h.hotspots.len());
+
+    // Grid: a bijection onto cells that keeps UMAP's neighbourhoods.
+    let umap = p.layout("umap").unwrap();
+    let grid = p.layout("grid").unwrap();
+    let cell = p.layout_extras("grid").unwrap().cell;
+    let cells: HashSet<(i64, i64)> = grid
+        .iter()
+        .map(|q| ((q[0] / cell).floor() as i64, (q[1] / cell).floor() as i64))
+        .collect();
+    assert_eq!(cells.len(), p.len());
+    let recall = knn_recall_2d(&umap, &grid, 10);
+    println!("grid keeps {recall:.3} of UMAP's 10 nearest neighbours");
+    assert!(recall > 0.4, "{recall}");
+
+    // Export: the cluster column is the hotspot assignment.
+    let out = dir.path().join("map.csv");
+    let status = Command::new(binary())
+        .args(["export", fixture("tuxpaint").to_str().unwrap(), "--cache"])
+        .arg(&cache)
+        .args(["--layout", "grid", "-o"])
+        .arg(&out)
+        .arg("--quiet")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut reader = csv::Reader::from_path(&out).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let ci = header.iter().position(|h| h == "cluster").unwrap();
+    let exported: Vec<i32> = reader
+        .records()
+        .map(|r| r.unwrap()[ci].parse().unwrap())
+        .collect();
+    assert_eq!(exported, h.assignment);
+
+    // Changing a hotspot parameter recomputes the hotspots only.
+    let before = common::snapshot(&cache.join("layouts"));
+    let mut again = opts.clone();
+    again.hotspots.max_clusters = 1;
+    prepare(&again, &NoProgress).unwrap();
+    assert_eq!(common::snapshot(&cache.join("layouts")), before);
+    let p = PreparedDataset::open(&cache).unwrap();
+    assert_eq!(p.hotspots("umap").unwrap().unwrap().hotspots.len(), 1);
+}
+
+fn run_layout(args: &[&str]) -> std::process::Output {
+    Command::new(binary())
+        .arg("layout")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn layout_command_reads_npy_and_writes_npy_or_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    // The 785 real tuxpaint embeddings (float16).
+    let emb = fixture("tuxpaint_all/embeddings/img_emb/img_emb_0.npy");
+    let rows = clip_plot::dataset::NpyArray::open(&emb).unwrap().rows();
+    assert!(rows > 100);
+    for method in ["umap", "pca", "grid"] {
+        let out = dir.path().join(format!("{method}.npy"));
+        let o = run_layout(&[
+            emb.to_str().unwrap(),
+            "--method",
+            method,
+            "-o",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let a: ndarray::Array2<f32> = ndarray_npy::read_npy(&out).unwrap();
+        assert_eq!(a.dim(), (rows, 2));
+        assert!(a.iter().all(|v| v.is_finite()));
+        if method == "grid" {
+            let pts: Vec<[f32; 2]> = a.rows().into_iter().map(|r| [r[0], r[1]]).collect();
+            assert!(distinct(&pts));
+        }
+    }
+    // CSV, float32 input, degenerate sizes, n_neighbors ≥ N.
+    for n in [1usize, 2, 15] {
+        let data: Vec<f32> = (0..n * 8).map(|i| ((i * 7) % 11) as f32).collect();
+        let npy = dir.path().join(format!("small{n}.npy"));
+        std::fs::write(&npy, clip_plot::dataset::npy::encode_npy_f32(n, 8, &data)).unwrap();
+        let out = dir.path().join(format!("small{n}.csv"));
+        let o = run_layout(&[
+            npy.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--n-neighbors",
+            "30",
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let text = std::fs::read_to_string(&out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "x,y");
+        assert_eq!(lines.len(), n + 1);
+        assert!(
+            lines[1..]
+                .iter()
+                .all(|l| l.split(',').all(|v| v.parse::<f32>().unwrap().is_finite()))
+        );
+    }
+    // All-identical rows.
+    let npy = dir.path().join("same.npy");
+    std::fs::write(
+        &npy,
+        clip_plot::dataset::npy::encode_npy_f16(40, 4, &[0.5; 160]),
+    )
+    .unwrap();
+    let out = dir.path().join("same.npy.out.npy");
+    let o = run_layout(&[
+        npy.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--method",
+        "grid",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A NaN row: exit code 3 and the row named.
+    let mut data = vec![0.25f32; 30 * 4];
+    data[17 * 4 + 2] = f32::NAN;
+    let npy = dir.path().join("nan.npy");
+    std::fs::write(&npy, clip_plot::dataset::npy::encode_npy_f32(30, 4, &data)).unwrap();
+    let o = run_layout(&[
+        npy.to_str().unwrap(),
+        "-o",
+        dir.path().join("x.npy").to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("row 17") && err.lines().count() == 1, "{err}");
+    assert!(!dir.path().join("x.npy").exists());
+}
