@@ -210,14 +210,15 @@ pub fn jitter(source: &[[f32; 2]], spacing: f32, sweeps: usize) -> (Vec<[f32; 2]
                 m
             })
             .collect();
-        let mut moved = false;
+        let mut largest = 0.0f32;
         for (q, m) in p.iter_mut().zip(&moves) {
             // Damped, so crowds expand smoothly instead of oscillating.
             q[0] += 0.5 * m[0];
             q[1] += 0.5 * m[1];
-            moved |= m[0] != 0.0 || m[1] != 0.0;
+            largest = largest.max(m[0].abs().max(m[1].abs()));
         }
-        if !moved {
+        // Done when no point moves more than a few percent of a thumbnail.
+        if largest < 0.05 * d {
             break;
         }
     }
