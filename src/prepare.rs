@@ -36,6 +36,18 @@ pub trait Progress: Sync {
     fn advance(&self, n: u64);
     /// The current stage is done.
     fn end(&self);
+    /// Polled between stages, image batches and UMAP epochs: `true` stops the prepare with
+    /// [`PrepareError::Cancelled`]; what was finished stays cached and the next run resumes.
+    fn cancelled(&self) -> bool {
+        false
+    }
+    /// How often (in UMAP epochs) [`Progress::layout_snapshot`] is called; 0: never.
+    fn snapshot_every(&self) -> usize {
+        0
+    }
+    /// Intermediate positions of a layout being optimised (normalised like the result), so a
+    /// viewer can animate UMAP while it converges.
+    fn layout_snapshot(&self, _layout: &str, _epoch: usize, _positions: &[[f32; 2]]) {}
 }
 
 /// Progress that goes nowhere (tests, libraries).
@@ -80,7 +92,13 @@ impl UmapMonitor for UmapProgress<'_> {
         if done == total {
             self.progress.end();
         }
-        true
+        !self.progress.cancelled()
+    }
+    fn snapshot_every(&self) -> usize {
+        self.progress.snapshot_every()
+    }
+    fn snapshot(&self, epoch: usize, positions: &[[f32; 2]]) {
+        self.progress.layout_snapshot("umap", epoch, positions);
     }
 }
 
@@ -130,6 +148,8 @@ pub enum PrepareError {
     },
     #[error("none of the {found} images could be thumbnailed (first reason: {reason})")]
     NoUsableImages { found: usize, reason: String },
+    #[error("cancelled; what was finished is cached, and the next prepare resumes from there")]
+    Cancelled,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PrepareError + '_ {
@@ -218,6 +238,9 @@ pub fn prepare(
             Ok(())
         });
         for batch in todo.chunks(crate::cache::thumbstore::CHUNK_IMAGES) {
+            if progress.cancelled() {
+                break; // finished chunks are stored; checked again below
+            }
             let results: Vec<_> = batch
                 .par_iter()
                 .map(|&i| {
@@ -239,6 +262,9 @@ pub fn prepare(
         })
     })?;
     progress.end();
+    if progress.cancelled() {
+        return Err(PrepareError::Cancelled);
+    }
     lap("thumbnails", &mut stage_seconds);
 
     // Which images make it onto the map.
@@ -422,7 +448,7 @@ pub fn prepare(
                         name: &str,
                         fingerprint: String,
                         params: Vec<(&str, String)>,
-                        compute: &dyn Fn() -> Option<LabelledLayout>|
+                        compute: &dyn Fn() -> Result<Option<LabelledLayout>, PrepareError>|
      -> Result<(), PrepareError> {
         if let Some(prev) = previous.as_ref().and_then(|m| m.layouts.get(name))
             && is_current(prev, &fingerprint)
@@ -433,8 +459,11 @@ pub fn prepare(
         if opts.only_thumbs {
             return Ok(());
         }
+        if progress.cancelled() {
+            return Err(PrepareError::Cancelled);
+        }
         let start = Instant::now();
-        let Some(layout) = compute() else {
+        let Some(layout) = compute()? else {
             return Ok(()); // not offered for this data
         };
         let file = cache.write_layout(name, &layout.positions)?;
@@ -466,7 +495,11 @@ pub fn prepare(
         "pca",
         inputs_fingerprint("pca-v1", &[opts.seed]),
         vec![("dims", rows.dim().to_string())],
-        &|| Some(spin(progress, "pca", || pca_2d(rows, opts.seed)).into()),
+        &|| {
+            Ok(Some(
+                spin(progress, "pca", || pca_2d(rows, opts.seed)).into(),
+            ))
+        },
     )?;
     lap("pca", &mut stage_seconds);
 
@@ -476,6 +509,9 @@ pub fn prepare(
         .as_ref()
         .and_then(|m| m.neighbours.clone())
         .filter(|info| is_current(info, &knn_fingerprint));
+    if progress.cancelled() {
+        return Err(PrepareError::Cancelled);
+    }
     if !opts.only_thumbs && neighbours.is_none() {
         progress.begin("neighbours", 0);
         let start = Instant::now();
@@ -544,8 +580,8 @@ pub fn prepare(
                 }
             };
             let positions = umap_2d_monitored(rows, graph, &params, &monitor)
-                .unwrap_or_else(|_| pca_2d(rows, params.seed));
-            Some(positions.into())
+                .map_err(|_| PrepareError::Cancelled)?;
+            Ok(Some(positions.into()))
         },
     )?;
     lap("umap", &mut stage_seconds);
@@ -572,11 +608,11 @@ pub fn prepare(
             vec![("from", "umap".into())],
             &|| {
                 let (positions, cell) = spin(progress, "grid", || grid::grid_layout(umap));
-                Some(LabelledLayout {
+                Ok(Some(LabelledLayout {
                     positions,
                     cell,
                     ..Default::default()
-                })
+                }))
             },
         )?;
         layout_stage(
@@ -588,11 +624,11 @@ pub fn prepare(
                 let (positions, cell) = spin(progress, "jittered", || {
                     grid::jitter(umap, 0.0, grid::JITTER_SWEEPS)
                 });
-                Some(LabelledLayout {
+                Ok(Some(LabelledLayout {
                     positions,
                     cell,
                     ..Default::default()
-                })
+                }))
             },
         )?;
         lap("grid", &mut stage_seconds);
@@ -639,7 +675,7 @@ pub fn prepare(
         for name in META_LAYOUTS {
             let layout = computed.iter().find(|(n, _)| *n == name).map(|(_, l)| l);
             layout_stage(&mut layouts, name, meta_fp.clone(), vec![], &|| {
-                layout.cloned()
+                Ok(layout.cloned())
             })?;
         }
         lap("metadata layouts", &mut stage_seconds);
@@ -660,6 +696,9 @@ pub fn prepare(
             }
             _ => {
                 let start = Instant::now();
+                if progress.cancelled() {
+                    return Err(PrepareError::Cancelled);
+                }
                 let found = spin(progress, "hotspots", || {
                     hotspots(umap, rows, &metadata, &shown_images, h)
                 });

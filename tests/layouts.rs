@@ -323,3 +323,89 @@ fn layout_command_reads_npy_and_writes_npy_or_csv() {
     assert!(err.contains("row 17") && err.lines().count() == 1, "{err}");
     assert!(!dir.path().join("x.npy").exists());
 }
+
+/// Cancels when a given stage begins; records UMAP snapshots.
+struct Watcher {
+    cancel_at: Option<&'static str>,
+    cancelled: std::sync::atomic::AtomicBool,
+    snapshots: std::sync::Mutex<Vec<(String, usize, usize)>>,
+}
+
+impl clip_plot::prepare::Progress for Watcher {
+    fn begin(&self, stage: &str, _total: u64) {
+        if Some(stage) == self.cancel_at {
+            self.cancelled
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    fn advance(&self, _n: u64) {}
+    fn end(&self) {}
+    fn cancelled(&self) -> bool {
+        self.cancelled.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    fn snapshot_every(&self) -> usize {
+        100
+    }
+    fn layout_snapshot(&self, layout: &str, epoch: usize, positions: &[[f32; 2]]) {
+        assert!(
+            positions
+                .iter()
+                .flatten()
+                .all(|v| v.is_finite() && v.abs() <= 1.0 + 1e-5)
+        );
+        self.snapshots
+            .lock()
+            .unwrap()
+            .push((layout.to_string(), epoch, positions.len()));
+    }
+}
+
+#[test]
+fn prepare_cancels_mid_umap_then_resumes_with_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let opts = PrepareOptions::new(DatasetOptions {
+        root: fixture("tuxpaint"),
+        cache: Some(cache.clone()),
+        ..Default::default()
+    });
+    let stop = Watcher {
+        cancel_at: Some("umap"),
+        cancelled: Default::default(),
+        snapshots: Default::default(),
+    };
+    let err = prepare(&opts, &stop).unwrap_err();
+    assert!(
+        matches!(err, clip_plot::prepare::PrepareError::Cancelled),
+        "{err}"
+    );
+    // UMAP stopped after its first epoch: no snapshot, no layout file.
+    assert!(stop.snapshots.lock().unwrap().is_empty());
+    assert!(!cache.join("layouts/umap.npy").exists());
+
+    let go = Watcher {
+        cancel_at: None,
+        cancelled: Default::default(),
+        snapshots: Default::default(),
+    };
+    let report = prepare(&opts, &go).unwrap();
+    assert_eq!(
+        report.thumbnailed, 0,
+        "thumbnails were kept from the cancelled run"
+    );
+    let snaps = go.snapshots.lock().unwrap().clone();
+    // 207 images → 500 epochs → snapshots at 100, 200, 300, 400.
+    assert_eq!(
+        snaps,
+        [100, 200, 300, 400]
+            .iter()
+            .map(|&e| ("umap".to_string(), e, report.images))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        PreparedDataset::open(&cache)
+            .unwrap()
+            .layout("umap")
+            .is_ok()
+    );
+}

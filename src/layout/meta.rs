@@ -299,45 +299,67 @@ pub fn geographic(
     lng: &[String],
     outlines: &[Vec<[f32; 2]>],
 ) -> Option<LabelledLayout> {
-    let n = lat.len();
-    let mut positions = vec![[0.0f32; 2]; n];
-    let mut missing = Vec::new();
+    let points: Vec<Option<[f32; 2]>> = (0..lat.len())
+        .map(|i| {
+            let la = parse_coordinate(&lat[i], 90.0)?;
+            let lo = parse_coordinate(lng.get(i)?, 180.0)?;
+            Some([lo as f32, la as f32])
+        })
+        .collect();
+    scatter(&points, outlines, "no location")
+}
+
+/// The user's own x/y columns; rows without both numbers form a block under the map.
+/// Needs at least one row with both.
+pub fn custom(xs: &[String], ys: &[String]) -> Option<LabelledLayout> {
+    let points: Vec<Option<[f32; 2]>> = (0..xs.len())
+        .map(|i| {
+            let x = parse_coordinate(&xs[i], f64::MAX)?;
+            let y = parse_coordinate(ys.get(i)?, f64::MAX)?;
+            Some([x as f32, y as f32])
+        })
+        .collect();
+    scatter(&points, &[], "no position")
+}
+
+/// Points where given; the rest in a block labelled `missing_label` under them. Thumbnails
+/// are sized so those placed would cover about a third of their bounding box.
+fn scatter(
+    points: &[Option<[f32; 2]>],
+    outlines: &[Vec<[f32; 2]>],
+    missing_label: &str,
+) -> Option<LabelledLayout> {
+    let n = points.len();
     let mut lo = [f32::INFINITY; 2];
     let mut hi = [f32::NEG_INFINITY; 2];
-    for i in 0..n {
-        match (
-            parse_coordinate(&lat[i], 90.0),
-            lng.get(i).and_then(|v| parse_coordinate(v, 180.0)),
-        ) {
-            (Some(la), Some(lo_)) => {
-                positions[i] = [lo_ as f32, la as f32];
+    let mut missing = Vec::new();
+    for (i, p) in points.iter().enumerate() {
+        match p {
+            Some(p) => {
                 for a in 0..2 {
-                    lo[a] = lo[a].min(positions[i][a]);
-                    hi[a] = hi[a].max(positions[i][a]);
+                    lo[a] = lo[a].min(p[a]);
+                    hi[a] = hi[a].max(p[a]);
                 }
             }
-            _ => missing.push(i),
+            None => missing.push(i),
         }
     }
     let placed = n - missing.len();
     if placed == 0 {
         return None;
     }
-    // Thumbnails sized so those on the map would cover about a third of its box.
-    let span = [(hi[0] - lo[0]).max(1.0), (hi[1] - lo[1]).max(1.0)];
-    let cell = (span[0] * span[1] * 0.3 / placed as f32)
-        .sqrt()
-        .clamp(1e-3, 5.0);
+    let extent = (hi[0] - lo[0]).max(hi[1] - lo[1]);
+    let floor = if extent > 0.0 { extent * 1e-3 } else { 1.0 };
+    let span = [(hi[0] - lo[0]).max(floor), (hi[1] - lo[1]).max(floor)];
+    let cell = (span[0] * span[1] * 0.3 / placed as f32).sqrt();
+    let mut positions: Vec<[f32; 2]> = points.iter().map(|p| p.unwrap_or([0.0, 0.0])).collect();
     let mut labels = Vec::new();
     if !missing.is_empty() {
-        let b = Block::new("no location".into(), missing, None);
-        let grid_hint = vec![[0.0f32; 2]; n];
+        let b = Block::new(missing_label.into(), missing, None);
+        let no_hint = vec![[0.0f32; 2]; n];
         let mut local = vec![[0.0f32; 2]; n];
-        let label = b.place([0.0, 0.0], &grid_hint, &mut local);
-        let origin = [
-            lo[0],
-            lo[1] - 2.0 * cell * (GAP + CAPTION) - b.rows as f32 * cell,
-        ];
+        let label = b.place([0.0, 0.0], &no_hint, &mut local);
+        let origin = [lo[0], lo[1] - cell * (2.0 * GAP + CAPTION + b.rows as f32)];
         for &i in &b.members {
             positions[i] = [
                 origin[0] + local[i][0] * cell,
@@ -402,53 +424,6 @@ pub fn alphabetic(filenames: &[String]) -> LabelledLayout {
         outlines: Vec::new(),
     }
     .normalised()
-}
-
-/// The user's own x/y columns; rows without both numbers form a block under the map.
-/// Needs at least one row with both.
-pub fn custom(xs: &[String], ys: &[String]) -> Option<LabelledLayout> {
-    let lat_like: Vec<String> = ys.to_vec();
-    let n = xs.len();
-    let mut pos = vec![[0.0f32; 2]; n];
-    let mut missing = Vec::new();
-    for i in 0..n {
-        match (
-            parse_coordinate(&xs[i], f64::MAX),
-            lat_like.get(i).and_then(|v| parse_coordinate(v, f64::MAX)),
-        ) {
-            (Some(x), Some(y)) => pos[i] = [x as f32, y as f32],
-            _ => missing.push(i),
-        }
-    }
-    if missing.len() == n {
-        return None;
-    }
-    // Reuse the geographic placement with the user's units: normalise first so cells are
-    // sized on the same scale.
-    let mut lo = [f32::INFINITY; 2];
-    let mut hi = [f32::NEG_INFINITY; 2];
-    for (i, p) in pos.iter().enumerate() {
-        if !missing.contains(&i) {
-            for a in 0..2 {
-                lo[a] = lo[a].min(p[a]);
-                hi[a] = hi[a].max(p[a]);
-            }
-        }
-    }
-    let scale = 100.0 / (hi[0] - lo[0]).max(hi[1] - lo[1]).max(f32::MIN_POSITIVE);
-    let lat: Vec<String> = pos
-        .iter()
-        .map(|p| ((p[1] - lo[1]) * scale - 50.0).to_string())
-        .collect();
-    let lng: Vec<String> = pos
-        .iter()
-        .map(|p| ((p[0] - lo[0]) * scale - 50.0).to_string())
-        .collect();
-    let mut lat = lat;
-    for &i in &missing {
-        lat[i] = String::new();
-    }
-    geographic(&lat, &lng, &[])
 }
 
 /// Polylines ([lng, lat] in degrees) of a GeoJSON file's polygons and lines.
