@@ -699,9 +699,7 @@ pub fn prepare(
                 if progress.cancelled() {
                     return Err(PrepareError::Cancelled);
                 }
-                let found = spin(progress, "hotspots", || {
-                    hotspots(umap, rows, &metadata, &shown_images, h)
-                });
+                let found = spin(progress, "hotspots", || hotspots(umap, rows, &metadata, h));
                 let file = "clusters/umap.npy".to_string();
                 let extras = "clusters/umap.json".to_string();
                 std::fs::create_dir_all(cache.root.join("clusters"))

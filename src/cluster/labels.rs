@@ -142,11 +142,7 @@ fn most_frequent<'a>(
 }
 
 /// Labels for clusters given by their member indices (rows of `metadata`).
-pub fn label_clusters(
-    metadata: &Table,
-    _filenames: &[String],
-    members: &[Vec<usize>],
-) -> Vec<ClusterLabel> {
+pub fn label_clusters(metadata: &Table, members: &[Vec<usize>]) -> Vec<ClusterLabel> {
     let category = column(metadata, &["category"]);
     let tags = column(metadata, &["tags", "tag"]);
     let captions = column(metadata, &CAPTION_COLUMNS);
@@ -292,7 +288,7 @@ mod tests {
                 &["f", "food", "A plate of pizza and a fork."],
             ],
         );
-        let l = label_clusters(&t, &[], &[vec![0, 1, 2], vec![3, 4, 5]]);
+        let l = label_clusters(&t, &[vec![0, 1, 2], vec![3, 4, 5]]);
         assert_eq!(l[0].source, "captions");
         assert!(l[0].label.starts_with("frog"), "{}", l[0].label);
         assert!(l[1].label.starts_with("pizza"), "{}", l[1].label);
@@ -305,13 +301,13 @@ mod tests {
             &["filename", "category"],
             &[&["a", "x"], &["b", "y"], &["c", "y"]],
         );
-        let l = label_clusters(&t, &[], &[vec![0, 1, 2]]);
+        let l = label_clusters(&t, &[vec![0, 1, 2]]);
         assert_eq!((l[0].label.as_str(), l[0].source), ("y", "category"));
         let t = table(&["filename", "tags"], &[&["a", "sea|boat"], &["b", "boat"]]);
-        let l = label_clusters(&t, &[], &[vec![0, 1]]);
+        let l = label_clusters(&t, &[vec![0, 1]]);
         assert_eq!((l[0].label.as_str(), l[0].source), ("boat", "tags"));
         let t = table(&["filename"], &[&["a"], &["b"]]);
-        let l = label_clusters(&t, &[], &[vec![0], vec![1]]);
+        let l = label_clusters(&t, &[vec![0], vec![1]]);
         assert_eq!(l[1].label, "Cluster 2");
         assert_eq!(l[1].source, "none");
     }

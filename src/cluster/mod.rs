@@ -79,7 +79,6 @@ pub fn hotspots(
     positions: &[[f32; 2]],
     rows: &dyn Rows,
     metadata: &Table,
-    filenames: &[String],
     params: &HotspotParams,
 ) -> Hotspots {
     let n = positions.len();
@@ -124,7 +123,7 @@ pub fn hotspots(
         }
     }
     let medoids = representatives(rows, &members);
-    let labels = labels::label_clusters(metadata, filenames, &members);
+    let labels = labels::label_clusters(metadata, &members);
     let hotspots = members
         .iter()
         .enumerate()
