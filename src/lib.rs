@@ -9,4 +9,5 @@ pub mod demo;
 pub mod export;
 pub mod layout;
 pub mod prepare;
+pub mod render;
 pub mod thumbs;

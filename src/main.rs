@@ -35,7 +35,8 @@ const EXIT_BAD_INPUT: u8 = 3;
         Examples:\n  clip-plot-view demo --n 5000\n  clip-plot-view prepare ./photos\n  \
         clip-plot-view prepare ./ro-dataset --cache /tmp/cache\n  \
         clip-plot-view export ./photos --layout pca -o map.csv\n  \
-        clip-plot-view layout img_emb.npy --method umap -o xy.npy",
+        clip-plot-view layout img_emb.npy --method umap -o xy.npy\n  \
+        clip-plot-view render ./photos --layout grid -o poster.png --width 8192 --height 8192",
     args_conflicts_with_subcommands = true
 )]
 struct Cli {
@@ -55,6 +56,26 @@ enum Command {
     Demo(DemoArgs),
     /// Lay out an embeddings .npy (N×D, float16 or float32) and write N×2 coordinates.
     Layout(LayoutArgs),
+    /// Draw a layout into a PNG without a window (posters, CI): prepares what is missing first.
+    Render(RenderArgs),
+}
+
+#[derive(Args, Debug)]
+struct RenderArgs {
+    #[command(flatten)]
+    dataset: DatasetArgs,
+    /// Layout to draw (umap, pca, grid, jittered, or a metadata layout the dataset offers).
+    #[arg(long, default_value = "umap", value_name = "NAME")]
+    layout: String,
+    /// Output PNG.
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+    /// Width in pixels.
+    #[arg(long, default_value_t = 2048)]
+    width: u32,
+    /// Height in pixels.
+    #[arg(long, default_value_t = 2048)]
+    height: u32,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -403,6 +424,41 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 view(&dataset)?;
             }
+        }
+        Some(Command::Render(args)) => {
+            run_prepare(&args.dataset, false, clip_plot::thumbs::LARGE_PX)?;
+            let cache = clip_plot::prepare::cache_dir_for(&args.dataset.options());
+            let prepared = clip_plot::cache::PreparedDataset::open(&cache)?;
+            let gpu = clip_plot::render::Gpu::headless()?;
+            let max = gpu.device.limits().max_texture_dimension_2d;
+            if args.width == 0 || args.height == 0 || args.width > max || args.height > max {
+                anyhow::bail!(
+                    "--width and --height must be between 1 and {max} on this GPU ({})",
+                    gpu.adapter_name
+                );
+            }
+            let image = clip_plot::render::render_image(
+                &gpu,
+                &prepared,
+                &args.layout,
+                args.width,
+                args.height,
+            )?;
+            let tmp = args.output.with_extension("png.tmp");
+            image
+                .save_with_format(&tmp, image::ImageFormat::Png)
+                .with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::rename(&tmp, &args.output)
+                .with_context(|| format!("writing {}", args.output.display()))?;
+            println!(
+                "Drew layout '{}' of {} images at {}×{} on {}: {}",
+                args.layout,
+                prepared.len(),
+                args.width,
+                args.height,
+                gpu.adapter_name,
+                args.output.display()
+            );
         }
         Some(Command::Layout(args)) => {
             set_threads(args.threads);
