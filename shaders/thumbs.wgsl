@@ -1,17 +1,24 @@
-// One instanced quad per image, textured from the small-thumbnail atlas pages.
+// One instanced quad per image, textured from the small-thumbnail atlas pages. Positions
+// come from two layouts blended by `camera.blend`, so a layout switch animates every image
+// for any N with one uniform per frame.
 
 struct Camera {
     // World point at the centre of the view.
     centre: vec2<f32>,
     // Clip-space units per world unit, x and y (aspect folded in).
     scale: vec2<f32>,
+    // 0: the `from` layout, 1: the `to` layout (eased on the CPU).
+    blend: f32,
+    // Thumbnail size (longer side, layout units) in each layout.
+    cell_from: f32,
+    cell_to: f32,
+    _pad: f32,
 };
 
 struct Thumb {
-    // Centre of the thumbnail in layout space (y up).
-    pos: vec2<f32>,
-    // Half extent in layout space (aspect of the image kept).
+    // Half extent for a cell of 1 (the image's aspect kept).
     half_size: vec2<f32>,
+    _pad_a: vec2<f32>,
     // Texel rectangle in the page: x, y, w, h (pixels).
     rect: vec4<f32>,
     // Atlas page (array layer).
@@ -25,6 +32,8 @@ struct Thumb {
 @group(0) @binding(1) var<storage, read> thumbs: array<Thumb>;
 @group(0) @binding(2) var pages: texture_2d_array<f32>;
 @group(0) @binding(3) var pages_sampler: sampler;
+@group(0) @binding(4) var<storage, read> from_pos: array<vec2<f32>>;
+@group(0) @binding(5) var<storage, read> to_pos: array<vec2<f32>>;
 
 struct VsOut {
     @builtin(position) clip: vec4<f32>,
@@ -43,7 +52,9 @@ fn vs_main(@builtin(vertex_index) v: u32, @builtin(instance_index) i: u32) -> Vs
         vec2(0.0, 1.0), vec2(1.0, 0.0), vec2(1.0, 1.0),
     );
     let c = corners[v];
-    let world = t.pos + (c * 2.0 - 1.0) * t.half_size;
+    let pos = mix(from_pos[i], to_pos[i], camera.blend);
+    let cell = mix(camera.cell_from, camera.cell_to, camera.blend);
+    let world = pos + (c * 2.0 - 1.0) * t.half_size * cell;
     var out: VsOut;
     out.clip = vec4((world - camera.centre) * camera.scale, 0.0, 1.0);
     // Texture v grows downwards, layout y upwards.

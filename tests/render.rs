@@ -8,7 +8,7 @@ mod common;
 use clip_plot::cache::PreparedDataset;
 use clip_plot::dataset::DatasetOptions;
 use clip_plot::prepare::{NoProgress, PrepareOptions, prepare};
-use clip_plot::render::{Gpu, render_image};
+use clip_plot::render::{Gpu, ease, render_image, render_transition};
 
 use common::fixture;
 
@@ -47,8 +47,13 @@ fn tuxpaint_layouts_render_like_their_references() {
     println!("adapter: {} (BC1 on the GPU: {})", gpu.adapter_name, gpu.bc);
     let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("render");
     std::fs::create_dir_all(&out_dir).unwrap();
-    for layout in ["umap", "grid", "categorical"] {
-        let img = render_image(&gpu, &p, layout, 384, 384).unwrap();
+    for layout in ["umap", "grid", "categorical", "transition"] {
+        let img = if layout == "transition" {
+            // Halfway from the grid to UMAP (eased): every image between its two places.
+            render_transition(&gpu, &p, "grid", "umap", ease(0.5), 384, 384).unwrap()
+        } else {
+            render_image(&gpu, &p, layout, 384, 384).unwrap()
+        };
         let got = out_dir.join(format!("tuxpaint_{layout}.png"));
         img.save(&got).unwrap();
         let reference = fixture(&format!("render/tuxpaint_{layout}.png"));
@@ -75,4 +80,31 @@ fn tuxpaint_layouts_render_like_their_references() {
             .count();
         assert!(lit > 384 * 384 / 20, "{layout}: only {lit} lit pixels");
     }
+}
+
+#[test]
+fn a_transition_starts_and_ends_on_its_layouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    prepare(
+        &PrepareOptions::new(DatasetOptions {
+            root: fixture("tuxpaint"),
+            cache: Some(cache.clone()),
+            ..Default::default()
+        }),
+        &NoProgress,
+    )
+    .unwrap();
+    let p = PreparedDataset::open(&cache).unwrap();
+    let gpu = Gpu::headless().unwrap();
+    let grid = render_image(&gpu, &p, "grid", 200, 200).unwrap();
+    let umap = render_image(&gpu, &p, "umap", 200, 200).unwrap();
+    let start = render_transition(&gpu, &p, "grid", "umap", 0.0, 200, 200).unwrap();
+    let end = render_transition(&gpu, &p, "grid", "umap", 1.0, 200, 200).unwrap();
+    let mid = render_transition(&gpu, &p, "grid", "umap", 0.5, 200, 200).unwrap();
+    assert_eq!(difference(&start, &grid), (0.0, 0.0));
+    assert_eq!(difference(&end, &umap), (0.0, 0.0));
+    assert!(difference(&mid, &grid).0 > 2.0 && difference(&mid, &umap).0 > 2.0);
+    assert_eq!((ease(0.0), ease(0.5), ease(1.0)), (0.0, 0.5, 1.0));
+    assert!(ease(0.1) < 0.1 && ease(0.9) > 0.9);
 }

@@ -2,8 +2,9 @@
 //! GPU texture array. No window types here: it draws into any texture view, so the same code
 //! serves the window, headless screenshots and the tests (lavapipe in CI).
 //!
-//! This is the first piece of issue 4: the small level, one layout, a camera. Layout
-//! transitions, level-of-detail streaming, culling and picking come next.
+//! Positions live in two GPU buffers, the layout shown and the one before it; the vertex
+//! shader blends them with one uniform, so a layout switch animates every image at no CPU
+//! cost per image. Level-of-detail streaming, culling and picking come next.
 
 use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt as _;
@@ -72,8 +73,8 @@ impl Gpu {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
 struct Thumb {
-    pos: [f32; 2],
     half_size: [f32; 2],
+    pad_a: [f32; 2],
     rect: [f32; 4],
     page: u32,
     pad: [u32; 3],
@@ -84,6 +85,10 @@ struct Thumb {
 struct CameraUniform {
     centre: [f32; 2],
     scale: [f32; 2],
+    blend: f32,
+    cell_from: f32,
+    cell_to: f32,
+    pad: f32,
 }
 
 /// What the view shows: a centre in layout space and how many layout units fit across the
@@ -111,6 +116,10 @@ impl Camera {
                 per_unit * short / width.max(1) as f32,
                 per_unit * short / height.max(1) as f32,
             ],
+            blend: 1.0,
+            cell_from: 1.0,
+            cell_to: 1.0,
+            pad: 0.0,
         }
     }
 }
@@ -123,12 +132,27 @@ pub const BACKGROUND: wgpu::Color = wgpu::Color {
     a: 1.0,
 };
 
-/// Atlas pages and one layout on the GPU, ready to draw.
+/// Atlas pages and two layouts on the GPU, ready to draw.
 pub struct MapRenderer {
     pipeline: wgpu::RenderPipeline,
     bind_group: wgpu::BindGroup,
     camera: wgpu::Buffer,
+    from: wgpu::Buffer,
+    to: wgpu::Buffer,
+    cells: [f32; 2],
     count: u32,
+}
+
+/// The eased progress of a layout transition at `t` ∈ [0, 1] (smoothstep).
+pub fn ease(t: f32) -> f32 {
+    let t = t.clamp(0.0, 1.0);
+    t * t * (3.0 - 2.0 * t)
+}
+
+fn position_bytes(positions: &[[f32; 2]], count: usize) -> Vec<u8> {
+    let mut flat: Vec<[f32; 2]> = positions.iter().take(count).copied().collect();
+    flat.resize(count.max(1), [0.0, 0.0]);
+    bytemuck::cast_slice(&flat).to_vec()
 }
 
 impl MapRenderer {
@@ -210,14 +234,13 @@ impl MapRenderer {
         let thumbs: Vec<Thumb> = prepared
             .thumb_records()
             .iter()
-            .zip(positions)
-            .map(|(r, p)| {
+            .map(|r| {
                 let (w, h) = (f32::from(r.small_w.max(1)), f32::from(r.small_h.max(1)));
                 let long = w.max(h);
                 // Half a texel in from the cell's edge, so filtering never reads a neighbour.
                 Thumb {
-                    pos: *p,
-                    half_size: [cell / 2.0 * w / long, cell / 2.0 * h / long],
+                    half_size: [0.5 * w / long, 0.5 * h / long],
+                    pad_a: [0.0; 2],
                     rect: [
                         f32::from(r.cell_x) + 0.5,
                         f32::from(r.cell_y) + 0.5,
@@ -230,6 +253,17 @@ impl MapRenderer {
             })
             .collect();
         let count = thumbs.len() as u32;
+        let position_buffer = |label| {
+            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: &position_bytes(positions, thumbs.len()),
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_DST
+                    | wgpu::BufferUsages::COPY_SRC,
+            })
+        };
+        let from = position_buffer("layout from");
+        let to = position_buffer("layout to");
         let instances = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("thumbs"),
             contents: if thumbs.is_empty() {
@@ -290,6 +324,24 @@ impl MapRenderer {
                     wgpu::ShaderStages::FRAGMENT,
                     wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
                 ),
+                entry(
+                    4,
+                    wgpu::ShaderStages::VERTEX,
+                    wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Storage { read_only: true },
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                ),
+                entry(
+                    5,
+                    wgpu::ShaderStages::VERTEX,
+                    wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Storage { read_only: true },
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                ),
             ],
         });
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -311,6 +363,14 @@ impl MapRenderer {
                 wgpu::BindGroupEntry {
                     binding: 3,
                     resource: wgpu::BindingResource::Sampler(&sampler),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 4,
+                    resource: from.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 5,
+                    resource: to.as_entire_binding(),
                 },
             ],
         });
@@ -348,8 +408,23 @@ impl MapRenderer {
             pipeline,
             bind_group,
             camera,
+            from,
+            to,
+            cells: [cell, cell],
             count,
         }
+    }
+
+    /// Starts a transition to `positions` (cell size `cell`): the layout shown so far becomes
+    /// the `from` side (copied on the GPU), the new one the `to` side. Draw with `blend`
+    /// going from 0 to 1 (see [`ease`]).
+    pub fn transition_to(&mut self, gpu: &Gpu, positions: &[[f32; 2]], cell: f32) {
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(&self.to, 0, &self.from, 0, self.to.size());
+        gpu.queue.submit([encoder.finish()]);
+        gpu.queue
+            .write_buffer(&self.to, 0, &position_bytes(positions, self.count as usize));
+        self.cells = [self.cells[1], cell];
     }
 
     /// Records drawing every thumbnail into `target` (cleared first) as `camera` sees it.
@@ -360,12 +435,13 @@ impl MapRenderer {
         target: &wgpu::TextureView,
         size: (u32, u32),
         camera: &Camera,
+        blend: f32,
     ) {
-        gpu.queue.write_buffer(
-            &self.camera,
-            0,
-            bytemuck::bytes_of(&camera.uniform(size.0, size.1)),
-        );
+        let mut uniform = camera.uniform(size.0, size.1);
+        uniform.blend = blend.clamp(0.0, 1.0);
+        [uniform.cell_from, uniform.cell_to] = self.cells;
+        gpu.queue
+            .write_buffer(&self.camera, 0, bytemuck::bytes_of(&uniform));
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("map"),
             color_attachments: &[Some(wgpu::RenderPassColorAttachment {
@@ -385,6 +461,20 @@ impl MapRenderer {
     }
 }
 
+/// Positions and thumbnail size of a cached layout.
+pub fn layout_with_cell(
+    prepared: &PreparedDataset,
+    layout: &str,
+) -> Result<(Vec<[f32; 2]>, f32), RenderError> {
+    let positions = prepared.layout(layout)?;
+    let cell = prepared
+        .layout_extras(layout)
+        .map(|e| e.cell)
+        .filter(|c| *c > 0.0)
+        .unwrap_or_else(|| 1.2 / (positions.len().max(1) as f32).sqrt());
+    Ok((positions, cell))
+}
+
 /// Renders layout `layout` of `prepared` into a `width × height` RGBA image, headless.
 pub fn render_image(
     gpu: &Gpu,
@@ -393,14 +483,26 @@ pub fn render_image(
     width: u32,
     height: u32,
 ) -> Result<image::RgbaImage, RenderError> {
-    let positions = prepared.layout(layout)?;
-    let cell = prepared
-        .layout_extras(layout)
-        .map(|e| e.cell)
-        .filter(|c| *c > 0.0)
-        .unwrap_or_else(|| 1.2 / (positions.len().max(1) as f32).sqrt());
+    render_transition(gpu, prepared, layout, layout, 1.0, width, height)
+}
+
+/// Renders the transition from layout `from` to layout `to` at `blend` (0: `from`).
+pub fn render_transition(
+    gpu: &Gpu,
+    prepared: &PreparedDataset,
+    from: &str,
+    to: &str,
+    blend: f32,
+    width: u32,
+    height: u32,
+) -> Result<image::RgbaImage, RenderError> {
+    let (positions, cell) = layout_with_cell(prepared, from)?;
     let format = wgpu::TextureFormat::Rgba8UnormSrgb;
-    let renderer = MapRenderer::new(gpu, prepared, &positions, cell, format);
+    let mut renderer = MapRenderer::new(gpu, prepared, &positions, cell, format);
+    if to != from {
+        let (positions, cell) = layout_with_cell(prepared, to)?;
+        renderer.transition_to(gpu, &positions, cell);
+    }
     let target = gpu.device.create_texture(&wgpu::TextureDescriptor {
         label: Some("frame"),
         size: wgpu::Extent3d {
@@ -431,6 +533,7 @@ pub fn render_image(
         &view,
         (width, height),
         &Camera::fit_all(),
+        blend,
     );
     encoder.copy_texture_to_buffer(
         target.as_image_copy(),
