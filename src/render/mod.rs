@@ -6,6 +6,8 @@
 //! shader blends them with one uniform, so a layout switch animates every image at no CPU
 //! cost per image. Level-of-detail streaming, culling and picking come next.
 
+pub mod camera;
+
 use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt as _;
 

@@ -1,0 +1,220 @@
+//! Camera motion for the map: drag to pan (with a little inertia when released), wheel zoom
+//! toward the cursor, keyboard pan and zoom, Home to fit everything, and animated fly-to.
+//! Pure arithmetic on [`Camera`] — the window feeds it events and a frame clock.
+
+use super::{Camera, ease};
+
+/// Velocity (layout units per second) below which inertia stops.
+const REST: f32 = 1e-4;
+/// Fraction of the pan velocity kept after one second of coasting (a flick at 2400 px/s
+/// coasts about half a view).
+const FRICTION_PER_SECOND: f32 = 0.001;
+/// Narrowest and widest views, in layout units across the shorter side.
+const MIN_SPAN: f32 = 1e-5;
+const MAX_SPAN: f32 = 20.0;
+
+/// A camera in motion.
+#[derive(Clone, Debug)]
+pub struct CameraController {
+    pub camera: Camera,
+    velocity: [f32; 2],
+    flight: Option<Flight>,
+}
+
+#[derive(Clone, Debug)]
+struct Flight {
+    from: Camera,
+    to: Camera,
+    elapsed: f32,
+    duration: f32,
+}
+
+impl Default for CameraController {
+    fn default() -> Self {
+        Self {
+            camera: Camera::fit_all(),
+            velocity: [0.0, 0.0],
+            flight: None,
+        }
+    }
+}
+
+impl CameraController {
+    /// Layout units per pixel for a viewport of `size` pixels.
+    pub fn units_per_pixel(&self, size: (u32, u32)) -> f32 {
+        self.camera.span / size.0.min(size.1).max(1) as f32
+    }
+
+    /// The layout point under pixel `px` (origin top left, y down).
+    pub fn to_layout(&self, px: [f32; 2], size: (u32, u32)) -> [f32; 2] {
+        let u = self.units_per_pixel(size);
+        [
+            self.camera.centre[0] + (px[0] - size.0 as f32 / 2.0) * u,
+            self.camera.centre[1] - (px[1] - size.1 as f32 / 2.0) * u,
+        ]
+    }
+
+    /// A drag by `delta` pixels over `dt` seconds: the map follows the pointer, and keeps
+    /// that speed (decaying) after release.
+    pub fn drag(&mut self, delta: [f32; 2], dt: f32, size: (u32, u32)) {
+        self.flight = None;
+        let u = self.units_per_pixel(size);
+        let step = [-delta[0] * u, delta[1] * u];
+        self.camera.centre[0] += step[0];
+        self.camera.centre[1] += step[1];
+        if dt > 0.0 {
+            self.velocity = [step[0] / dt, step[1] / dt];
+        }
+    }
+
+    /// Zooms by `factor` (> 1 zooms in) keeping the layout point under pixel `px` fixed.
+    pub fn zoom_at(&mut self, px: [f32; 2], factor: f32, size: (u32, u32)) {
+        if !(factor.is_finite() && factor > 0.0) {
+            return;
+        }
+        self.flight = None;
+        self.velocity = [0.0, 0.0];
+        let anchor = self.to_layout(px, size);
+        let span = (self.camera.span / factor).clamp(MIN_SPAN, MAX_SPAN);
+        let applied = self.camera.span / span;
+        for (c, a) in self.camera.centre.iter_mut().zip(anchor) {
+            *c = a + (*c - a) / applied;
+        }
+        self.camera.span = span;
+    }
+
+    /// Keyboard pan: `direction` in screen terms (x right, y up), `dt` seconds held; moves
+    /// half a view per second.
+    pub fn key_pan(&mut self, direction: [f32; 2], dt: f32) {
+        self.flight = None;
+        self.velocity = [0.0, 0.0];
+        let step = 0.5 * self.camera.span * dt;
+        self.camera.centre[0] += direction[0] * step;
+        self.camera.centre[1] += direction[1] * step;
+    }
+
+    /// Home: everything in view, animated.
+    pub fn fit_all(&mut self, duration: f32) {
+        self.fly_to(Camera::fit_all(), duration);
+    }
+
+    /// Flies to `target` over `duration` seconds, eased (a hotspot, an image).
+    pub fn fly_to(&mut self, target: Camera, duration: f32) {
+        self.velocity = [0.0, 0.0];
+        if duration <= 0.0 {
+            self.camera = target;
+            self.flight = None;
+            return;
+        }
+        self.flight = Some(Flight {
+            from: self.camera,
+            to: target,
+            elapsed: 0.0,
+            duration,
+        });
+    }
+
+    /// Advances inertia or a flight by `dt` seconds; true while the camera is moving.
+    pub fn update(&mut self, dt: f32) -> bool {
+        if let Some(f) = &mut self.flight {
+            f.elapsed += dt;
+            let t = ease(f.elapsed / f.duration);
+            // Zoom moves in log space, so the flight feels even at every scale.
+            let span = (f.from.span.ln() + (f.to.span.ln() - f.from.span.ln()) * t).exp();
+            self.camera = Camera {
+                centre: [
+                    f.from.centre[0] + (f.to.centre[0] - f.from.centre[0]) * t,
+                    f.from.centre[1] + (f.to.centre[1] - f.from.centre[1]) * t,
+                ],
+                span,
+            };
+            if f.elapsed >= f.duration {
+                self.camera = f.to;
+                self.flight = None;
+            }
+            return true;
+        }
+        let speed = self.velocity[0].hypot(self.velocity[1]);
+        if speed < REST * self.camera.span {
+            self.velocity = [0.0, 0.0];
+            return false;
+        }
+        self.camera.centre[0] += self.velocity[0] * dt;
+        self.camera.centre[1] += self.velocity[1] * dt;
+        let keep = FRICTION_PER_SECOND.powf(dt);
+        self.velocity = [self.velocity[0] * keep, self.velocity[1] * keep];
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIZE: (u32, u32) = (800, 600);
+
+    fn close(a: [f32; 2], b: [f32; 2]) -> bool {
+        (a[0] - b[0]).abs() < 1e-4 && (a[1] - b[1]).abs() < 1e-4
+    }
+
+    #[test]
+    fn zoom_keeps_the_point_under_the_cursor() {
+        let mut c = CameraController::default();
+        let cursor = [650.0, 120.0];
+        let before = c.to_layout(cursor, SIZE);
+        c.zoom_at(cursor, 3.0, SIZE);
+        assert!(close(c.to_layout(cursor, SIZE), before));
+        c.zoom_at(cursor, 0.25, SIZE);
+        assert!(close(c.to_layout(cursor, SIZE), before));
+        c.zoom_at(cursor, f32::NAN, SIZE);
+        assert!(c.camera.span.is_finite());
+    }
+
+    #[test]
+    fn dragging_moves_the_map_with_the_pointer_then_coasts_to_rest() {
+        let mut c = CameraController::default();
+        let grabbed = c.to_layout([400.0, 300.0], SIZE);
+        c.drag([40.0, -20.0], 1.0 / 60.0, SIZE);
+        // The grabbed layout point is now under the moved pointer.
+        assert!(close(c.to_layout([440.0, 280.0], SIZE), grabbed));
+        let released = c.camera.centre;
+        let mut frames = 0;
+        while c.update(1.0 / 60.0) {
+            frames += 1;
+            assert!(frames < 60 * 10, "inertia never stops");
+        }
+        // Coasted on in the drag's direction, a little.
+        assert!(c.camera.centre[0] < released[0] && c.camera.centre[1] < released[1]);
+        assert!((c.camera.centre[0] - released[0]).abs() < c.camera.span);
+    }
+
+    #[test]
+    fn fly_to_arrives_eased_and_home_fits_everything() {
+        let mut c = CameraController::default();
+        let target = Camera {
+            centre: [0.5, -0.25],
+            span: 0.01,
+        };
+        c.fly_to(target, 1.0);
+        c.update(0.1);
+        let early = c.camera;
+        // Eased: slow start (less than a tenth of the way in log-span after a tenth of the time).
+        let progress = (early.span.ln() - 2.15f32.ln()) / (0.01f32.ln() - 2.15f32.ln());
+        assert!(progress > 0.0 && progress < 0.1, "{progress}");
+        for _ in 0..20 {
+            c.update(0.05);
+        }
+        assert_eq!(c.camera, target);
+        assert!(!c.update(0.016));
+        c.fit_all(0.5);
+        while c.update(0.1) {}
+        assert_eq!(c.camera, Camera::fit_all());
+    }
+
+    #[test]
+    fn keys_pan_half_a_view_per_second() {
+        let mut c = CameraController::default();
+        c.key_pan([1.0, 0.0], 1.0);
+        assert!((c.camera.centre[0] - 0.5 * Camera::fit_all().span).abs() < 1e-6);
+    }
+}
