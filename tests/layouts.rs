@@ -331,6 +331,16 @@ struct Watcher {
     snapshots: std::sync::Mutex<Vec<(String, usize, usize)>>,
 }
 
+impl Watcher {
+    fn new(cancel_at: Option<&'static str>) -> Self {
+        Self {
+            cancel_at,
+            cancelled: Default::default(),
+            snapshots: Default::default(),
+        }
+    }
+}
+
 impl clip_plot::prepare::Progress for Watcher {
     fn begin(&self, stage: &str, _total: u64) {
         if Some(stage) == self.cancel_at {
@@ -369,11 +379,7 @@ fn prepare_cancels_mid_umap_then_resumes_with_snapshots() {
         cache: Some(cache.clone()),
         ..Default::default()
     });
-    let stop = Watcher {
-        cancel_at: Some("umap"),
-        cancelled: Default::default(),
-        snapshots: Default::default(),
-    };
+    let stop = Watcher::new(Some("umap"));
     let err = prepare(&opts, &stop).unwrap_err();
     assert!(
         matches!(err, clip_plot::prepare::PrepareError::Cancelled),
@@ -383,11 +389,7 @@ fn prepare_cancels_mid_umap_then_resumes_with_snapshots() {
     assert!(stop.snapshots.lock().unwrap().is_empty());
     assert!(!cache.join("layouts/umap.npy").exists());
 
-    let go = Watcher {
-        cancel_at: None,
-        cancelled: Default::default(),
-        snapshots: Default::default(),
-    };
+    let go = Watcher::new(None);
     let report = prepare(&opts, &go).unwrap();
     assert_eq!(
         report.thumbnailed, 0,

@@ -28,10 +28,9 @@ fn difference(a: &image::RgbaImage, b: &image::RgbaImage) -> (f64, f64) {
     (sum as f64 / (3.0 * n), far as f64 / n)
 }
 
-#[test]
-fn tuxpaint_layouts_render_like_their_references() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("cache");
+/// The tuxpaint fixture prepared into `dir/cache`.
+fn prepared_tuxpaint(dir: &std::path::Path) -> PreparedDataset {
+    let cache = dir.join("cache");
     prepare(
         &PrepareOptions::new(DatasetOptions {
             root: fixture("tuxpaint"),
@@ -41,7 +40,13 @@ fn tuxpaint_layouts_render_like_their_references() {
         &NoProgress,
     )
     .unwrap();
-    let p = PreparedDataset::open(&cache).unwrap();
+    PreparedDataset::open(&cache).unwrap()
+}
+
+#[test]
+fn tuxpaint_layouts_render_like_their_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = prepared_tuxpaint(dir.path());
     let gpu =
         Gpu::headless().expect("a Vulkan adapter (lavapipe: apt install mesa-vulkan-drivers)");
     println!("adapter: {} (BC1 on the GPU: {})", gpu.adapter_name, gpu.bc);
@@ -85,17 +90,7 @@ fn tuxpaint_layouts_render_like_their_references() {
 #[test]
 fn a_transition_starts_and_ends_on_its_layouts() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("cache");
-    prepare(
-        &PrepareOptions::new(DatasetOptions {
-            root: fixture("tuxpaint"),
-            cache: Some(cache.clone()),
-            ..Default::default()
-        }),
-        &NoProgress,
-    )
-    .unwrap();
-    let p = PreparedDataset::open(&cache).unwrap();
+    let p = prepared_tuxpaint(dir.path());
     let gpu = Gpu::headless().unwrap();
     let grid = render_image(&gpu, &p, "grid", 200, 200).unwrap();
     let umap = render_image(&gpu, &p, "umap", 200, 200).unwrap();

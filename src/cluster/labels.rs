@@ -106,15 +106,8 @@ const STOPWORDS: &[&str] = &[
     "little",
 ];
 
-fn column<'a>(table: &'a Table, names: &[&str]) -> Option<&'a Vec<String>> {
-    names.iter().find_map(|want| {
-        table
-            .columns
-            .iter()
-            .position(|c| c.trim().eq_ignore_ascii_case(want))
-            .map(|i| &table.cells[i])
-            .filter(|cells| cells.iter().any(|v| !v.trim().is_empty()))
-    })
+fn column<'a>(table: &'a Table, names: &[&str]) -> Option<&'a [String]> {
+    crate::layout::meta::find_column(&table.columns, &table.cells, names)
 }
 
 fn words(text: &str) -> impl Iterator<Item = String> + '_ {
@@ -146,7 +139,7 @@ pub fn label_clusters(metadata: &Table, members: &[Vec<usize>]) -> Vec<ClusterLa
     let category = column(metadata, &["category"]);
     let tags = column(metadata, &["tags", "tag"]);
     let captions = column(metadata, &CAPTION_COLUMNS);
-    fn cell(col: Option<&Vec<String>>, i: usize) -> &str {
+    fn cell(col: Option<&[String]>, i: usize) -> &str {
         col.and_then(|c| c.get(i)).map_or("", |s| s.trim())
     }
     let top_categories: Vec<Option<(String, f32)>> = members

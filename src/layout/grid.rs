@@ -13,7 +13,7 @@
 
 use rayon::prelude::*;
 
-use super::normalize_positions;
+use super::{bounds, normalize_positions};
 
 /// Columns and rows of a near-square grid of at least `n` cells whose shape follows
 /// `aspect` (width / height).
@@ -32,16 +32,7 @@ pub fn grid_shape(n: usize, aspect: f32) -> (usize, usize) {
 
 /// The aspect ratio (width / height) of the bounding box of `positions`.
 fn aspect_of(positions: &[[f32; 2]]) -> f32 {
-    let mut lo = [f32::INFINITY; 2];
-    let mut hi = [f32::NEG_INFINITY; 2];
-    for p in positions {
-        for a in 0..2 {
-            if p[a].is_finite() {
-                lo[a] = lo[a].min(p[a]);
-                hi[a] = hi[a].max(p[a]);
-            }
-        }
-    }
+    let [lo, hi] = bounds(positions.iter().copied());
     let w = hi[0] - lo[0];
     let h = hi[1] - lo[1];
     if w > 0.0 && h > 0.0 { w / h } else { 1.0 }
@@ -233,14 +224,7 @@ pub fn jitter(source: &[[f32; 2]], spacing: f32, sweeps: usize) -> (Vec<[f32; 2]
 }
 
 fn bbox_half(p: &[[f32; 2]]) -> f32 {
-    let mut lo = [f32::INFINITY; 2];
-    let mut hi = [f32::NEG_INFINITY; 2];
-    for q in p {
-        for a in 0..2 {
-            lo[a] = lo[a].min(q[a]);
-            hi[a] = hi[a].max(q[a]);
-        }
-    }
+    let [lo, hi] = bounds(p.iter().copied());
     ((hi[0] - lo[0]).max(hi[1] - lo[1]) / 2.0).max(0.0)
 }
 
@@ -258,14 +242,7 @@ struct SpatialHash {
 
 impl SpatialHash {
     fn new(p: &[[f32; 2]], cell: f32) -> Self {
-        let mut lo = [f32::INFINITY; 2];
-        let mut hi = [f32::NEG_INFINITY; 2];
-        for q in p {
-            for a in 0..2 {
-                lo[a] = lo[a].min(q[a]);
-                hi[a] = hi[a].max(q[a]);
-            }
-        }
+        let [lo, hi] = bounds(p.iter().copied());
         // At most ~4 cells per point, so memory stays O(N) however spread the points are.
         let max_cells = (4 * p.len()).max(16) as f32;
         let mut cell = cell.max(f32::MIN_POSITIVE);

@@ -330,20 +330,8 @@ fn scatter(
     missing_label: &str,
 ) -> Option<LabelledLayout> {
     let n = points.len();
-    let mut lo = [f32::INFINITY; 2];
-    let mut hi = [f32::NEG_INFINITY; 2];
-    let mut missing = Vec::new();
-    for (i, p) in points.iter().enumerate() {
-        match p {
-            Some(p) => {
-                for a in 0..2 {
-                    lo[a] = lo[a].min(p[a]);
-                    hi[a] = hi[a].max(p[a]);
-                }
-            }
-            None => missing.push(i),
-        }
-    }
+    let [lo, hi] = super::bounds(points.iter().flatten().copied());
+    let missing: Vec<usize> = (0..n).filter(|&i| points[i].is_none()).collect();
     let placed = n - missing.len();
     if placed == 0 {
         return None;

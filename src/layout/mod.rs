@@ -61,12 +61,12 @@ impl Rows for crate::dataset::Embeddings {
     }
 }
 
-/// Centres positions on their bounding box and scales both axes by the same factor so the
-/// longer side spans [-1, 1]: no axis is stretched (PixPlot stretched each independently).
-pub fn normalize_positions(positions: &mut [[f32; 2]]) {
+/// The bounding box `[lo, hi]` of the finite coordinates of `points` (per axis; infinite
+/// when an axis has none).
+pub fn bounds(points: impl IntoIterator<Item = [f32; 2]>) -> [[f32; 2]; 2] {
     let mut lo = [f32::INFINITY; 2];
     let mut hi = [f32::NEG_INFINITY; 2];
-    for p in positions.iter() {
+    for p in points {
         for a in 0..2 {
             if p[a].is_finite() {
                 lo[a] = lo[a].min(p[a]);
@@ -74,6 +74,13 @@ pub fn normalize_positions(positions: &mut [[f32; 2]]) {
             }
         }
     }
+    [lo, hi]
+}
+
+/// Centres positions on their bounding box and scales both axes by the same factor so the
+/// longer side spans [-1, 1]: no axis is stretched (PixPlot stretched each independently).
+pub fn normalize_positions(positions: &mut [[f32; 2]]) {
+    let [lo, hi] = bounds(positions.iter().copied());
     if !lo[0].is_finite() {
         positions.iter_mut().for_each(|p| *p = [0.0, 0.0]);
         return;

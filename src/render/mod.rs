@@ -285,6 +285,11 @@ impl MapRenderer {
             label: Some("thumbs.wgsl"),
             source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/thumbs.wgsl").into()),
         });
+        let storage = wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only: true },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        };
         let entry = |binding, visibility, ty| wgpu::BindGroupLayoutEntry {
             binding,
             visibility,
@@ -303,15 +308,7 @@ impl MapRenderer {
                         min_binding_size: None,
                     },
                 ),
-                entry(
-                    1,
-                    wgpu::ShaderStages::VERTEX,
-                    wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Storage { read_only: true },
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                ),
+                entry(1, wgpu::ShaderStages::VERTEX, storage),
                 entry(
                     2,
                     wgpu::ShaderStages::FRAGMENT,
@@ -326,24 +323,8 @@ impl MapRenderer {
                     wgpu::ShaderStages::FRAGMENT,
                     wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
                 ),
-                entry(
-                    4,
-                    wgpu::ShaderStages::VERTEX,
-                    wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Storage { read_only: true },
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                ),
-                entry(
-                    5,
-                    wgpu::ShaderStages::VERTEX,
-                    wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Storage { read_only: true },
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                ),
+                entry(4, wgpu::ShaderStages::VERTEX, storage),
+                entry(5, wgpu::ShaderStages::VERTEX, storage),
             ],
         });
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
