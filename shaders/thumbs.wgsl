@@ -1,25 +1,44 @@
-// One instanced quad per image, textured from the small-thumbnail atlas pages. Positions
-// come from two layouts blended by `camera.blend`, so a layout switch animates every image
-// for any N with one uniform per frame.
+// One instanced quad per image. Small thumbnails come from the atlas pages (resident for
+// every image); images large on screen also have a slot in the level-of-detail pool and are
+// drawn from it. Positions come from two layouts blended by `view.blend`, so a layout switch
+// animates every image for any N with one uniform per frame. When the camera is zoomed in,
+// `ids` lists the visible images only (culled on the CPU).
 
-struct Camera {
-    // World point at the centre of the view.
+struct View {
+    // World point at the centre of the target.
     centre: vec2<f32>,
     // Clip-space units per world unit, x and y (aspect folded in).
     scale: vec2<f32>,
+    // Target size in pixels.
+    viewport: vec2<f32>,
     // 0: the `from` layout, 1: the `to` layout (eased on the CPU).
     blend: f32,
     // Thumbnail size (longer side, layout units) in each layout.
     cell_from: f32,
     cell_to: f32,
-    _pad: f32,
+    // The user's thumbnail size factor.
+    size_scale: f32,
+    // Where each layout starts in `positions` (in vec2s).
+    from_base: u32,
+    to_base: u32,
+    // Image under the cursor (0xffffffff: none).
+    hover: u32,
+    // 1: draw the images listed in `ids`; 0: draw every image.
+    use_ids: u32,
+    // Width of the frame drawn around every thumbnail, pixels (0: none).
+    border_px: f32,
+    // Brightness of filtered-out images.
+    dim: f32,
+    // Selection colour (linear RGB) and tint strength.
+    accent: vec4<f32>,
 };
 
 struct Thumb {
     // Half extent for a cell of 1 (the image's aspect kept).
     half_size: vec2<f32>,
-    _pad_a: vec2<f32>,
-    // Texel rectangle in the page: x, y, w, h (pixels).
+    // Size of the large level in pixels.
+    large_size: vec2<f32>,
+    // Texel rectangle in the atlas page: x, y, w, h (pixels).
     rect: vec4<f32>,
     // Atlas page (array layer).
     page: u32,
@@ -28,23 +47,45 @@ struct Thumb {
     _pad2: u32,
 };
 
-@group(0) @binding(0) var<uniform> camera: Camera;
+// Per-image state bits: the level-of-detail slot + 1 (0: none) in the low 24 bits.
+const SLOT_MASK: u32 = 0xffffffu;
+const SELECTED: u32 = 0x1000000u;
+const DIMMED: u32 = 0x2000000u;
+
+const PAGE_PX: f32 = 2048.0;
+const LOD_SLOT_PX: f32 = 256.0;
+const LOD_PER_ROW: u32 = 8u;
+const LOD_PER_PAGE: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> view: View;
 @group(0) @binding(1) var<storage, read> thumbs: array<Thumb>;
 @group(0) @binding(2) var pages: texture_2d_array<f32>;
-@group(0) @binding(3) var pages_sampler: sampler;
-@group(0) @binding(4) var<storage, read> from_pos: array<vec2<f32>>;
-@group(0) @binding(5) var<storage, read> to_pos: array<vec2<f32>>;
+@group(0) @binding(3) var linear_sampler: sampler;
+@group(0) @binding(4) var<storage, read> positions: array<vec2<f32>>;
+@group(0) @binding(5) var<storage, read> state: array<u32>;
+@group(0) @binding(6) var<storage, read> ids: array<u32>;
+@group(0) @binding(7) var lod_pages: texture_2d_array<f32>;
 
 struct VsOut {
     @builtin(position) clip: vec4<f32>,
+    // Atlas texture coordinates.
     @location(0) uv: vec2<f32>,
-    @location(1) @interpolate(flat) page: u32,
+    // 0..1 across the quad, v downwards.
+    @location(1) local: vec2<f32>,
+    // Quad size on screen, pixels.
+    @location(2) @interpolate(flat) px: vec2<f32>,
+    @location(3) @interpolate(flat) page: u32,
+    @location(4) @interpolate(flat) bits: u32,
+    @location(5) @interpolate(flat) hovered: u32,
+    @location(6) @interpolate(flat) large_size: vec2<f32>,
 };
 
-const PAGE_PX: f32 = 2048.0;
-
 @vertex
-fn vs_main(@builtin(vertex_index) v: u32, @builtin(instance_index) i: u32) -> VsOut {
+fn vs_main(@builtin(vertex_index) v: u32, @builtin(instance_index) k: u32) -> VsOut {
+    var i = k;
+    if (view.use_ids != 0u) {
+        i = ids[k];
+    }
     let t = thumbs[i];
     // Two triangles: corners (0,0) (1,0) (0,1) / (0,1) (1,0) (1,1).
     var corners = array<vec2<f32>, 6>(
@@ -52,20 +93,60 @@ fn vs_main(@builtin(vertex_index) v: u32, @builtin(instance_index) i: u32) -> Vs
         vec2(0.0, 1.0), vec2(1.0, 0.0), vec2(1.0, 1.0),
     );
     let c = corners[v];
-    let pos = mix(from_pos[i], to_pos[i], camera.blend);
-    let cell = mix(camera.cell_from, camera.cell_to, camera.blend);
-    let world = pos + (c * 2.0 - 1.0) * t.half_size * cell;
+    let pos = mix(positions[view.from_base + i], positions[view.to_base + i], view.blend);
+    let cell = mix(view.cell_from, view.cell_to, view.blend) * view.size_scale;
+    let half = t.half_size * cell;
+    let world = pos + (c * 2.0 - 1.0) * half;
     var out: VsOut;
-    out.clip = vec4((world - camera.centre) * camera.scale, 0.0, 1.0);
-    // Texture v grows downwards, layout y upwards.
-    out.uv = (t.rect.xy + vec2(c.x, 1.0 - c.y) * t.rect.zw) / PAGE_PX;
+    out.clip = vec4((world - view.centre) * view.scale, 0.0, 1.0);
+    let local = vec2(c.x, 1.0 - c.y);
+    out.uv = (t.rect.xy + local * t.rect.zw) / PAGE_PX;
+    out.local = local;
+    out.px = half * view.scale * view.viewport;
     out.page = t.page;
+    out.bits = state[i];
+    out.hovered = select(0u, 1u, i == view.hover);
+    out.large_size = t.large_size;
     return out;
 }
 
 @fragment
 fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
-    let colour = textureSample(pages, pages_sampler, in.uv, in.page);
+    // No mip levels: sampling level 0 explicitly keeps the branch below legal.
+    var colour = textureSampleLevel(pages, linear_sampler, in.uv, in.page, 0.0);
+    let slot = in.bits & SLOT_MASK;
+    if (slot != 0u) {
+        let s = slot - 1u;
+        let k = s % LOD_PER_PAGE;
+        let origin = vec2(f32(k % LOD_PER_ROW), f32(k / LOD_PER_ROW)) * LOD_SLOT_PX;
+        // Half a texel in from the edge, so filtering never reads a neighbouring slot.
+        let uv = (origin + 0.5 + in.local * (in.large_size - 1.0)) / PAGE_PX;
+        colour = textureSampleLevel(lod_pages, linear_sampler, uv, s / LOD_PER_PAGE, 0.0);
+    }
+    // Distance to the quad's edge in pixels, for frames and outlines.
+    let edge = min(in.local, 1.0 - in.local) * in.px;
+    let d = min(edge.x, edge.y);
+    var rgb = colour.rgb;
+    var alpha = colour.a;
+    if ((in.bits & DIMMED) != 0u) {
+        rgb = rgb * view.dim;
+    }
+    if ((in.bits & SELECTED) != 0u) {
+        rgb = mix(rgb, view.accent.rgb, view.accent.a);
+    }
+    // Frames are opaque even around transparent images.
+    if (view.border_px > 0.0 && d < view.border_px) {
+        rgb = vec3(0.45);
+        alpha = 1.0;
+    }
+    if ((in.bits & SELECTED) != 0u && d < 2.0) {
+        rgb = view.accent.rgb;
+        alpha = 1.0;
+    }
+    if (in.hovered != 0u && d < 2.5) {
+        rgb = vec3(1.0);
+        alpha = 1.0;
+    }
     // Premultiplied for the blend state.
-    return vec4(colour.rgb * colour.a, colour.a);
+    return vec4(rgb * alpha, alpha);
 }

@@ -36,7 +36,7 @@ const EXIT_BAD_INPUT: u8 = 3;
         clip-plot-view prepare ./ro-dataset --cache /tmp/cache\n  \
         clip-plot-view export ./photos --layout pca -o map.csv\n  \
         clip-plot-view layout img_emb.npy --method umap -o xy.npy\n  \
-        clip-plot-view render ./photos --layout grid -o poster.png --width 8192 --height 8192",
+        clip-plot-view render ./photos --layout grid -o poster.png --size 16800x4000",
     args_conflicts_with_subcommands = true
 )]
 struct Cli {
@@ -70,12 +70,36 @@ struct RenderArgs {
     /// Output PNG.
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
-    /// Width in pixels.
-    #[arg(long, default_value_t = 2048)]
-    width: u32,
-    /// Height in pixels.
-    #[arg(long, default_value_t = 2048)]
-    height: u32,
+    /// Picture size, WIDTHxHEIGHT pixels; beyond the GPU's texture limit it is drawn in tiles.
+    #[arg(long, default_value = "2048x2048", value_parser = parse_size, value_name = "WxH")]
+    size: (u32, u32),
+    /// Thumbnail size factor (1: each layout's own).
+    #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
+    thumb_size: f32,
+    /// Leave the dataset's logo out.
+    #[arg(long)]
+    no_logo: bool,
+}
+
+/// Parses "1920x1080" (also "1920×1080").
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X', '×'])
+        .ok_or_else(|| format!("'{s}' is not WIDTHxHEIGHT (for example 1920x1080)"))?;
+    let w: u32 = w
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad width in '{s}'"))?;
+    let h: u32 = h
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad height in '{s}'"))?;
+    if w == 0 || h == 0 || u64::from(w) * u64::from(h) > 1 << 30 {
+        return Err(format!(
+            "'{s}': width and height must be at least 1 and the picture at most 1 gigapixel"
+        ));
+    }
+    Ok((w, h))
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -428,34 +452,46 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Render(args)) => {
             run_prepare(&args.dataset, false, clip_plot::thumbs::LARGE_PX)?;
             let cache = clip_plot::prepare::cache_dir_for(&args.dataset.options());
-            let prepared = clip_plot::cache::PreparedDataset::open(&cache)?;
+            let prepared = std::sync::Arc::new(clip_plot::cache::PreparedDataset::open(&cache)?);
             let gpu = clip_plot::render::Gpu::headless()?;
-            let max = gpu.device.limits().max_texture_dimension_2d;
-            if args.width == 0 || args.height == 0 || args.width > max || args.height > max {
-                anyhow::bail!(
-                    "--width and --height must be between 1 and {max} on this GPU ({})",
-                    gpu.adapter_name
-                );
-            }
+            let options = clip_plot::render::RenderOptions {
+                style: clip_plot::render::Style {
+                    size_scale: args.thumb_size.clamp(0.05, 20.0),
+                    ..Default::default()
+                },
+                logo: !args.no_logo,
+                detail: true,
+                ..Default::default()
+            };
+            let start = std::time::Instant::now();
             let image = clip_plot::render::render_image(
                 &gpu,
                 &prepared,
                 &args.layout,
-                args.width,
-                args.height,
+                args.size,
+                &options,
             )?;
+            let drawn = start.elapsed();
             let tmp = args.output.with_extension("png.tmp");
             image
                 .save_with_format(&tmp, image::ImageFormat::Png)
                 .with_context(|| format!("writing {}", tmp.display()))?;
             std::fs::rename(&tmp, &args.output)
                 .with_context(|| format!("writing {}", args.output.display()))?;
+            let tiles = clip_plot::render::offscreen::tiles(
+                args.size,
+                gpu.max_texture.min(clip_plot::render::offscreen::MAX_TILE),
+            )
+            .len();
             println!(
-                "Drew layout '{}' of {} images at {}×{} on {}: {}",
+                "Drew layout '{}' of {} images at {}×{} ({} tile{}, {:.1} s) on {}: {}",
                 args.layout,
                 prepared.len(),
-                args.width,
-                args.height,
+                args.size.0,
+                args.size.1,
+                tiles,
+                if tiles == 1 { "" } else { "s" },
+                drawn.as_secs_f64(),
                 gpu.adapter_name,
                 args.output.display()
             );

@@ -8,7 +8,17 @@ mod common;
 use clip_plot::cache::PreparedDataset;
 use clip_plot::dataset::DatasetOptions;
 use clip_plot::prepare::{NoProgress, PrepareOptions, prepare};
-use clip_plot::render::{Gpu, ease, render_image, render_transition};
+use std::sync::Arc;
+
+use clip_plot::render::index::{LayoutIndex, half_extents};
+use clip_plot::render::lod::LodPool;
+use clip_plot::render::map::{DIMMED, SELECTED};
+use clip_plot::render::offscreen::FORMAT;
+use clip_plot::render::overlay::{Logo, read_logo};
+use clip_plot::render::{
+    Camera, FrameState, Gpu, MapRenderer, RenderOptions, Style, ease, layout_with_cell,
+    render_image, render_transition, render_view,
+};
 
 use common::fixture;
 
@@ -28,19 +38,66 @@ fn difference(a: &image::RgbaImage, b: &image::RgbaImage) -> (f64, f64) {
     (sum as f64 / (3.0 * n), far as f64 / n)
 }
 
-/// The tuxpaint fixture prepared into `dir/cache`.
-fn prepared_tuxpaint(dir: &std::path::Path) -> PreparedDataset {
+/// The tuxpaint fixture prepared into `dir/cache`, with our logo as the dataset's.
+fn prepared_tuxpaint(dir: &std::path::Path) -> Arc<PreparedDataset> {
     let cache = dir.join("cache");
     prepare(
         &PrepareOptions::new(DatasetOptions {
             root: fixture("tuxpaint"),
             cache: Some(cache.clone()),
+            logo: Some(logo_path()),
             ..Default::default()
         }),
         &NoProgress,
     )
     .unwrap();
-    PreparedDataset::open(&cache).unwrap()
+    Arc::new(PreparedDataset::open(&cache).unwrap())
+}
+
+fn logo_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/logo.png")
+}
+
+fn out_dir() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("render");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Saves `img` as `name` for looking at, and compares it with the reference of that name
+/// (rewritten first when CLIP_PLOT_UPDATE_REFERENCES is set).
+fn compare_with_reference(img: &image::RgbaImage, name: &str) {
+    let got = out_dir().join(name);
+    img.save(&got).unwrap();
+    let reference = fixture(&format!("render/{name}"));
+    if std::env::var_os("CLIP_PLOT_UPDATE_REFERENCES").is_some() {
+        std::fs::create_dir_all(reference.parent().unwrap()).unwrap();
+        img.save(&reference).unwrap();
+    }
+    let want = image::open(&reference).unwrap().to_rgba8();
+    let (mean, far) = difference(img, &want);
+    println!(
+        "{name}: mean difference {mean:.2}, {:.2}% pixels far ({})",
+        far * 100.0,
+        got.display()
+    );
+    assert!(
+        mean < 2.0 && far < 0.01,
+        "{name} differs from its reference: mean {mean:.2}, far {far:.4}; see {}",
+        got.display()
+    );
+}
+
+/// Sum of squared horizontal differences of the green channel: how much fine detail.
+fn sharpness(img: &image::RgbaImage) -> f64 {
+    let mut sum = 0.0;
+    for y in 0..img.height() {
+        for x in 1..img.width() {
+            let d = f64::from(img.get_pixel(x, y)[1]) - f64::from(img.get_pixel(x - 1, y)[1]);
+            sum += d * d;
+        }
+    }
+    sum / f64::from(img.width() * img.height())
 }
 
 #[test]
@@ -50,34 +107,14 @@ fn tuxpaint_layouts_render_like_their_references() {
     let gpu =
         Gpu::headless().expect("a Vulkan adapter (lavapipe: apt install mesa-vulkan-drivers)");
     println!("adapter: {} (BC1 on the GPU: {})", gpu.adapter_name, gpu.bc);
-    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("render");
-    std::fs::create_dir_all(&out_dir).unwrap();
     for layout in ["umap", "grid", "categorical", "transition"] {
         let img = if layout == "transition" {
             // Halfway from the grid to UMAP (eased): every image between its two places.
             render_transition(&gpu, &p, "grid", "umap", ease(0.5), 384, 384).unwrap()
         } else {
-            render_image(&gpu, &p, layout, 384, 384).unwrap()
+            render_image(&gpu, &p, layout, (384, 384), &RenderOptions::default()).unwrap()
         };
-        let got = out_dir.join(format!("tuxpaint_{layout}.png"));
-        img.save(&got).unwrap();
-        let reference = fixture(&format!("render/tuxpaint_{layout}.png"));
-        if std::env::var_os("CLIP_PLOT_UPDATE_REFERENCES").is_some() {
-            std::fs::create_dir_all(reference.parent().unwrap()).unwrap();
-            img.save(&reference).unwrap();
-        }
-        let want = image::open(&reference).unwrap().to_rgba8();
-        let (mean, far) = difference(&img, &want);
-        println!(
-            "{layout}: mean difference {mean:.2}, {:.2}% pixels far ({})",
-            far * 100.0,
-            got.display()
-        );
-        assert!(
-            mean < 2.0 && far < 0.01,
-            "{layout} differs from its reference: mean {mean:.2}, far {far:.4}; see {}",
-            got.display()
-        );
+        compare_with_reference(&img, &format!("tuxpaint_{layout}.png"));
         // Not blank: thumbnails cover a good part of the frame.
         let lit = img
             .pixels()
@@ -92,8 +129,9 @@ fn a_transition_starts_and_ends_on_its_layouts() {
     let dir = tempfile::tempdir().unwrap();
     let p = prepared_tuxpaint(dir.path());
     let gpu = Gpu::headless().unwrap();
-    let grid = render_image(&gpu, &p, "grid", 200, 200).unwrap();
-    let umap = render_image(&gpu, &p, "umap", 200, 200).unwrap();
+    let plain = RenderOptions::default();
+    let grid = render_image(&gpu, &p, "grid", (200, 200), &plain).unwrap();
+    let umap = render_image(&gpu, &p, "umap", (200, 200), &plain).unwrap();
     let start = render_transition(&gpu, &p, "grid", "umap", 0.0, 200, 200).unwrap();
     let end = render_transition(&gpu, &p, "grid", "umap", 1.0, 200, 200).unwrap();
     let mid = render_transition(&gpu, &p, "grid", "umap", 0.5, 200, 200).unwrap();
@@ -102,4 +140,106 @@ fn a_transition_starts_and_ends_on_its_layouts() {
     assert!(difference(&mid, &grid).0 > 2.0 && difference(&mid, &umap).0 > 2.0);
     assert_eq!((ease(0.0), ease(0.5), ease(1.0)), (0.0, 0.5, 1.0));
     assert!(ease(0.1) < 0.1 && ease(0.9) > 0.9);
+}
+
+#[test]
+fn tiles_stitch_into_the_same_picture() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = prepared_tuxpaint(dir.path());
+    let gpu = Gpu::headless().unwrap();
+    let whole = RenderOptions {
+        logo: true,
+        ..Default::default()
+    };
+    let tiled = RenderOptions {
+        max_tile: Some(128),
+        ..whole.clone()
+    };
+    let a = render_image(&gpu, &p, "grid", (600, 300), &whole).unwrap();
+    let b = render_image(&gpu, &p, "grid", (600, 300), &tiled).unwrap();
+    b.save(out_dir().join("tuxpaint_tiled.png")).unwrap();
+    let (mean, far) = difference(&a, &b);
+    assert!(
+        mean < 0.5 && far < 0.002,
+        "tiled differs: mean {mean}, far {far}"
+    );
+}
+
+#[test]
+fn zoomed_in_thumbnails_get_their_detail_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = prepared_tuxpaint(dir.path());
+    let gpu = Gpu::headless().unwrap();
+    // Close on the grid's centre: thumbnails about 100 px wide.
+    let (positions, cell) = layout_with_cell(&p, "grid").unwrap();
+    let camera = Camera {
+        centre: positions[0],
+        span: 3.0 * cell,
+    };
+    let options = |detail| RenderOptions {
+        camera: Some(camera),
+        detail,
+        ..Default::default()
+    };
+    let blurry = render_image(&gpu, &p, "grid", (320, 320), &options(false)).unwrap();
+    let sharp = render_image(&gpu, &p, "grid", (320, 320), &options(true)).unwrap();
+    blurry
+        .save(out_dir().join("tuxpaint_no_detail.png"))
+        .unwrap();
+    let (s0, s1) = (sharpness(&blurry), sharpness(&sharp));
+    println!("sharpness without detail {s0:.1}, with {s1:.1}");
+    assert!(
+        s1 > 1.3 * s0,
+        "the detail level adds no detail: {s0} vs {s1}"
+    );
+    compare_with_reference(&sharp, "tuxpaint_detail.png");
+}
+
+#[test]
+fn selection_dimming_hover_borders_and_logo() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = prepared_tuxpaint(dir.path());
+    let gpu = Gpu::headless().unwrap();
+    let (positions, cell) = layout_with_cell(&p, "grid").unwrap();
+    let mut map = MapRenderer::new(&gpu, &p, &positions, cell, FORMAT);
+    let index = LayoutIndex::new(positions.clone(), cell, half_extents(&p));
+    // Select the images in the left third, dim the bottom third, hover the one in the middle.
+    let lo = positions.iter().map(|q| q[0]).fold(f32::INFINITY, f32::min);
+    let hi = positions
+        .iter()
+        .map(|q| q[0])
+        .fold(f32::NEG_INFINITY, f32::max);
+    let bottom = positions.iter().map(|q| q[1]).fold(f32::INFINITY, f32::min);
+    let top = positions
+        .iter()
+        .map(|q| q[1])
+        .fold(f32::NEG_INFINITY, f32::max);
+    map.set_flags(SELECTED, |i| positions[i][0] < lo + (hi - lo) / 3.0);
+    map.set_flags(DIMMED, |i| positions[i][1] < bottom + (top - bottom) / 3.0);
+    let hover = index.pick([0.0, 0.0], 1.0).expect("an image at the centre");
+    let mut logo = Logo::new(&gpu, read_logo(&logo_path()).unwrap(), FORMAT);
+    let frame = FrameState {
+        hover: Some(hover as u32),
+        style: Style {
+            borders: true,
+            background: [40, 44, 60],
+            size_scale: 0.9,
+        },
+        ..FrameState::still(Camera::fit_all())
+    };
+    let mut lod = LodPool::new(p.clone(), &gpu, &map);
+    let img = render_view(
+        &gpu,
+        &mut map,
+        &index,
+        Some(&mut lod),
+        Some(&mut logo),
+        &frame,
+        (384, 384),
+        None,
+    )
+    .unwrap();
+    compare_with_reference(&img, "tuxpaint_states.png");
+    // The background colour shows between the thumbnails (size 0.9 leaves gaps).
+    assert_eq!(img.get_pixel(2, 2).0, [40, 44, 60, 255]);
 }

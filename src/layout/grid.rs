@@ -13,6 +13,7 @@
 
 use rayon::prelude::*;
 
+use super::spatial::SpatialHash;
 use super::{bounds, normalize_positions};
 
 /// Columns and rows of a near-square grid of at least `n` cells whose shape follows
@@ -226,76 +227,6 @@ pub fn jitter(source: &[[f32; 2]], spacing: f32, sweeps: usize) -> (Vec<[f32; 2]
 fn bbox_half(p: &[[f32; 2]]) -> f32 {
     let [lo, hi] = bounds(p.iter().copied());
     ((hi[0] - lo[0]).max(hi[1] - lo[1]) / 2.0).max(0.0)
-}
-
-/// Points bucketed on a uniform grid of `cell`-sized squares (a counting sort).
-struct SpatialHash {
-    lo: [f32; 2],
-    cell: f32,
-    w: usize,
-    h: usize,
-    starts: Vec<u32>,
-    members: Vec<u32>,
-    /// Positions in `members` order.
-    sorted: Vec<[f32; 2]>,
-}
-
-impl SpatialHash {
-    fn new(p: &[[f32; 2]], cell: f32) -> Self {
-        let [lo, hi] = bounds(p.iter().copied());
-        // At most ~4 cells per point, so memory stays O(N) however spread the points are.
-        let max_cells = (4 * p.len()).max(16) as f32;
-        let mut cell = cell.max(f32::MIN_POSITIVE);
-        while ((hi[0] - lo[0]) / cell + 1.0) * ((hi[1] - lo[1]) / cell + 1.0) > max_cells {
-            cell *= 1.5;
-        }
-        let w = ((hi[0] - lo[0]) / cell) as usize + 1;
-        let h = ((hi[1] - lo[1]) / cell) as usize + 1;
-        let key = |q: &[f32; 2]| {
-            let x = (((q[0] - lo[0]) / cell) as usize).min(w - 1);
-            let y = (((q[1] - lo[1]) / cell) as usize).min(h - 1);
-            y * w + x
-        };
-        let mut starts = vec![0u32; w * h + 1];
-        for q in p {
-            starts[key(q) + 1] += 1;
-        }
-        for c in 0..w * h {
-            starts[c + 1] += starts[c];
-        }
-        let mut fill = starts.clone();
-        let mut members = vec![0u32; p.len()];
-        for (i, q) in p.iter().enumerate() {
-            let k = key(q);
-            members[fill[k] as usize] = i as u32;
-            fill[k] += 1;
-        }
-        let sorted = members.iter().map(|&m| p[m as usize]).collect();
-        Self {
-            lo,
-            cell,
-            w,
-            h,
-            starts,
-            members,
-            sorted,
-        }
-    }
-
-    /// Calls `f` with the index and position of every point in the 3×3 cells around `q`.
-    fn for_each_near(&self, q: [f32; 2], mut f: impl FnMut(usize, [f32; 2])) {
-        let cx = (((q[0] - self.lo[0]) / self.cell) as isize).clamp(0, self.w as isize - 1);
-        let cy = (((q[1] - self.lo[1]) / self.cell) as isize).clamp(0, self.h as isize - 1);
-        for y in (cy - 1).max(0)..=(cy + 1).min(self.h as isize - 1) {
-            for x in (cx - 1).max(0)..=(cx + 1).min(self.w as isize - 1) {
-                let c = y as usize * self.w + x as usize;
-                let range = self.starts[c] as usize..self.starts[c + 1] as usize;
-                for (&m, &pos) in self.members[range.clone()].iter().zip(&self.sorted[range]) {
-                    f(m as usize, pos);
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]

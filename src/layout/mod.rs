@@ -10,6 +10,7 @@ pub mod knn;
 pub mod meta;
 pub mod pca;
 pub mod quality;
+pub mod spatial;
 pub mod umap;
 
 pub use pca::{Pca, pca_2d};

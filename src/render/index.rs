@@ -1,0 +1,186 @@
+//! The CPU side of culling, picking and the lasso: a spatial hash of the layout shown, and
+//! each image's extent. Queries cost what the view holds, not N.
+
+use rayon::prelude::*;
+
+use super::Camera;
+use crate::cache::PreparedDataset;
+use crate::layout::spatial::{SpatialHash, in_polygon};
+
+/// A layout's positions bucketed for queries, with each image's half extent.
+pub struct LayoutIndex {
+    hash: SpatialHash,
+    positions: Vec<[f32; 2]>,
+    /// Half extent of each image for a cell of 1 (aspect kept), as the renderer draws it.
+    half: std::sync::Arc<[[f32; 2]]>,
+    cell: f32,
+}
+
+/// Each image's half extent for a cell of 1, from the atlas records.
+pub fn half_extents(prepared: &PreparedDataset) -> std::sync::Arc<[[f32; 2]]> {
+    prepared
+        .thumb_records()
+        .iter()
+        .map(|r| {
+            let (w, h) = (f32::from(r.small_w.max(1)), f32::from(r.small_h.max(1)));
+            let long = w.max(h);
+            [0.5 * w / long, 0.5 * h / long]
+        })
+        .collect()
+}
+
+/// What one view shows.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Visible {
+    /// Visible images in ascending order; `None` when (nearly) all are, so drawing everything
+    /// is cheaper than listing them.
+    pub ids: Option<Vec<u32>>,
+    /// How many images are visible.
+    pub count: usize,
+    /// Size of a thumbnail's longer side on screen, pixels.
+    pub thumb_px: f32,
+}
+
+impl LayoutIndex {
+    /// Indexes `positions` (one per image, drawn `cell` units wide) with extents `half`.
+    pub fn new(positions: Vec<[f32; 2]>, cell: f32, half: std::sync::Arc<[[f32; 2]]>) -> Self {
+        Self {
+            hash: SpatialHash::new(&positions, cell),
+            positions,
+            half,
+            cell,
+        }
+    }
+
+    pub fn positions(&self) -> &[[f32; 2]] {
+        &self.positions
+    }
+
+    pub fn cell(&self) -> f32 {
+        self.cell
+    }
+
+    /// The images a `size` target shows through `camera` with thumbnails scaled by
+    /// `size_scale`. Above half of all images the list is dropped (draw everything).
+    pub fn visible(&self, camera: &Camera, size: (u32, u32), size_scale: f32) -> Visible {
+        let reach = 0.5 * self.cell * size_scale;
+        let (mut lo, mut hi) = camera.visible_box(size.0, size.1);
+        for a in 0..2 {
+            lo[a] -= reach;
+            hi[a] += reach;
+        }
+        let thumb_px = self.cell * size_scale * camera.pixels_per_unit(size.0, size.1);
+        let n = self.positions.len();
+        let mut ids = Vec::new();
+        self.hash.for_each_in_box(lo, hi, |i, _| ids.push(i as u32));
+        let count = ids.len();
+        if count * 2 > n {
+            return Visible {
+                ids: None,
+                count,
+                thumb_px,
+            };
+        }
+        ids.par_sort_unstable();
+        Visible {
+            ids: Some(ids),
+            count,
+            thumb_px,
+        }
+    }
+
+    /// The topmost image (the one drawn last) under layout point `p`.
+    pub fn pick(&self, p: [f32; 2], size_scale: f32) -> Option<usize> {
+        let cell = self.cell * size_scale;
+        let reach = 0.5 * cell;
+        let mut best: Option<usize> = None;
+        self.hash.for_each_in_box(
+            [p[0] - reach, p[1] - reach],
+            [p[0] + reach, p[1] + reach],
+            |i, q| {
+                let h = self.half[i];
+                if (p[0] - q[0]).abs() <= h[0] * cell
+                    && (p[1] - q[1]).abs() <= h[1] * cell
+                    && best.is_none_or(|b| i > b)
+                {
+                    best = Some(i);
+                }
+            },
+        );
+        best
+    }
+
+    /// Images whose centre lies inside `polygon` (layout space), ascending.
+    pub fn lasso(&self, polygon: &[[f32; 2]]) -> Vec<u32> {
+        if polygon.len() < 3 {
+            return Vec::new();
+        }
+        let [lo, hi] = crate::layout::bounds(polygon.iter().copied());
+        let mut ids = Vec::new();
+        self.hash.for_each_in_box(lo, hi, |i, q| {
+            if in_polygon(q, polygon) {
+                ids.push(i as u32);
+            }
+        });
+        ids.sort_unstable();
+        ids
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid(n: usize) -> LayoutIndex {
+        // n × n images on a grid filling [-1, 1]², square thumbnails.
+        let step = 2.0 / n as f32;
+        let positions: Vec<[f32; 2]> = (0..n * n)
+            .map(|k| {
+                let (x, y) = ((k % n) as f32, (k / n) as f32);
+                [-1.0 + (x + 0.5) * step, -1.0 + (y + 0.5) * step]
+            })
+            .collect();
+        let half = vec![[0.5f32, 0.5]; n * n].into();
+        LayoutIndex::new(positions, step, half)
+    }
+
+    #[test]
+    fn zoomed_in_views_list_only_what_they_show() {
+        let index = grid(100);
+        let all = index.visible(&Camera::fit_all(), (800, 800), 1.0);
+        assert_eq!(all.ids, None);
+        assert_eq!(all.count, 10_000);
+        // A view 0.2 units across shows about 10 × 10 thumbnails (+ a ring cut by the edges).
+        let close = Camera {
+            centre: [0.0, 0.0],
+            span: 0.2,
+        };
+        let v = index.visible(&close, (400, 400), 1.0);
+        let ids = v.ids.expect("culled");
+        assert!((100..=144).contains(&ids.len()), "{}", ids.len());
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        assert!((v.thumb_px - 40.0).abs() < 0.5, "{}", v.thumb_px);
+    }
+
+    #[test]
+    fn picking_finds_the_image_under_the_point() {
+        let index = grid(10);
+        // Image 0 is centred at (-0.9, -0.9) and 0.2 wide.
+        assert_eq!(index.pick([-0.9, -0.9], 1.0), Some(0));
+        assert_eq!(index.pick([-0.81, -0.99], 1.0), Some(0));
+        assert_eq!(index.pick([-0.9, -0.7], 1.0), Some(10));
+        assert_eq!(index.pick([1.5, 0.0], 1.0), None);
+        // Thumbnails at half size leave gaps between them.
+        assert_eq!(index.pick([-0.81, -0.9], 0.5), None);
+    }
+
+    #[test]
+    fn lasso_selects_centres_inside() {
+        let index = grid(10);
+        let triangle = [[-1.0, -1.0], [0.0, -1.0], [-1.0, 0.0]];
+        let picked = index.lasso(&triangle);
+        // Centres (-0.9 + 0.2 i, -0.9 + 0.2 j) with i + j < 4 lie inside: 10 of them.
+        assert_eq!(picked.len(), 10, "{picked:?}");
+        assert!(index.lasso(&triangle[..2]).is_empty());
+    }
+}

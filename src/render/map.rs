@@ -1,0 +1,580 @@
+//! The GPU side of the map: atlas pages, per-image instance data, two layouts' positions,
+//! per-image state (level-of-detail slot, selected, dimmed), the visible list, and the
+//! level-of-detail pool's pages. One draw call draws every image.
+
+use bytemuck::{Pod, Zeroable};
+use wgpu::util::DeviceExt as _;
+
+use super::{Camera, Gpu};
+use crate::cache::PreparedDataset;
+use crate::thumbs::atlas;
+
+/// Side of a level-of-detail slot, pixels (the large thumbnail level's default size).
+pub const LOD_SLOT_PX: u32 = 256;
+/// Slots per level-of-detail page (8 × 8 of 256 px in 2048 px).
+pub const LOD_PER_PAGE: u32 = (atlas::PAGE_PX / LOD_SLOT_PX) * (atlas::PAGE_PX / LOD_SLOT_PX);
+
+/// Per-image state bits, as the shader reads them.
+pub const SLOT_MASK: u32 = 0x00ff_ffff;
+pub const SELECTED: u32 = 0x0100_0000;
+pub const DIMMED: u32 = 0x0200_0000;
+/// `hover` value for "no image".
+pub const NO_IMAGE: u32 = u32::MAX;
+
+/// Per-image instance data, as the shader's `Thumb`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+struct Thumb {
+    half_size: [f32; 2],
+    large_size: [f32; 2],
+    rect: [f32; 4],
+    page: u32,
+    pad: [u32; 3],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+struct ViewUniform {
+    centre: [f32; 2],
+    scale: [f32; 2],
+    viewport: [f32; 2],
+    blend: f32,
+    cell_from: f32,
+    cell_to: f32,
+    size_scale: f32,
+    from_base: u32,
+    to_base: u32,
+    hover: u32,
+    use_ids: u32,
+    border_px: f32,
+    dim: f32,
+    accent: [f32; 4],
+}
+
+/// How thumbnails look; the settings panel edits it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Style {
+    /// Thumbnail size factor (1: each layout's own cell size).
+    pub size_scale: f32,
+    /// Background colour, sRGB bytes.
+    pub background: [u8; 3],
+    /// Draw a thin frame around every thumbnail.
+    pub borders: bool,
+}
+
+impl Default for Style {
+    fn default() -> Self {
+        Self {
+            size_scale: 1.0,
+            background: [18, 18, 20],
+            borders: false,
+        }
+    }
+}
+
+impl Style {
+    /// The background as wgpu's linear colour.
+    pub fn clear_colour(&self) -> wgpu::Color {
+        let lin = |c: u8| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        wgpu::Color {
+            r: lin(self.background[0]),
+            g: lin(self.background[1]),
+            b: lin(self.background[2]),
+            a: 1.0,
+        }
+    }
+}
+
+/// What one frame shows besides the camera.
+#[derive(Clone, Copy, Debug)]
+pub struct FrameState {
+    pub camera: Camera,
+    /// Transition progress, already eased (1: the current layout).
+    pub blend: f32,
+    /// Image under the cursor.
+    pub hover: Option<u32>,
+    pub style: Style,
+}
+
+impl FrameState {
+    pub fn still(camera: Camera) -> Self {
+        Self {
+            camera,
+            blend: 1.0,
+            hover: None,
+            style: Style::default(),
+        }
+    }
+}
+
+/// Atlas pages, instance data and layouts on the GPU, ready to draw.
+pub struct MapRenderer {
+    pipeline: wgpu::RenderPipeline,
+    bind_group: wgpu::BindGroup,
+    view: wgpu::Buffer,
+    positions: wgpu::Buffer,
+    state_buffer: wgpu::Buffer,
+    ids: wgpu::Buffer,
+    pub(crate) lod_texture: wgpu::Texture,
+    pub(crate) lod_format: wgpu::TextureFormat,
+    pub(crate) lod_slots: u32,
+    /// Which half of `positions` holds the `to` layout (0 or 1).
+    to_half: u32,
+    cells: [f32; 2],
+    count: u32,
+    /// CPU copy of the per-image state and the range not yet uploaded.
+    state: Vec<u32>,
+    dirty: Option<(usize, usize)>,
+    visible: Option<u32>,
+    gpu_bytes: u64,
+}
+
+fn position_bytes(positions: &[[f32; 2]], count: usize) -> Vec<u8> {
+    let mut flat: Vec<[f32; 2]> = positions.iter().take(count).copied().collect();
+    flat.resize(count.max(1), [0.0, 0.0]);
+    bytemuck::cast_slice(&flat).to_vec()
+}
+
+fn array_texture(
+    device: &wgpu::Device,
+    label: &str,
+    format: wgpu::TextureFormat,
+    layers: u32,
+) -> wgpu::Texture {
+    device.create_texture(&wgpu::TextureDescriptor {
+        label: Some(label),
+        size: wgpu::Extent3d {
+            width: atlas::PAGE_PX,
+            height: atlas::PAGE_PX,
+            depth_or_array_layers: layers,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        view_formats: &[],
+    })
+}
+
+/// Bytes of one 2048² page in `format`.
+fn page_bytes(format: wgpu::TextureFormat) -> u64 {
+    match format {
+        wgpu::TextureFormat::Bc1RgbaUnormSrgb => atlas::PAGE_BYTES as u64,
+        _ => u64::from(atlas::PAGE_PX) * u64::from(atlas::PAGE_PX) * 4,
+    }
+}
+
+impl MapRenderer {
+    /// Uploads `prepared`'s atlas pages and `positions` (one per image); each thumbnail is
+    /// drawn `cell` layout units wide on its longer side. Draws into targets of `format`.
+    pub fn new(
+        gpu: &Gpu,
+        prepared: &PreparedDataset,
+        positions: &[[f32; 2]],
+        cell: f32,
+        format: wgpu::TextureFormat,
+    ) -> Self {
+        let device = &gpu.device;
+        let layers = prepared.page_count().max(1) as u32;
+        let (tex_format, bytes_per_row) = if gpu.bc {
+            (
+                wgpu::TextureFormat::Bc1RgbaUnormSrgb,
+                (atlas::PAGE_PX / 4) * atlas::BLOCK_BYTES as u32,
+            )
+        } else {
+            (wgpu::TextureFormat::Rgba8UnormSrgb, atlas::PAGE_PX * 4)
+        };
+        let texture = array_texture(device, "atlas pages", tex_format, layers);
+        for p in 0..prepared.page_count() {
+            let expanded;
+            let data: &[u8] = if gpu.bc {
+                prepared.page(p)
+            } else {
+                expanded = atlas::decode_page_rgba(prepared.page(p)).into_raw();
+                &expanded
+            };
+            gpu.queue.write_texture(
+                wgpu::TexelCopyTextureInfo {
+                    texture: &texture,
+                    mip_level: 0,
+                    origin: wgpu::Origin3d {
+                        x: 0,
+                        y: 0,
+                        z: p as u32,
+                    },
+                    aspect: wgpu::TextureAspect::All,
+                },
+                data,
+                wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(bytes_per_row),
+                    rows_per_image: None,
+                },
+                wgpu::Extent3d {
+                    width: atlas::PAGE_PX,
+                    height: atlas::PAGE_PX,
+                    depth_or_array_layers: 1,
+                },
+            );
+        }
+        // The level-of-detail pool: a fixed number of slots, whatever N is. BC1 where the
+        // adapter has it (32 KiB a slot), else RGBA8 with half as many slots.
+        let (lod_format, lod_layers) = if gpu.bc {
+            (wgpu::TextureFormat::Bc1RgbaUnormSrgb, 16)
+        } else {
+            (wgpu::TextureFormat::Rgba8UnormSrgb, 8)
+        };
+        let lod_texture = array_texture(device, "detail pages", lod_format, lod_layers);
+        let array_view = |t: &wgpu::Texture| {
+            t.create_view(&wgpu::TextureViewDescriptor {
+                dimension: Some(wgpu::TextureViewDimension::D2Array),
+                ..Default::default()
+            })
+        };
+        let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
+            label: Some("linear"),
+            mag_filter: wgpu::FilterMode::Linear,
+            min_filter: wgpu::FilterMode::Linear,
+            ..Default::default()
+        });
+        let thumbs: Vec<Thumb> = prepared
+            .thumb_records()
+            .iter()
+            .map(|r| {
+                let (w, h) = (f32::from(r.small_w.max(1)), f32::from(r.small_h.max(1)));
+                let long = w.max(h);
+                let (lw, lh) = super::lod::slot_size(r.large_w, r.large_h);
+                // Half a texel in from the cell's edge, so filtering never reads a neighbour.
+                Thumb {
+                    half_size: [0.5 * w / long, 0.5 * h / long],
+                    large_size: [lw as f32, lh as f32],
+                    rect: [
+                        f32::from(r.cell_x) + 0.5,
+                        f32::from(r.cell_y) + 0.5,
+                        w - 1.0,
+                        h - 1.0,
+                    ],
+                    page: r.page,
+                    pad: [0; 3],
+                }
+            })
+            .collect();
+        let count = thumbs.len() as u32;
+        let n = thumbs.len().max(1);
+        let mut both = position_bytes(positions, thumbs.len());
+        both.extend_from_within(..);
+        let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+        let positions = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("layouts"),
+            contents: &both,
+            usage: storage,
+        });
+        let instances = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("thumbs"),
+            contents: if thumbs.is_empty() {
+                &[0u8; size_of::<Thumb>()]
+            } else {
+                bytemuck::cast_slice(&thumbs)
+            },
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        let state = vec![0u32; n];
+        let state_buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("state"),
+            contents: bytemuck::cast_slice(&state),
+            usage: storage,
+        });
+        let ids = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("visible"),
+            size: (n * 4) as u64,
+            usage: storage,
+            mapped_at_creation: false,
+        });
+        let view = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("view"),
+            size: size_of::<ViewUniform>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("thumbs.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/thumbs.wgsl").into()),
+        });
+        let storage_entry = |binding| {
+            super::layout_entry(
+                binding,
+                wgpu::ShaderStages::VERTEX,
+                wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Storage { read_only: true },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+            )
+        };
+        let texture_entry = |binding| {
+            super::layout_entry(
+                binding,
+                wgpu::ShaderStages::FRAGMENT,
+                wgpu::BindingType::Texture {
+                    sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                    view_dimension: wgpu::TextureViewDimension::D2Array,
+                    multisampled: false,
+                },
+            )
+        };
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("map"),
+            entries: &[
+                super::uniform_entry(0, wgpu::ShaderStages::VERTEX_FRAGMENT),
+                storage_entry(1),
+                texture_entry(2),
+                super::sampler_entry(3),
+                storage_entry(4),
+                storage_entry(5),
+                storage_entry(6),
+                texture_entry(7),
+            ],
+        });
+        let atlas_view = array_view(&texture);
+        let lod_view = array_view(&lod_texture);
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("map"),
+            layout: &layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: view.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: instances.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: wgpu::BindingResource::TextureView(&atlas_view),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: wgpu::BindingResource::Sampler(&sampler),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 4,
+                    resource: positions.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 5,
+                    resource: state_buffer.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 6,
+                    resource: ids.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 7,
+                    resource: wgpu::BindingResource::TextureView(&lod_view),
+                },
+            ],
+        });
+        let pipeline = super::premultiplied_pipeline(device, "thumbs", &layout, &shader, format);
+        let gpu_bytes = page_bytes(tex_format) * u64::from(layers)
+            + page_bytes(lod_format) * u64::from(lod_layers)
+            + instances.size()
+            + positions.size()
+            + state_buffer.size()
+            + ids.size();
+        Self {
+            pipeline,
+            bind_group,
+            view,
+            positions,
+            state_buffer,
+            ids,
+            lod_texture,
+            lod_format,
+            lod_slots: lod_layers * LOD_PER_PAGE,
+            to_half: 0,
+            cells: [cell, cell],
+            count,
+            state,
+            dirty: None,
+            visible: None,
+            gpu_bytes,
+        }
+    }
+
+    /// How many images it draws when nothing is culled.
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Bytes of GPU memory its textures and buffers hold.
+    pub fn gpu_bytes(&self) -> u64 {
+        self.gpu_bytes
+    }
+
+    /// Starts a transition to `positions` (cell size `cell`): the layout shown so far becomes
+    /// the `from` side, the new one the `to` side. Draw with `blend` going from 0 to 1 (see
+    /// [`super::ease`]).
+    pub fn transition_to(&mut self, gpu: &Gpu, positions: &[[f32; 2]], cell: f32) {
+        self.to_half = 1 - self.to_half;
+        self.write_half(gpu, self.to_half, positions);
+        self.cells = [self.cells[1], cell];
+    }
+
+    /// Replaces the current layout's positions without a transition (a layout converging).
+    pub fn set_positions(&mut self, gpu: &Gpu, positions: &[[f32; 2]], cell: f32) {
+        self.write_half(gpu, self.to_half, positions);
+        self.write_half(gpu, 1 - self.to_half, positions);
+        self.cells = [cell, cell];
+    }
+
+    fn write_half(&self, gpu: &Gpu, half: u32, positions: &[[f32; 2]]) {
+        let offset = u64::from(half) * self.positions.size() / 2;
+        gpu.queue.write_buffer(
+            &self.positions,
+            offset,
+            &position_bytes(positions, self.count as usize),
+        );
+    }
+
+    /// Draws only the images in `ids` (ascending, so overlaps stack as in a full draw);
+    /// `None` draws every image.
+    pub fn set_visible(&mut self, gpu: &Gpu, ids: Option<&[u32]>) {
+        self.visible = ids.map(|ids| {
+            let ids = &ids[..ids.len().min(self.count as usize)];
+            if !ids.is_empty() {
+                gpu.queue
+                    .write_buffer(&self.ids, 0, bytemuck::cast_slice(ids));
+            }
+            ids.len() as u32
+        });
+    }
+
+    /// How many images the next draw draws.
+    pub fn drawn(&self) -> u32 {
+        self.visible.unwrap_or(self.count)
+    }
+
+    /// Sets or clears state `bit` (SELECTED, DIMMED) of image `i`.
+    pub fn set_flag(&mut self, i: usize, bit: u32, on: bool) {
+        if let Some(s) = self.state.get_mut(i) {
+            let new = if on { *s | bit } else { *s & !bit };
+            if new != *s {
+                *s = new;
+                self.mark(i);
+            }
+        }
+    }
+
+    /// Sets state `bit` on exactly the images for which `on` is true.
+    pub fn set_flags(&mut self, bit: u32, on: impl Fn(usize) -> bool) {
+        for i in 0..self.count as usize {
+            self.set_flag(i, bit, on(i));
+        }
+    }
+
+    /// Points image `i` at level-of-detail slot `slot` (None: the atlas thumbnail).
+    pub(crate) fn set_slot(&mut self, i: usize, slot: Option<u32>) {
+        if let Some(s) = self.state.get_mut(i) {
+            let new = (*s & !SLOT_MASK) | slot.map_or(0, |k| k + 1);
+            if new != *s {
+                *s = new;
+                self.mark(i);
+            }
+        }
+    }
+
+    fn mark(&mut self, i: usize) {
+        self.dirty = Some(match self.dirty {
+            None => (i, i + 1),
+            Some((a, b)) => (a.min(i), b.max(i + 1)),
+        });
+    }
+
+    /// Records drawing the map into `target` (cleared first).
+    pub fn draw(
+        &mut self,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &wgpu::TextureView,
+        size: (u32, u32),
+        frame: &FrameState,
+    ) {
+        self.draw_with(
+            gpu,
+            encoder,
+            target,
+            size,
+            frame,
+            wgpu::LoadOp::Clear(frame.style.clear_colour()),
+        );
+    }
+
+    /// As [`Self::draw`], with the target's load operation given (`Load` draws over it).
+    pub fn draw_with(
+        &mut self,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &wgpu::TextureView,
+        size: (u32, u32),
+        frame: &FrameState,
+        load: wgpu::LoadOp<wgpu::Color>,
+    ) {
+        if let Some((a, b)) = self.dirty.take() {
+            gpu.queue.write_buffer(
+                &self.state_buffer,
+                (a * 4) as u64,
+                bytemuck::cast_slice(&self.state[a..b]),
+            );
+        }
+        let (centre, scale) = frame.camera.transform(size.0, size.1);
+        let blend = frame.blend.clamp(0.0, 1.0);
+        let n = self.positions.size() / 2 / 8;
+        let uniform = ViewUniform {
+            centre,
+            scale,
+            viewport: [size.0 as f32, size.1 as f32],
+            blend,
+            cell_from: self.cells[0],
+            cell_to: self.cells[1],
+            size_scale: frame.style.size_scale.max(0.01),
+            from_base: ((1 - self.to_half) as u64 * n) as u32,
+            to_base: (u64::from(self.to_half) * n) as u32,
+            hover: frame.hover.unwrap_or(NO_IMAGE),
+            use_ids: u32::from(self.visible.is_some()),
+            border_px: if frame.style.borders { 1.0 } else { 0.0 },
+            dim: 0.16,
+            accent: [0.95, 0.55, 0.05, 0.35],
+        };
+        gpu.queue
+            .write_buffer(&self.view, 0, bytemuck::bytes_of(&uniform));
+        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+            label: Some("map"),
+            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                view: target,
+                depth_slice: None,
+                resolve_target: None,
+                ops: wgpu::Operations {
+                    load,
+                    store: wgpu::StoreOp::Store,
+                },
+            })],
+            ..Default::default()
+        });
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        pass.draw(0..6, 0..self.drawn());
+    }
+}

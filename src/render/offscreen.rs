@@ -1,0 +1,278 @@
+//! Frames drawn into textures and read back: screenshots, posters, the headless `render`
+//! command, the benchmark and the tests all come through here. Pictures larger than the
+//! adapter's texture limit are drawn tile by tile with cameras that show each tile's part at
+//! the same scale, each tile culled and given its own detail level, then stitched.
+
+use std::sync::Arc;
+
+use image::RgbaImage;
+
+use super::index::{LayoutIndex, half_extents};
+use super::lod::{self, LodPool};
+use super::overlay::{Logo, read_logo};
+use super::{Camera, FrameState, Gpu, MapRenderer, RenderError, Style};
+use crate::cache::PreparedDataset;
+
+/// The colour format of offscreen frames.
+pub const FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8UnormSrgb;
+
+/// Tiles are at most this big even when the adapter allows more (bounds the readback).
+pub const MAX_TILE: u32 = 8192;
+
+/// A colour texture and a buffer to read it back.
+pub struct Target {
+    pub texture: wgpu::Texture,
+    pub view: wgpu::TextureView,
+    readback: wgpu::Buffer,
+    padded_row: u32,
+    pub size: (u32, u32),
+}
+
+impl Target {
+    pub fn new(gpu: &Gpu, size: (u32, u32)) -> Self {
+        let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("frame"),
+            size: wgpu::Extent3d {
+                width: size.0,
+                height: size.1,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: FORMAT,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+            view_formats: &[],
+        });
+        let view = texture.create_view(&Default::default());
+        let padded_row = (size.0 * 4).div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT)
+            * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
+        let readback = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: u64::from(padded_row) * u64::from(size.1),
+            usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+            mapped_at_creation: false,
+        });
+        Self {
+            texture,
+            view,
+            readback,
+            padded_row,
+            size,
+        }
+    }
+
+    /// Records copying the frame into the readback buffer.
+    pub fn copy(&self, encoder: &mut wgpu::CommandEncoder) {
+        encoder.copy_texture_to_buffer(
+            self.texture.as_image_copy(),
+            wgpu::TexelCopyBufferInfo {
+                buffer: &self.readback,
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(self.padded_row),
+                    rows_per_image: None,
+                },
+            },
+            self.texture.size(),
+        );
+    }
+
+    /// Waits for the GPU and hands each row of the copied frame to `row(y, pixels)`.
+    pub fn read(&self, gpu: &Gpu, mut row: impl FnMut(u32, &[u8])) -> Result<(), RenderError> {
+        let slice = self.readback.slice(..);
+        let (send, receive) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = send.send(r);
+        });
+        gpu.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| RenderError::Readback(e.to_string()))?;
+        receive
+            .recv()
+            .map_err(|e| RenderError::Readback(e.to_string()))?
+            .map_err(|e| RenderError::Readback(e.to_string()))?;
+        {
+            let mapped = slice
+                .get_mapped_range()
+                .map_err(|e| RenderError::Readback(e.to_string()))?;
+            let width = (self.size.0 * 4) as usize;
+            for (y, line) in mapped
+                .chunks(self.padded_row as usize)
+                .take(self.size.1 as usize)
+                .enumerate()
+            {
+                row(y as u32, &line[..width]);
+            }
+        }
+        self.readback.unmap();
+        Ok(())
+    }
+}
+
+/// The tiles, (x, y, w, h), that cover a `size` picture with tiles of at most `max` pixels.
+pub fn tiles(size: (u32, u32), max: u32) -> Vec<(u32, u32, u32, u32)> {
+    let max = max.max(1);
+    let mut out = Vec::new();
+    for y in (0..size.1).step_by(max as usize) {
+        for x in (0..size.0).step_by(max as usize) {
+            out.push((x, y, max.min(size.0 - x), max.min(size.1 - y)));
+        }
+    }
+    out
+}
+
+/// Draws what `frame` shows onto a `size` picture and reads it back: tiled beyond the
+/// adapter's texture limit (or `max_tile`), each tile culled and, when `lod` is given, with
+/// the detail level of the images large in it; the logo over the whole picture.
+#[allow(clippy::too_many_arguments)]
+pub fn render_view(
+    gpu: &Gpu,
+    map: &mut MapRenderer,
+    index: &LayoutIndex,
+    mut lod: Option<&mut LodPool>,
+    mut logo: Option<&mut Logo>,
+    frame: &FrameState,
+    size: (u32, u32),
+    max_tile: Option<u32>,
+) -> Result<RgbaImage, RenderError> {
+    if size.0 == 0 || size.1 == 0 {
+        return Err(RenderError::Image(format!(
+            "a picture of {}×{} pixels is empty",
+            size.0, size.1
+        )));
+    }
+    let bytes = u64::from(size.0) * u64::from(size.1) * 4;
+    let mut out = RgbaImage::new(size.0, size.1);
+    if out.len() as u64 != bytes {
+        return Err(RenderError::Image(format!(
+            "a picture of {}×{} pixels does not fit in memory",
+            size.0, size.1
+        )));
+    }
+    let max = max_tile
+        .unwrap_or(MAX_TILE)
+        .min(gpu.max_texture)
+        .min(MAX_TILE);
+    let mut targets: Vec<Target> = Vec::new();
+    for tile in tiles(size, max) {
+        let tile_size = (tile.2, tile.3);
+        let camera = frame.camera.tile(size, tile);
+        let settled = frame.blend >= 1.0;
+        if settled {
+            let visible = index.visible(&camera, tile_size, frame.style.size_scale);
+            if let Some(lod) = lod.as_deref_mut() {
+                let wanted = lod::wanted(&visible, index, &camera);
+                lod.load_now(gpu, map, &wanted);
+            }
+            map.set_visible(gpu, visible.ids.as_deref());
+        } else {
+            map.set_visible(gpu, None);
+        }
+        let target = match targets.iter().position(|t| t.size == tile_size) {
+            Some(k) => &targets[k],
+            None => {
+                targets.push(Target::new(gpu, tile_size));
+                &targets[targets.len() - 1]
+            }
+        };
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        let tile_frame = FrameState { camera, ..*frame };
+        map.draw(gpu, &mut encoder, &target.view, tile_size, &tile_frame);
+        if let Some(logo) = logo.as_deref_mut() {
+            logo.draw(gpu, &mut encoder, &target.view, size, tile);
+        }
+        target.copy(&mut encoder);
+        gpu.queue.submit([encoder.finish()]);
+        target.read(gpu, |y, row| {
+            let start = (((tile.1 + y) * size.0 + tile.0) * 4) as usize;
+            out.as_mut()[start..start + row.len()].copy_from_slice(row);
+        })?;
+    }
+    Ok(out)
+}
+
+/// Options of a headless render.
+#[derive(Clone, Debug, Default)]
+pub struct RenderOptions {
+    /// The view; `None` fits the whole layout.
+    pub camera: Option<Camera>,
+    pub style: Style,
+    /// Draw the dataset's logo (`DATASET/logo.png` or `--logo`) when it has one.
+    pub logo: bool,
+    /// Sharpen thumbnails large in the picture from the cache's large level.
+    pub detail: bool,
+    /// Largest tile side (the adapter's texture limit when `None`).
+    pub max_tile: Option<u32>,
+}
+
+/// Renders the transition from layout `from` to `to` at `blend` (0: `from`), headless.
+pub fn render_transition(
+    gpu: &Gpu,
+    prepared: &PreparedDataset,
+    from: &str,
+    to: &str,
+    blend: f32,
+    width: u32,
+    height: u32,
+) -> Result<RgbaImage, RenderError> {
+    let (positions, cell) = super::layout_with_cell(prepared, from)?;
+    let mut map = MapRenderer::new(gpu, prepared, &positions, cell, FORMAT);
+    let (positions, cell) = super::layout_with_cell(prepared, to)?;
+    if to != from {
+        map.transition_to(gpu, &positions, cell);
+    }
+    let index = LayoutIndex::new(positions, cell, half_extents(prepared));
+    let frame = FrameState {
+        blend,
+        ..FrameState::still(Camera::fit_all())
+    };
+    render_view(
+        gpu,
+        &mut map,
+        &index,
+        None,
+        None,
+        &frame,
+        (width, height),
+        None,
+    )
+}
+
+/// Renders layout `layout` of `prepared` into a `width × height` picture, headless.
+pub fn render_image(
+    gpu: &Gpu,
+    prepared: &Arc<PreparedDataset>,
+    layout: &str,
+    size: (u32, u32),
+    options: &RenderOptions,
+) -> Result<RgbaImage, RenderError> {
+    let (positions, cell) = super::layout_with_cell(prepared, layout)?;
+    let mut map = MapRenderer::new(gpu, prepared, &positions, cell, FORMAT);
+    let index = LayoutIndex::new(positions, cell, half_extents(prepared));
+    let mut lod = options
+        .detail
+        .then(|| LodPool::new(prepared.clone(), gpu, &map));
+    let mut logo = match (&prepared.manifest.logo, options.logo) {
+        (Some(path), true) => Some(Logo::new(
+            gpu,
+            read_logo(std::path::Path::new(path)).map_err(RenderError::Image)?,
+            FORMAT,
+        )),
+        _ => None,
+    };
+    let frame = FrameState {
+        style: options.style,
+        ..FrameState::still(options.camera.unwrap_or_else(Camera::fit_all))
+    };
+    render_view(
+        gpu,
+        &mut map,
+        &index,
+        lod.as_mut(),
+        logo.as_mut(),
+        &frame,
+        size,
+        options.max_tile,
+    )
+}
