@@ -48,6 +48,8 @@ pub trait Progress: Sync {
     /// Intermediate positions of a layout being optimised (normalised like the result), so a
     /// viewer can animate UMAP while it converges.
     fn layout_snapshot(&self, _layout: &str, _epoch: usize, _positions: &[[f32; 2]]) {}
+    /// Layout `name` (or "hotspots") is written and the manifest on disk names it.
+    fn layout_ready(&self, _name: &str) {}
 }
 
 /// Progress that goes nowhere (tests, libraries).
@@ -419,6 +421,49 @@ pub fn prepare(
         (None, None) => &DenseRows::new(&[], 1),
     };
 
+    // The manifest names what is on disk so far: written after every stage, so the viewer
+    // shows each layout as it lands and an interrupted run keeps what it finished.
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    let write_manifest = |layouts: &std::collections::BTreeMap<String, LayoutInfo>,
+                          neighbours: &Option<LayoutInfo>,
+                          clusters: &std::collections::BTreeMap<String, LayoutInfo>,
+                          notices: &[String],
+                          stage_seconds: &[(String, f64)]|
+     -> Result<(), PrepareError> {
+        let display = |p: &Path| p.display().to_string();
+        let manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            generator: format!("clip-plot {}", env!("CARGO_PKG_VERSION")),
+            dataset_root: display(&dataset.paths.root),
+            images_dir: display(&dataset.paths.images),
+            embeddings: dataset.paths.embeddings.as_ref().map(|e| match e {
+                EmbeddingInput::ClipRetrieval(p) | EmbeddingInput::PerImage(p) => display(p),
+                EmbeddingInput::Matrix { npy, .. } => display(npy),
+            }),
+            metadata: dataset.paths.metadata.as_deref().map(display),
+            logo: dataset.paths.logo.as_deref().map(display),
+            image_count: shown_images.len(),
+            embedding_dim: rows.dim(),
+            embedding_origin: origin,
+            thumbs: Some(ThumbsInfo {
+                fingerprint: thumbs_fingerprint.clone(),
+                pages,
+                page_px: atlas::PAGE_PX,
+                cell_px: atlas::CELL_PX,
+                large_px: opts.large_px,
+                page_format: "bc1-rgba-srgb".into(),
+            }),
+            layouts: layouts.clone(),
+            neighbours: neighbours.clone(),
+            clusters: clusters.clone(),
+            skipped: skipped.clone(),
+            notices: notices.to_vec(),
+            stage_seconds: stage_seconds.iter().cloned().collect(),
+        };
+        cache.write_json(&cache.manifest(), &manifest)?;
+        Ok(())
+    };
+
     // PCA and the neighbour table, unless computed before from the same images and
     // embeddings.
     let inputs_fingerprint = |tag: &str, params: &[u64]| {
@@ -501,6 +546,16 @@ pub fn prepare(
             ))
         },
     )?;
+    write_manifest(
+        &layouts,
+        &None,
+        &Default::default(),
+        &notices,
+        &stage_seconds,
+    )?;
+    if layouts.contains_key("pca") {
+        progress.layout_ready("pca");
+    }
     lap("pca", &mut stage_seconds);
 
     let knn_fingerprint = inputs_fingerprint("neighbours-v1", &[NEIGHBOURS_K as u64, opts.seed]);
@@ -533,6 +588,7 @@ pub fn prepare(
     }
     lap("neighbours", &mut stage_seconds);
 
+    let mut clusters = std::collections::BTreeMap::new();
     // UMAP, from the neighbour graph.
     let u = &opts.umap;
     let umap_fingerprint = inputs_fingerprint(
@@ -584,6 +640,10 @@ pub fn prepare(
             Ok(Some(positions.into()))
         },
     )?;
+    write_manifest(&layouts, &neighbours, &clusters, &notices, &stage_seconds)?;
+    if layouts.contains_key("umap") {
+        progress.layout_ready("umap");
+    }
     lap("umap", &mut stage_seconds);
 
     // Layouts derived from UMAP: grid, jittered, metadata layouts; then hotspots.
@@ -591,7 +651,6 @@ pub fn prepare(
         Some(info) if !opts.only_thumbs => Some(cache.read_layout(&info.file)?),
         _ => None,
     };
-    let mut clusters = std::collections::BTreeMap::new();
     if let Some(umap) = &umap_positions {
         let derived = |tag: &str, extra: &[u64]| {
             let mut fp = Fingerprint::default();
@@ -615,6 +674,10 @@ pub fn prepare(
                 }))
             },
         )?;
+        write_manifest(&layouts, &neighbours, &clusters, &notices, &stage_seconds)?;
+        if layouts.contains_key("grid") {
+            progress.layout_ready("grid");
+        }
         layout_stage(
             &mut layouts,
             "jittered",
@@ -631,6 +694,10 @@ pub fn prepare(
                 }))
             },
         )?;
+        write_manifest(&layouts, &neighbours, &clusters, &notices, &stage_seconds)?;
+        if layouts.contains_key("jittered") {
+            progress.layout_ready("jittered");
+        }
         lap("grid", &mut stage_seconds);
 
         // Metadata layouts: computed together (cheap), each cached under its own name.
@@ -677,6 +744,10 @@ pub fn prepare(
             layout_stage(&mut layouts, name, meta_fp.clone(), vec![], &|| {
                 Ok(layout.cloned())
             })?;
+            write_manifest(&layouts, &neighbours, &clusters, &notices, &stage_seconds)?;
+            if layouts.contains_key(name) {
+                progress.layout_ready(name);
+            }
         }
         lap("metadata layouts", &mut stage_seconds);
 
@@ -726,41 +797,12 @@ pub fn prepare(
                 );
             }
         }
+        write_manifest(&layouts, &neighbours, &clusters, &notices, &stage_seconds)?;
+        progress.layout_ready("hotspots");
         lap("hotspots", &mut stage_seconds);
     }
 
-    skipped.sort_by(|a, b| a.path.cmp(&b.path));
-    let display = |p: &Path| p.display().to_string();
-    let manifest = Manifest {
-        format_version: FORMAT_VERSION,
-        generator: format!("clip-plot {}", env!("CARGO_PKG_VERSION")),
-        dataset_root: display(&dataset.paths.root),
-        images_dir: display(&dataset.paths.images),
-        embeddings: dataset.paths.embeddings.as_ref().map(|e| match e {
-            EmbeddingInput::ClipRetrieval(p) | EmbeddingInput::PerImage(p) => display(p),
-            EmbeddingInput::Matrix { npy, .. } => display(npy),
-        }),
-        metadata: dataset.paths.metadata.as_deref().map(display),
-        logo: dataset.paths.logo.as_deref().map(display),
-        image_count: shown_images.len(),
-        embedding_dim: rows.dim(),
-        embedding_origin: origin,
-        thumbs: Some(ThumbsInfo {
-            fingerprint: thumbs_fingerprint,
-            pages,
-            page_px: atlas::PAGE_PX,
-            cell_px: atlas::CELL_PX,
-            large_px: opts.large_px,
-            page_format: "bc1-rgba-srgb".into(),
-        }),
-        layouts,
-        neighbours,
-        clusters,
-        skipped: skipped.clone(),
-        notices: notices.clone(),
-        stage_seconds: stage_seconds.iter().cloned().collect(),
-    };
-    cache.write_json(&cache.manifest(), &manifest)?;
+    write_manifest(&layouts, &neighbours, &clusters, &notices, &stage_seconds)?;
     Ok(PrepareReport {
         cache_dir: cache_root,
         images: shown_images.len(),

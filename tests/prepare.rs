@@ -371,3 +371,47 @@ fn cli_prepares_exports_and_reports_bad_inputs() {
         assert!(help.contains(word), "--help lacks {word}");
     }
 }
+
+/// Records, at each `layout_ready`, which layouts the manifest on disk names and whether
+/// that layout reads back with one position per image.
+struct ReadyWatcher {
+    cache: std::path::PathBuf,
+    seen: std::sync::Mutex<Vec<(String, Vec<String>, bool)>>,
+}
+
+impl clip_plot::prepare::Progress for ReadyWatcher {
+    fn begin(&self, _: &str, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn end(&self) {}
+    fn layout_ready(&self, name: &str) {
+        let p = PreparedDataset::open(&self.cache).unwrap();
+        let readable =
+            name == "hotspots" || p.layout(name).map(|l| l.len() == p.len()).unwrap_or(false);
+        self.seen
+            .lock()
+            .unwrap()
+            .push((name.to_string(), p.layout_names(), readable));
+    }
+}
+
+#[test]
+fn each_layout_is_readable_as_soon_as_it_lands() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let watcher = ReadyWatcher {
+        cache: cache.clone(),
+        seen: Default::default(),
+    };
+    prepare(&options(&fixture("tuxpaint"), &cache), &watcher).unwrap();
+    let seen = watcher.seen.into_inner().unwrap();
+    let order: Vec<&str> = seen.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(
+        &order[..4],
+        ["pca", "umap", "grid", "jittered"],
+        "{order:?}"
+    );
+    assert_eq!(order.last(), Some(&"hotspots"));
+    // PCA is on the map before UMAP exists.
+    assert_eq!(seen[0].1, vec!["pca".to_string()]);
+    assert!(seen.iter().all(|s| s.2), "{seen:?}");
+}
