@@ -52,6 +52,29 @@ impl ExportTable {
         })
     }
 
+    /// Only the rows `rows` (a selection), in that order.
+    pub fn subset(&self, rows: &[u32]) -> Self {
+        let rows: Vec<usize> = rows
+            .iter()
+            .map(|&r| r as usize)
+            .filter(|&r| r < self.filenames.len())
+            .collect();
+        Self {
+            filenames: rows.iter().map(|&r| self.filenames[r].clone()).collect(),
+            positions: rows.iter().map(|&r| self.positions[r]).collect(),
+            clusters: rows.iter().map(|&r| self.clusters[r]).collect(),
+            metadata: crate::dataset::Table {
+                columns: self.metadata.columns.clone(),
+                cells: self
+                    .metadata
+                    .cells
+                    .iter()
+                    .map(|col| rows.iter().map(|&r| col[r].clone()).collect())
+                    .collect(),
+            },
+        }
+    }
+
     /// Column names in output order, with metadata names that clash with ours suffixed.
     pub fn column_names(&self) -> Vec<String> {
         let mut names: Vec<String> = ["filename", "x", "y", "cluster"]

@@ -2,6 +2,7 @@
 //!
 //! Data flow one way: [`dataset`] (the user's files, read-only) → [`prepare`] (thumbnails,
 //! layouts) → [`cache`] (on disk) → the viewer. See ARCHITECTURE.md.
+pub mod app;
 pub mod cache;
 pub mod cluster;
 pub mod dataset;
@@ -11,3 +12,4 @@ pub mod layout;
 pub mod prepare;
 pub mod render;
 pub mod thumbs;
+pub mod ui;

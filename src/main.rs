@@ -44,6 +44,19 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     view: Option<DatasetArgs>,
+    #[command(flatten)]
+    window: WindowArgs,
+}
+
+/// Flags for automated runs of the window (the Xvfb smoke test).
+#[derive(Args, Debug, Default, Clone)]
+struct WindowArgs {
+    /// Close the window after this many frames of the open dataset.
+    #[arg(long, hide = true, value_name = "N")]
+    exit_after_frames: Option<u64>,
+    /// Before closing that way, save a screenshot of the map here.
+    #[arg(long, hide = true, value_name = "PNG")]
+    screenshot_on_exit: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -384,15 +397,17 @@ fn run_prepare_with(
     Ok(report)
 }
 
-fn view(dataset: &DatasetArgs) -> anyhow::Result<()> {
-    let report = run_prepare(dataset, false, clip_plot::thumbs::LARGE_PX)?;
-    println!(
-        "The map window is not part of this build yet; the dataset is prepared in {}.\n\
-         Export its layout with: clip-plot-view export {} --layout pca -o map.csv",
-        report.cache_dir.display(),
-        dataset.dataset.display()
-    );
-    Ok(())
+/// Opens the window on `dataset` (or, with none, asks for a folder); what is not prepared
+/// yet is prepared in the background while the window shows progress.
+fn view(dataset: Option<&DatasetArgs>, window: &WindowArgs) -> anyhow::Result<()> {
+    if let Some(d) = dataset {
+        set_threads(d.threads);
+    }
+    clip_plot::app::run(clip_plot::app::AppOptions {
+        prepare: dataset.map(|d| PrepareOptions::new(d.options())),
+        exit_after_frames: window.exit_after_frames,
+        screenshot_on_exit: window.screenshot_on_exit.clone(),
+    })
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -446,7 +461,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if args.no_view {
                 run_prepare(&dataset, false, clip_plot::thumbs::LARGE_PX)?;
             } else {
-                view(&dataset)?;
+                view(Some(&dataset), &WindowArgs::default())?;
             }
         }
         Some(Command::Render(args)) => {
@@ -530,12 +545,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 args.output.display()
             );
         }
-        None => match cli.view {
-            Some(dataset) => view(&dataset)?,
-            None => anyhow::bail!(
-                "no dataset given. Run `clip-plot-view DATASET`, or `clip-plot-view demo` to see one (the folder dialog comes with the viewer)"
-            ),
-        },
+        None => view(cli.view.as_ref(), &cli.window)?,
     }
     Ok(())
 }

@@ -282,6 +282,31 @@ impl CacheDir {
     }
 
     /// Reads a JSON file of the cache.
+    /// Hotspots recorded as `info` in the manifest, with every image's cluster (`images`
+    /// of them).
+    pub fn read_hotspots(
+        &self,
+        info: &LayoutInfo,
+        images: usize,
+    ) -> Result<crate::cluster::Hotspots, CacheError> {
+        let mut hotspots: crate::cluster::Hotspots = match &info.extras {
+            Some(file) => self.read_json(file)?,
+            None => Default::default(),
+        };
+        hotspots.assignment = self.read_assignment(&info.file)?;
+        if hotspots.assignment.len() != images {
+            return Err(CacheError::Corrupt {
+                path: self.root.join(&info.file),
+                why: format!(
+                    "has {} entries for {} images",
+                    hotspots.assignment.len(),
+                    images
+                ),
+            });
+        }
+        Ok(hotspots)
+    }
+
     pub fn read_json<T: serde::de::DeserializeOwned>(&self, file: &str) -> Result<T, CacheError> {
         let path = self.root.join(file);
         let bytes = std::fs::read(&path).map_err(io_err(&path))?;
@@ -452,22 +477,7 @@ impl PreparedDataset {
         let Some(info) = self.manifest.clusters.get(name) else {
             return Ok(None);
         };
-        let mut hotspots: crate::cluster::Hotspots = match &info.extras {
-            Some(file) => self.dir.read_json(file)?,
-            None => Default::default(),
-        };
-        hotspots.assignment = self.dir.read_assignment(&info.file)?;
-        if hotspots.assignment.len() != self.len() {
-            return Err(CacheError::Corrupt {
-                path: self.dir.root.join(&info.file),
-                why: format!(
-                    "has {} entries for {} images",
-                    hotspots.assignment.len(),
-                    self.len()
-                ),
-            });
-        }
-        Ok(Some(hotspots))
+        self.dir.read_hotspots(info, self.len()).map(Some)
     }
 
     /// Names of the cached layouts.

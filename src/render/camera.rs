@@ -67,6 +67,16 @@ impl CameraController {
         }
     }
 
+    /// Stops coasting (the pointer was held still before release).
+    pub fn stop(&mut self) {
+        self.velocity = [0.0, 0.0];
+    }
+
+    /// Whether a flight or inertia is under way.
+    pub fn moving(&self) -> bool {
+        self.flight.is_some() || self.velocity != [0.0, 0.0]
+    }
+
     /// Zooms by `factor` (> 1 zooms in) keeping the layout point under pixel `px` fixed.
     pub fn zoom_at(&mut self, px: [f32; 2], factor: f32, size: (u32, u32)) {
         if !(factor.is_finite() && factor > 0.0) {

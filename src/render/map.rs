@@ -134,6 +134,7 @@ pub struct MapRenderer {
     dirty: Option<(usize, usize)>,
     visible: Option<u32>,
     gpu_bytes: u64,
+    format: wgpu::TextureFormat,
 }
 
 fn position_bytes(positions: &[[f32; 2]], count: usize) -> Vec<u8> {
@@ -407,7 +408,13 @@ impl MapRenderer {
             dirty: None,
             visible: None,
             gpu_bytes,
+            format,
         }
+    }
+
+    /// The colour format of the targets it draws into.
+    pub fn format(&self) -> wgpu::TextureFormat {
+        self.format
     }
 
     /// How many images it draws when nothing is culled.
@@ -516,22 +523,24 @@ impl MapRenderer {
             gpu,
             encoder,
             target,
-            size,
+            [0, 0, size.0, size.1],
             frame,
             wgpu::LoadOp::Clear(frame.style.clear_colour()),
         );
     }
 
-    /// As [`Self::draw`], with the target's load operation given (`Load` draws over it).
+    /// As [`Self::draw`], into the part `viewport` (x, y, width, height, pixels) of the
+    /// target, with the target's load operation given (`Load` draws over it).
     pub fn draw_with(
         &mut self,
         gpu: &Gpu,
         encoder: &mut wgpu::CommandEncoder,
         target: &wgpu::TextureView,
-        size: (u32, u32),
+        viewport: [u32; 4],
         frame: &FrameState,
         load: wgpu::LoadOp<wgpu::Color>,
     ) {
+        let size = (viewport[2].max(1), viewport[3].max(1));
         if let Some((a, b)) = self.dirty.take() {
             gpu.queue.write_buffer(
                 &self.state_buffer,
@@ -573,6 +582,14 @@ impl MapRenderer {
             })],
             ..Default::default()
         });
+        pass.set_viewport(
+            viewport[0] as f32,
+            viewport[1] as f32,
+            size.0 as f32,
+            size.1 as f32,
+            0.0,
+            1.0,
+        );
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &self.bind_group, &[]);
         pass.draw(0..6, 0..self.drawn());

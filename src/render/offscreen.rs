@@ -26,10 +26,12 @@ pub struct Target {
     readback: wgpu::Buffer,
     padded_row: u32,
     pub size: (u32, u32),
+    /// Blue first: swapped to RGBA on reading.
+    bgra: bool,
 }
 
 impl Target {
-    pub fn new(gpu: &Gpu, size: (u32, u32)) -> Self {
+    pub fn new(gpu: &Gpu, size: (u32, u32), format: wgpu::TextureFormat) -> Self {
         let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
             label: Some("frame"),
             size: wgpu::Extent3d {
@@ -40,7 +42,7 @@ impl Target {
             mip_level_count: 1,
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
-            format: FORMAT,
+            format,
             usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
             view_formats: &[],
         });
@@ -59,6 +61,10 @@ impl Target {
             readback,
             padded_row,
             size,
+            bgra: matches!(
+                format,
+                wgpu::TextureFormat::Bgra8Unorm | wgpu::TextureFormat::Bgra8UnormSrgb
+            ),
         }
     }
 
@@ -97,12 +103,22 @@ impl Target {
                 .get_mapped_range()
                 .map_err(|e| RenderError::Readback(e.to_string()))?;
             let width = (self.size.0 * 4) as usize;
+            let mut swapped = Vec::new();
             for (y, line) in mapped
                 .chunks(self.padded_row as usize)
                 .take(self.size.1 as usize)
                 .enumerate()
             {
-                row(y as u32, &line[..width]);
+                if self.bgra {
+                    swapped.clear();
+                    swapped.extend_from_slice(&line[..width]);
+                    for px in swapped.chunks_exact_mut(4) {
+                        px.swap(0, 2);
+                    }
+                    row(y as u32, &swapped);
+                } else {
+                    row(y as u32, &line[..width]);
+                }
             }
         }
         self.readback.unmap();
@@ -172,7 +188,7 @@ pub fn render_view(
         let target = match targets.iter().position(|t| t.size == tile_size) {
             Some(k) => &targets[k],
             None => {
-                targets.push(Target::new(gpu, tile_size));
+                targets.push(Target::new(gpu, tile_size, map.format()));
                 &targets[targets.len() - 1]
             }
         };

@@ -149,6 +149,20 @@ impl Logo {
         full: (u32, u32),
         tile: (u32, u32, u32, u32),
     ) {
+        self.draw_in(gpu, encoder, target, full, tile, None);
+    }
+
+    /// As [`Self::draw`], with the tile drawn into the part `viewport` (x, y, w, h) of the
+    /// target (the map's area of the window).
+    pub fn draw_in(
+        &mut self,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &wgpu::TextureView,
+        full: (u32, u32),
+        tile: (u32, u32, u32, u32),
+        viewport: Option<[u32; 4]>,
+    ) {
         let r = logo_rect(full, self.size());
         let (tx, ty, tw, th) = (tile.0 as f32, tile.1 as f32, tile.2 as f32, tile.3 as f32);
         if r[2] <= tx || r[0] >= tx + tw || r[3] <= ty || r[1] >= ty + th {
@@ -182,6 +196,9 @@ impl Logo {
             })],
             ..Default::default()
         });
+        if let Some(v) = viewport {
+            pass.set_viewport(v[0] as f32, v[1] as f32, v[2] as f32, v[3] as f32, 0.0, 1.0);
+        }
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &group, &[]);
         pass.draw(0..6, 0..1);

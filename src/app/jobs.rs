@@ -1,0 +1,214 @@
+//! Background work for the window: preparing a dataset (on the rayon pool, reporting
+//! progress, layouts as they land and UMAP as it converges), decoding a lightbox image,
+//! dialogs, writing screenshots. Each sends [`JobEvent`]s and wakes the event loop.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+
+use crate::prepare::{PrepareError, PrepareOptions, PrepareReport, Progress, prepare};
+
+/// What background work reports.
+pub enum JobEvent {
+    /// A layout (or "hotspots") is on disk and named by the manifest.
+    LayoutReady(String),
+    /// Intermediate positions of a layout being computed (UMAP converging).
+    Snapshot(String, Vec<[f32; 2]>),
+    /// Preparation ended.
+    Prepared(Result<PrepareReport, String>),
+    /// The folder dialog closed (None: cancelled).
+    FolderChosen(Option<PathBuf>),
+    /// A lightbox image decoded at full resolution.
+    Decoded(usize, Result<image::RgbaImage, String>),
+    /// A save dialog closed: what to write there.
+    SavePath(SaveKind, Option<PathBuf>),
+    /// A file was written (or not).
+    Written(Result<String, String>),
+}
+
+/// What a save dialog was for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaveKind {
+    Screenshot,
+    Selection,
+}
+
+/// Sends events and wakes the window.
+#[derive(Clone)]
+pub struct Notifier {
+    send: Sender<JobEvent>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl Notifier {
+    pub fn new(send: Sender<JobEvent>, wake: Arc<dyn Fn() + Send + Sync>) -> Self {
+        Self { send, wake }
+    }
+
+    pub fn send(&self, event: JobEvent) {
+        if self.send.send(event).is_ok() {
+            (self.wake)();
+        }
+    }
+}
+
+/// A running preparation: its progress for the status line and its cancel switch.
+pub struct PrepareJob {
+    pub progress: Arc<JobProgress>,
+}
+
+/// Progress of a preparation as the window reads it each frame.
+pub struct JobProgress {
+    notifier: Notifier,
+    stage: Mutex<String>,
+    done: AtomicU64,
+    total: AtomicU64,
+    cancel: AtomicBool,
+}
+
+impl JobProgress {
+    /// (stage, done, total).
+    pub fn now(&self) -> (String, u64, u64) {
+        let stage = self.stage.lock().map(|s| s.clone()).unwrap_or_default();
+        (
+            stage,
+            self.done.load(Ordering::Relaxed),
+            self.total.load(Ordering::Relaxed),
+        )
+    }
+
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Progress for JobProgress {
+    fn begin(&self, stage: &str, total: u64) {
+        if let Ok(mut s) = self.stage.lock() {
+            *s = stage.to_string();
+        }
+        self.done.store(0, Ordering::Relaxed);
+        self.total.store(total, Ordering::Relaxed);
+        (self.notifier.wake)();
+    }
+    fn advance(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+    }
+    fn end(&self) {}
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+    fn snapshot_every(&self) -> usize {
+        5
+    }
+    fn layout_snapshot(&self, layout: &str, _epoch: usize, positions: &[[f32; 2]]) {
+        self.notifier
+            .send(JobEvent::Snapshot(layout.to_string(), positions.to_vec()));
+    }
+    fn layout_ready(&self, name: &str) {
+        self.notifier.send(JobEvent::LayoutReady(name.to_string()));
+    }
+}
+
+/// Starts preparing `options` on a background thread (the stages use the rayon pool).
+pub fn start_prepare(options: PrepareOptions, notifier: Notifier) -> PrepareJob {
+    let progress = Arc::new(JobProgress {
+        notifier: notifier.clone(),
+        stage: Mutex::new("scan".into()),
+        done: AtomicU64::new(0),
+        total: AtomicU64::new(0),
+        cancel: AtomicBool::new(false),
+    });
+    let p = progress.clone();
+    std::thread::spawn(move || {
+        let result = prepare(&options, p.as_ref()).map_err(|e| match e {
+            PrepareError::Cancelled => "preparation cancelled".to_string(),
+            e => e.to_string(),
+        });
+        notifier.send(JobEvent::Prepared(result));
+    });
+    PrepareJob { progress }
+}
+
+/// Decodes image `i` at `path` on the rayon pool, at most `max_side` pixels on its long
+/// side (the GPU's texture limit for the lightbox).
+pub fn decode_full(i: usize, path: PathBuf, max_side: u32, notifier: Notifier) {
+    rayon::spawn(move || {
+        let result = std::fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| crate::thumbs::decode::decode_bytes(&bytes, max_side))
+            .and_then(|d| {
+                let (w, h) = d.image.dimensions();
+                let fit = crate::thumbs::fit_size(w, h, max_side);
+                crate::thumbs::resize(&d.image, fit)
+            })
+            .map_err(|e| format!("{}: {e}", path.display()));
+        notifier.send(JobEvent::Decoded(i, result));
+    });
+}
+
+/// Opens a folder dialog on its own thread.
+pub fn pick_folder(notifier: Notifier) {
+    std::thread::spawn(move || {
+        let folder = rfd::FileDialog::new()
+            .set_title("Open an image collection")
+            .pick_folder();
+        notifier.send(JobEvent::FolderChosen(folder));
+    });
+}
+
+/// Opens a save dialog on its own thread.
+pub fn pick_save_path(kind: SaveKind, suggested: String, notifier: Notifier) {
+    std::thread::spawn(move || {
+        let dialog = rfd::FileDialog::new().set_file_name(&suggested);
+        let dialog = match kind {
+            SaveKind::Screenshot => dialog.add_filter("PNG image", &["png"]),
+            SaveKind::Selection => dialog
+                .add_filter("CSV", &["csv"])
+                .add_filter("Parquet", &["parquet"]),
+        };
+        notifier.send(JobEvent::SavePath(kind, dialog.save_file()));
+    });
+}
+
+/// Writes `image` as PNG at `path` (temp file, then rename) on a background thread.
+pub fn save_png(image: image::RgbaImage, path: PathBuf, notifier: Notifier) {
+    std::thread::spawn(move || {
+        let tmp = path.with_extension("png.tmp");
+        let result = image
+            .save_with_format(&tmp, image::ImageFormat::Png)
+            .and_then(|()| std::fs::rename(&tmp, &path).map_err(image::ImageError::IoError))
+            .map(|()| {
+                format!(
+                    "saved {}×{} to {}",
+                    image.width(),
+                    image.height(),
+                    path.display()
+                )
+            })
+            .map_err(|e| format!("{}: {e}", path.display()));
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        notifier.send(JobEvent::Written(result));
+    });
+}
+
+/// Opens `target` (a file or URL) with the system's default application.
+pub fn open_externally(target: &std::ffi::OsStr) -> Result<(), String> {
+    let mut command = if cfg!(target_os = "macos") {
+        std::process::Command::new("open")
+    } else if cfg!(target_os = "windows") {
+        let mut c = std::process::Command::new("cmd");
+        c.args(["/C", "start", ""]);
+        c
+    } else {
+        std::process::Command::new("xdg-open")
+    };
+    command
+        .arg(target)
+        .spawn()
+        .map(|_| ())
+        .map_err(|e| format!("could not open {}: {e}", target.to_string_lossy()))
+}

@@ -1,0 +1,1230 @@
+//! The window: winit's event loop owns the surface, egui (egui-winit for input, egui-wgpu to
+//! draw the panels over the map), the open dataset ([`session::Session`]) and the
+//! background jobs ([`jobs`]), and routes input to the panels or the map.
+
+pub mod jobs;
+pub mod session;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Instant;
+
+use rustc_hash::FxHashSet;
+use winit::application::ApplicationHandler;
+use winit::event::{ElementState, MouseButton, MouseScrollDelta, WindowEvent};
+use winit::event_loop::{ActiveEventLoop, EventLoop, EventLoopProxy};
+use winit::keyboard::{KeyCode, PhysicalKey};
+use winit::window::{Window, WindowId};
+
+use crate::dataset::DatasetOptions;
+use crate::prepare::{PrepareOptions, cache_dir_for};
+use crate::render::camera::CameraController;
+use crate::render::{FrameState, Gpu, render_view};
+use crate::ui::{self, HotspotRow, LayoutEntry, Lightbox, Preparing, Request, ViewState};
+use jobs::{JobEvent, Notifier, PrepareJob, SaveKind};
+use session::Session;
+
+/// How the window starts.
+#[derive(Clone, Debug, Default)]
+pub struct AppOptions {
+    /// The dataset to open (prepared in the background as needed); `None` asks for a folder.
+    pub prepare: Option<PrepareOptions>,
+    /// Close after this many frames of the open dataset (the smoke test).
+    pub exit_after_frames: Option<u64>,
+    /// Before closing that way, save a screenshot here.
+    pub screenshot_on_exit: Option<PathBuf>,
+}
+
+/// Opens the window and runs until it closes.
+pub fn run(options: AppOptions) -> anyhow::Result<()> {
+    let event_loop = EventLoop::<()>::with_user_event().build()?;
+    let proxy = event_loop.create_proxy();
+    let mut app = App::new(options, proxy);
+    event_loop.run_app(&mut app)?;
+    match app.fatal.take() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+struct Graphics {
+    window: Arc<Window>,
+    surface: wgpu::Surface<'static>,
+    config: wgpu::SurfaceConfiguration,
+    gpu: Gpu,
+    egui_state: egui_winit::State,
+    egui_renderer: egui_wgpu::Renderer,
+}
+
+#[derive(Default)]
+struct Pointer {
+    /// Physical pixels, origin top left.
+    pos: Option<[f32; 2]>,
+    pressed_at: Option<[f32; 2]>,
+    dragging: bool,
+    last_move: Option<Instant>,
+    /// Lasso points in layout space.
+    lasso: Option<Vec<[f32; 2]>>,
+    shift: bool,
+    ctrl: bool,
+}
+
+struct App {
+    options: AppOptions,
+    gfx: Option<Graphics>,
+    egui: egui::Context,
+    ui: ViewState,
+    session: Option<Session>,
+    prepare_options: Option<PrepareOptions>,
+    prepare_job: Option<PrepareJob>,
+    events: Receiver<JobEvent>,
+    notifier: Notifier,
+    camera: CameraController,
+    pointer: Pointer,
+    keys: FxHashSet<KeyCode>,
+    hover: Option<u32>,
+    /// The window's part left for the map (x, y, width, height; physical pixels).
+    map_rect: [u32; 4],
+    last_frame: Instant,
+    frames: u64,
+    session_frames: u64,
+    started: Instant,
+    first_frame_reported: bool,
+    reported_failures: usize,
+    fatal: Option<anyhow::Error>,
+}
+
+impl App {
+    fn new(options: AppOptions, proxy: EventLoopProxy<()>) -> Self {
+        let (send, events) = channel();
+        let wake_proxy = proxy.clone();
+        let notifier = Notifier::new(
+            send,
+            Arc::new(move || {
+                let _ = wake_proxy.send_event(());
+            }),
+        );
+        Self {
+            prepare_options: options.prepare.clone(),
+            options,
+            gfx: None,
+            egui: egui::Context::default(),
+            ui: ViewState::default(),
+            session: None,
+            prepare_job: None,
+            events,
+            notifier,
+            camera: CameraController::default(),
+            pointer: Pointer::default(),
+            keys: FxHashSet::default(),
+            hover: None,
+            map_rect: [0, 0, 1, 1],
+            last_frame: Instant::now(),
+            frames: 0,
+            session_frames: 0,
+            started: Instant::now(),
+            first_frame_reported: false,
+            reported_failures: 0,
+            fatal: None,
+        }
+    }
+
+    fn init_graphics(&mut self, event_loop: &ActiveEventLoop) -> anyhow::Result<()> {
+        let attributes = Window::default_attributes()
+            .with_title("clip-plot")
+            .with_inner_size(winit::dpi::LogicalSize::new(1280.0, 800.0));
+        let window = Arc::new(event_loop.create_window(attributes)?);
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_with_display_handle_from_env(
+                Box::new(event_loop.owned_display_handle()),
+            ));
+        let surface = instance.create_surface(window.clone())?;
+        let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            force_fallback_adapter: false,
+            compatible_surface: Some(&surface),
+            ..Default::default()
+        }))?;
+        let (descriptor, bc) = Gpu::device_descriptor(&adapter);
+        let (device, queue) = pollster::block_on(adapter.request_device(&descriptor))?;
+        let gpu = Gpu::from_parts(&adapter, device, queue, bc);
+        let size = window.inner_size();
+        let caps = surface.get_capabilities(&adapter);
+        let format = caps
+            .formats
+            .iter()
+            .copied()
+            .find(|f| f.is_srgb())
+            .or_else(|| caps.formats.first().copied())
+            .ok_or_else(|| anyhow::anyhow!("the window surface offers no colour format"))?;
+        let config = wgpu::SurfaceConfiguration {
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+            format,
+            color_space: Default::default(),
+            width: size.width.max(1),
+            height: size.height.max(1),
+            present_mode: wgpu::PresentMode::AutoVsync,
+            desired_maximum_frame_latency: 2,
+            alpha_mode: caps
+                .alpha_modes
+                .first()
+                .copied()
+                .unwrap_or(wgpu::CompositeAlphaMode::Auto),
+            view_formats: vec![],
+        };
+        surface.configure(&gpu.device, &config);
+        let egui_state = egui_winit::State::new(
+            self.egui.clone(),
+            egui::ViewportId::ROOT,
+            &window,
+            Some(window.scale_factor() as f32),
+            None,
+            Some(gpu.max_texture as usize),
+        );
+        let egui_renderer = egui_wgpu::Renderer::new(&gpu.device, format, Default::default());
+        self.gfx = Some(Graphics {
+            window,
+            surface,
+            config,
+            gpu,
+            egui_state,
+            egui_renderer,
+        });
+        match self.prepare_options.clone() {
+            Some(options) => self.open_dataset(options),
+            None => jobs::pick_folder(self.notifier.clone()),
+        }
+        Ok(())
+    }
+
+    /// Opens a dataset: at once when its cache has a manifest (a prepared dataset shows in
+    /// under a second), and prepares what is missing in the background either way.
+    fn open_dataset(&mut self, options: PrepareOptions) {
+        if let Some(job) = self.prepare_job.take() {
+            job.progress.cancel();
+        }
+        self.session = None;
+        self.ui = ViewState {
+            style: self.ui.style,
+            show_panels: self.ui.show_panels,
+            n_neighbors: options.umap.n_neighbors,
+            min_dist: options.umap.min_dist,
+            ..ViewState::default()
+        };
+        self.ui.dataset_name = options
+            .dataset
+            .root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| options.dataset.root.display().to_string());
+        if let Some(g) = &self.gfx {
+            g.window
+                .set_title(&format!("{} — clip-plot", self.ui.dataset_name));
+        }
+        let cache = cache_dir_for(&options.dataset);
+        if cache.join("manifest.json").is_file() {
+            self.open_session(&cache);
+        }
+        self.prepare_job = Some(jobs::start_prepare(options.clone(), self.notifier.clone()));
+        self.prepare_options = Some(options);
+        self.camera = CameraController::default();
+    }
+
+    fn open_session(&mut self, cache: &std::path::Path) {
+        let Some(g) = &self.gfx else {
+            return;
+        };
+        match Session::open(&g.gpu, cache, g.config.format) {
+            Ok(s) => {
+                self.ui.current = s.current.clone();
+                self.session = Some(s);
+                self.session_frames = 0;
+                self.sync_ui_lists();
+            }
+            Err(e) => self.ui.status.message = Some(e.to_string()),
+        }
+    }
+
+    /// Layout and hotspot lists in the panels from the session.
+    fn sync_ui_lists(&mut self) {
+        let Some(s) = &self.session else {
+            return;
+        };
+        let mut layouts: Vec<LayoutEntry> = s
+            .layouts
+            .keys()
+            .map(|name| LayoutEntry {
+                name: name.clone(),
+                ready: true,
+            })
+            .collect();
+        if self.prepare_job.is_some() {
+            for name in ["umap", "grid", "jittered"] {
+                if !s.layouts.contains_key(name) {
+                    layouts.push(LayoutEntry {
+                        name: name.into(),
+                        ready: false,
+                    });
+                }
+            }
+        }
+        // The embedding layouts first, then the metadata ones.
+        let rank = |n: &str| {
+            ["umap", "pca", "grid", "jittered"]
+                .iter()
+                .position(|x| *x == n)
+                .unwrap_or(9)
+        };
+        layouts.sort_by_key(|l| (rank(&l.name), l.name.clone()));
+        self.ui.layouts = layouts;
+        self.ui.current = s.current.clone();
+        self.ui.status.total = s.map.len();
+        let rows: Vec<HotspotRow> = s
+            .hotspots
+            .as_ref()
+            .map(|h| {
+                h.hotspots
+                    .iter()
+                    .map(|spot| HotspotRow {
+                        label: spot.label.clone(),
+                        size: spot.size,
+                        texture: s.large_thumb(spot.medoid).map(|img| {
+                            self.egui.load_texture(
+                                format!("hotspot {}", spot.id),
+                                color_image(&img),
+                                egui::TextureOptions::LINEAR,
+                            )
+                        }),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.ui.hotspots = rows;
+    }
+
+    fn poll_jobs(&mut self) {
+        while let Ok(event) = self.events.try_recv() {
+            match event {
+                JobEvent::LayoutReady(name) => self.layout_ready(&name),
+                JobEvent::Snapshot(name, positions) => {
+                    if let (Some(g), Some(s)) = (&self.gfx, &mut self.session) {
+                        // Converging positions show on the layout itself, or on PCA while
+                        // nothing better exists yet.
+                        let show = s.current == name
+                            || (s.current == "pca" && !s.layouts.contains_key(&name));
+                        if show {
+                            s.show_snapshot(&g.gpu, &name, positions);
+                            self.ui.current = s.current.clone();
+                        }
+                    }
+                }
+                JobEvent::Prepared(result) => {
+                    self.prepare_job = None;
+                    self.ui.status.preparing = None;
+                    match result {
+                        Ok(report) => {
+                            if self.session.is_none() {
+                                self.open_session(&report.cache_dir);
+                            }
+                            if !report.skipped.is_empty() {
+                                self.ui.status.message = Some(format!(
+                                    "{} images skipped (see `clip-plot-view prepare` for the list)",
+                                    report.skipped.len()
+                                ));
+                            }
+                        }
+                        Err(e) => self.ui.status.message = Some(e),
+                    }
+                    self.sync_ui_lists();
+                }
+                JobEvent::FolderChosen(Some(folder)) => {
+                    self.open_dataset(PrepareOptions::new(DatasetOptions {
+                        root: folder,
+                        ..Default::default()
+                    }));
+                }
+                JobEvent::FolderChosen(None) => {}
+                JobEvent::Decoded(i, result) => {
+                    if let Some(lb) = &mut self.ui.lightbox
+                        && lb.image == i
+                    {
+                        match result {
+                            Ok(img) => {
+                                lb.texture = Some(self.egui.load_texture(
+                                    "lightbox",
+                                    color_image(&img),
+                                    egui::TextureOptions::LINEAR,
+                                ));
+                                lb.full_resolution = true;
+                            }
+                            Err(e) => {
+                                lb.full_resolution = true;
+                                self.ui.status.message = Some(e);
+                            }
+                        }
+                    }
+                }
+                JobEvent::SavePath(kind, Some(path)) => self.save(kind, path),
+                JobEvent::SavePath(_, None) => {}
+                JobEvent::Written(result) => {
+                    self.ui.status.message = Some(result.unwrap_or_else(|e| e));
+                }
+            }
+        }
+        if let Some(job) = &self.prepare_job {
+            let (stage, done, total) = job.progress.now();
+            self.ui.status.preparing = Some(Preparing { stage, done, total });
+        }
+    }
+
+    fn layout_ready(&mut self, name: &str) {
+        let Some(g) = &self.gfx else {
+            return;
+        };
+        let Some(options) = &self.prepare_options else {
+            return;
+        };
+        let cache = cache_dir_for(&options.dataset);
+        let reopen = match &mut self.session {
+            None => true,
+            Some(s) => match s.refresh(&g.gpu, name) {
+                Ok(reopen) => reopen,
+                Err(e) => {
+                    self.ui.status.message = Some(e.to_string());
+                    false
+                }
+            },
+        };
+        if reopen {
+            self.open_session(&cache);
+        }
+        self.sync_ui_lists();
+    }
+
+    fn handle_requests(&mut self) {
+        let requests = std::mem::take(&mut self.ui.requests);
+        for request in requests {
+            if let Err(e) = self.handle(request) {
+                self.ui.status.message = Some(e);
+            }
+        }
+    }
+
+    fn handle(&mut self, request: Request) -> Result<(), String> {
+        let Some(g) = &self.gfx else {
+            return Ok(());
+        };
+        match request {
+            Request::SwitchLayout(name) => {
+                if let Some(s) = &mut self.session {
+                    s.switch_to(&g.gpu, &name).map_err(|e| e.to_string())?;
+                    self.ui.current = name;
+                }
+            }
+            Request::RecomputeUmap {
+                n_neighbors,
+                min_dist,
+            } => {
+                if let Some(mut options) = self.prepare_options.clone() {
+                    options.umap.n_neighbors = n_neighbors.max(2);
+                    options.umap.min_dist = min_dist.max(0.0);
+                    if let Some(s) = &mut self.session
+                        && s.current != "umap"
+                        && s.layouts.contains_key("umap")
+                    {
+                        s.switch_to(&g.gpu, "umap").map_err(|e| e.to_string())?;
+                        self.ui.current = "umap".into();
+                    }
+                    self.prepare_job =
+                        Some(jobs::start_prepare(options.clone(), self.notifier.clone()));
+                    self.prepare_options = Some(options);
+                }
+            }
+            Request::FlyToHotspot(k) => {
+                if let Some(s) = &self.session
+                    && let Some(target) = s.hotspot_camera(k)
+                {
+                    self.camera.fly_to(target, 1.0);
+                }
+            }
+            Request::RenameHotspot(k, name) => {
+                if let Some(s) = &mut self.session {
+                    s.rename_hotspot(k, &name)?;
+                    if let Some(row) = self.ui.hotspots.get_mut(k) {
+                        row.label = name;
+                    }
+                }
+            }
+            Request::OpenLightbox(i) => self.open_lightbox(i),
+            Request::CloseLightbox => self.ui.lightbox = None,
+            Request::OpenFolder => jobs::pick_folder(self.notifier.clone()),
+            Request::Screenshot => jobs::pick_save_path(
+                SaveKind::Screenshot,
+                format!("{}-{}.png", self.ui.dataset_name, self.ui.current),
+                self.notifier.clone(),
+            ),
+            Request::ExportSelection => jobs::pick_save_path(
+                SaveKind::Selection,
+                format!("{}-selection.csv", self.ui.dataset_name),
+                self.notifier.clone(),
+            ),
+            Request::ClearSelection => {
+                if let Some(s) = &mut self.session {
+                    s.select(&[], false);
+                    self.ui.selected = 0;
+                }
+            }
+            Request::OpenInSystemViewer(path) => jobs::open_externally(path.as_os_str())?,
+            Request::OpenUrl(url) => self.egui.open_url(egui::OpenUrl::new_tab(url)),
+            Request::FitAll => self.camera.fit_all(0.8),
+            Request::CancelPrepare => {
+                if let Some(job) = &self.prepare_job {
+                    job.progress.cancel();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn open_lightbox(&mut self, i: usize) {
+        let Some(s) = &self.session else {
+            return;
+        };
+        if i >= s.map.len() {
+            return;
+        }
+        let load = |img: &image::RgbaImage, name: String| {
+            self.egui
+                .load_texture(name, color_image(img), egui::TextureOptions::LINEAR)
+        };
+        let cursor = self
+            .ui
+            .lightbox
+            .as_ref()
+            .and_then(|lb| lb.neighbours.iter().position(|(n, _)| *n == i).map(|_| lb))
+            .and_then(|lb| lb.cursor);
+        let neighbours: Vec<(usize, Option<egui::TextureHandle>)> = s
+            .prepared
+            .neighbours_of(i)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|n| n as usize)
+            .filter(|&n| n != i && n < s.map.len())
+            .map(|n| {
+                (
+                    n,
+                    s.large_thumb(n)
+                        .map(|img| load(&img, format!("neighbour {n}"))),
+                )
+            })
+            .collect();
+        let metadata = s.metadata_of(i);
+        let permalink = metadata
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("permalink") || k.eq_ignore_ascii_case("url"))
+            .map(|(_, v)| v.clone());
+        let path = s.image_path(i);
+        self.ui.lightbox = Some(Lightbox {
+            image: i,
+            title: s.prepared.images[i].clone(),
+            path: path.clone(),
+            metadata,
+            permalink,
+            texture: s.large_thumb(i).map(|img| load(&img, "lightbox".into())),
+            full_resolution: false,
+            neighbours,
+            cursor,
+        });
+        // Go there on the map, keeping the zoom when it already shows the image large.
+        if let Some(p) = s.index.positions().get(i) {
+            let span = self.camera.camera.span.min(s.index.cell() * 12.0);
+            self.camera
+                .fly_to(crate::render::Camera { centre: *p, span }, 0.6);
+        }
+        let max_side = self
+            .gfx
+            .as_ref()
+            .map_or(2048, |g| g.gpu.max_texture.min(4096));
+        jobs::decode_full(i, path, max_side, self.notifier.clone());
+    }
+
+    fn save(&mut self, kind: SaveKind, path: PathBuf) {
+        let (Some(g), Some(s)) = (&self.gfx, &mut self.session) else {
+            return;
+        };
+        match kind {
+            SaveKind::Screenshot => {
+                let size = (
+                    self.map_rect[2] * self.ui.screenshot_scale.max(1),
+                    self.map_rect[3] * self.ui.screenshot_scale.max(1),
+                );
+                let frame = FrameState {
+                    camera: self.camera.camera,
+                    blend: 1.0,
+                    hover: None,
+                    style: self.ui.style,
+                };
+                let result = render_view(
+                    &g.gpu,
+                    &mut s.map,
+                    &s.index,
+                    Some(&mut s.lod),
+                    s.logo.as_mut(),
+                    &frame,
+                    size,
+                    None,
+                );
+                s.invalidate_visible();
+                match result {
+                    Ok(img) => jobs::save_png(img, path, self.notifier.clone()),
+                    Err(e) => self.ui.status.message = Some(e.to_string()),
+                }
+            }
+            SaveKind::Selection => {
+                let ids = s.selected_ids();
+                let result = crate::export::ExportTable::from_prepared(&s.prepared, &s.current)
+                    .and_then(|t| t.subset(&ids).write(&path))
+                    .map(|()| format!("exported {} images to {}", ids.len(), path.display()))
+                    .map_err(|e| e.to_string());
+                self.ui.status.message = Some(result.unwrap_or_else(|e| e));
+            }
+        }
+    }
+
+    /// Map input that egui did not take.
+    fn map_event(&mut self, event: &WindowEvent) {
+        let Some(g) = &self.gfx else {
+            return;
+        };
+        let size = (self.map_rect[2], self.map_rect[3]);
+        let origin = [self.map_rect[0] as f32, self.map_rect[1] as f32];
+        let _ = g;
+        let over_ui = self.egui.is_pointer_over_egui() || self.egui.egui_wants_pointer_input();
+        match event {
+            WindowEvent::ModifiersChanged(m) => {
+                self.pointer.shift = m.state().shift_key();
+                self.pointer.ctrl = m.state().control_key() || m.state().super_key();
+            }
+            WindowEvent::CursorMoved { position, .. } => {
+                let pos = [position.x as f32 - origin[0], position.y as f32 - origin[1]];
+                let now = Instant::now();
+                if let (Some(prev), Some(_)) = (self.pointer.pos, self.pointer.pressed_at) {
+                    if let Some(lasso) = &mut self.pointer.lasso {
+                        lasso.push(self.camera.to_layout(pos, size));
+                    } else {
+                        let delta = [pos[0] - prev[0], pos[1] - prev[1]];
+                        let dt = self
+                            .pointer
+                            .last_move
+                            .map_or(1.0 / 60.0, |t| now.duration_since(t).as_secs_f32())
+                            .max(1e-3);
+                        if let Some(start) = self.pointer.pressed_at
+                            && (pos[0] - start[0]).hypot(pos[1] - start[1]) > 4.0
+                        {
+                            self.pointer.dragging = true;
+                        }
+                        if self.pointer.dragging {
+                            self.camera.drag(delta, dt, size);
+                        }
+                    }
+                }
+                self.pointer.pos = Some(pos);
+                self.pointer.last_move = Some(now);
+            }
+            WindowEvent::CursorLeft { .. } => {
+                self.pointer.pos = None;
+                self.hover = None;
+            }
+            WindowEvent::MouseInput {
+                state: ElementState::Pressed,
+                button: MouseButton::Left,
+                ..
+            } if !over_ui => {
+                self.pointer.pressed_at = self.pointer.pos;
+                self.pointer.dragging = false;
+                if self.pointer.shift
+                    && let Some(p) = self.pointer.pos
+                {
+                    self.pointer.lasso = Some(vec![self.camera.to_layout(p, size)]);
+                }
+                self.camera.stop();
+            }
+            WindowEvent::MouseInput {
+                state: ElementState::Released,
+                button: MouseButton::Left,
+                ..
+            } => {
+                let was_drag = self.pointer.dragging;
+                let pressed = self.pointer.pressed_at.take();
+                self.pointer.dragging = false;
+                if let Some(lasso) = self.pointer.lasso.take() {
+                    if let Some(s) = &mut self.session {
+                        let ids = s.index.lasso(&lasso);
+                        s.select(&ids, self.pointer.ctrl);
+                        self.ui.selected = s.selected;
+                    }
+                } else if was_drag {
+                    // Held still before letting go: no coasting.
+                    if self
+                        .pointer
+                        .last_move
+                        .is_some_and(|t| t.elapsed().as_secs_f32() > 0.06)
+                    {
+                        self.camera.stop();
+                    }
+                } else if pressed.is_some() {
+                    match self.hover {
+                        Some(i) => self.ui.requests.push(Request::OpenLightbox(i as usize)),
+                        None => self.ui.lightbox = None,
+                    }
+                }
+            }
+            WindowEvent::MouseWheel { delta, .. } if !over_ui => {
+                let lines = match delta {
+                    MouseScrollDelta::LineDelta(_, y) => *y,
+                    MouseScrollDelta::PixelDelta(p) => p.y as f32 / 40.0,
+                };
+                let at = self
+                    .pointer
+                    .pos
+                    .unwrap_or([size.0 as f32 / 2.0, size.1 as f32 / 2.0]);
+                self.camera.zoom_at(at, 1.2f32.powf(lines), size);
+            }
+            WindowEvent::KeyboardInput { event, .. } => {
+                if let PhysicalKey::Code(code) = event.physical_key {
+                    if event.state == ElementState::Pressed {
+                        if self.egui.egui_wants_keyboard_input() {
+                            return;
+                        }
+                        self.keys.insert(code);
+                        let centre = [size.0 as f32 / 2.0, size.1 as f32 / 2.0];
+                        match code {
+                            KeyCode::Equal | KeyCode::NumpadAdd => {
+                                self.camera.zoom_at(centre, 1.25, size);
+                            }
+                            KeyCode::Minus | KeyCode::NumpadSubtract => {
+                                self.camera.zoom_at(centre, 0.8, size);
+                            }
+                            KeyCode::Home => self.camera.fit_all(0.8),
+                            KeyCode::KeyP if !event.repeat => {
+                                self.ui.requests.push(Request::Screenshot);
+                            }
+                            KeyCode::Tab if !event.repeat => {
+                                self.ui.show_panels = !self.ui.show_panels;
+                            }
+                            _ => {}
+                        }
+                    } else {
+                        self.keys.remove(&code);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Keyboard pan from the keys held (not while the lightbox uses the arrows).
+    fn key_pan(&mut self, dt: f32) -> bool {
+        if self.egui.egui_wants_keyboard_input() {
+            return false;
+        }
+        let mut d = [0.0f32, 0.0];
+        let arrows = self.ui.lightbox.is_none();
+        for k in &self.keys {
+            match k {
+                KeyCode::KeyA => d[0] -= 1.0,
+                KeyCode::KeyD => d[0] += 1.0,
+                KeyCode::KeyW => d[1] += 1.0,
+                KeyCode::KeyS => d[1] -= 1.0,
+                KeyCode::ArrowLeft if arrows => d[0] -= 1.0,
+                KeyCode::ArrowRight if arrows => d[0] += 1.0,
+                KeyCode::ArrowUp if arrows => d[1] += 1.0,
+                KeyCode::ArrowDown if arrows => d[1] -= 1.0,
+                _ => {}
+            }
+        }
+        if d == [0.0, 0.0] {
+            return false;
+        }
+        self.camera.key_pan(d, dt);
+        true
+    }
+
+    fn redraw(&mut self, event_loop: &ActiveEventLoop) {
+        let now = Instant::now();
+        let dt = now.duration_since(self.last_frame).as_secs_f32().min(0.1);
+        self.last_frame = now;
+        self.poll_jobs();
+        let mut animating = self.key_pan(dt);
+        if !self.pointer.dragging {
+            animating |= self.camera.update(dt);
+        }
+        let Some(g) = &mut self.gfx else {
+            return;
+        };
+        let size = (self.map_rect[2].max(1), self.map_rect[3].max(1));
+        // Hover: the image under the pointer, unless the pointer is on a panel.
+        self.hover = match (&self.session, self.pointer.pos) {
+            (Some(s), Some(p))
+                if !self.egui.is_pointer_over_egui()
+                    && !s.transitioning()
+                    && self.pointer.lasso.is_none() =>
+            {
+                s.index
+                    .pick(self.camera.to_layout(p, size), self.ui.style.size_scale)
+                    .map(|i| i as u32)
+            }
+            _ => None,
+        };
+
+        // The panels.
+        let raw = g.egui_state.take_egui_input(&g.window);
+        let ppp = self.egui.pixels_per_point();
+        let origin = [self.map_rect[0] as f32 / ppp, self.map_rect[1] as f32 / ppp];
+        let overlay = MapOverlay::new(&self.session, &self.camera, size, ppp, origin, self.hover);
+        let lasso = self.pointer.lasso.clone();
+        let mut map_area = egui::Rect::NOTHING;
+        let mut full = self.egui.run_ui(raw, |ui| {
+            map_area = ui::overlay_ui(ui, &mut self.ui);
+            overlay.paint(ui, &self.camera, size, ppp, origin, lasso.as_deref());
+        });
+        let window_size = (g.config.width, g.config.height);
+        let ppp_now = full.pixels_per_point;
+        let rect = [
+            (map_area.min.x * ppp_now)
+                .round()
+                .clamp(0.0, window_size.0 as f32 - 1.0) as u32,
+            (map_area.min.y * ppp_now)
+                .round()
+                .clamp(0.0, window_size.1 as f32 - 1.0) as u32,
+            0,
+            0,
+        ];
+        let rect = [
+            rect[0],
+            rect[1],
+            ((map_area.width() * ppp_now).round() as u32).clamp(1, window_size.0 - rect[0]),
+            ((map_area.height() * ppp_now).round() as u32).clamp(1, window_size.1 - rect[1]),
+        ];
+        if rect != self.map_rect {
+            // Keep the view centred on the same point as the map's area changes.
+            self.map_rect = rect;
+        }
+        g.egui_state
+            .handle_platform_output(&g.window, full.platform_output.clone());
+        self.handle_requests();
+        let Some(g) = &mut self.gfx else {
+            return;
+        };
+
+        // The map.
+        let mut frame = FrameState {
+            camera: self.camera.camera,
+            blend: 1.0,
+            hover: self.hover,
+            style: self.ui.style,
+        };
+        if let Some(s) = &mut self.session {
+            frame.blend = s.blend();
+            animating |= s.transitioning() || s.live;
+            s.update_dimming(&self.ui.filter, self.ui.hovered_hotspot);
+            animating |= s.prepare_frame(&g.gpu, &frame, size);
+            self.ui.status.drawn = s.map.drawn() as usize;
+            self.ui.status.total = s.map.len();
+            self.ui.status.gpu_bytes = s.map.gpu_bytes();
+            self.ui.status.detail_resident = s.lod.resident();
+            let failures = s.lod.failures().count();
+            if failures > self.reported_failures {
+                if let Some((i, why)) = s.lod.failures().next() {
+                    eprintln!("clip-plot: the large thumbnail of image {i} is unusable: {why}");
+                }
+                self.reported_failures = failures;
+            }
+        }
+        for (id, deltas) in full.textures_delta.set.drain() {
+            for delta in &deltas {
+                g.egui_renderer
+                    .update_texture(&g.gpu.device, &g.gpu.queue, id, delta);
+            }
+        }
+        let freed: Vec<egui::TextureId> = full.textures_delta.free.drain().collect();
+        let texture = match g.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(t)
+            | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
+            wgpu::CurrentSurfaceTexture::Outdated | wgpu::CurrentSurfaceTexture::Lost => {
+                g.surface.configure(&g.gpu.device, &g.config);
+                freed.iter().for_each(|id| g.egui_renderer.free_texture(id));
+                g.window.request_redraw();
+                return;
+            }
+            _ => {
+                freed.iter().for_each(|id| g.egui_renderer.free_texture(id));
+                g.window.request_redraw();
+                return;
+            }
+        };
+        let view = texture.texture.create_view(&Default::default());
+        let paint_jobs = self.egui.tessellate(full.shapes, full.pixels_per_point);
+        let screen = egui_wgpu::ScreenDescriptor {
+            size_in_pixels: [g.config.width, g.config.height],
+            pixels_per_point: full.pixels_per_point,
+        };
+        let mut session = self.session.as_mut();
+        draw_frame(
+            g,
+            session.as_deref_mut(),
+            &frame,
+            self.map_rect,
+            &view,
+            &paint_jobs,
+            &screen,
+        );
+        let last_frame = self
+            .options
+            .exit_after_frames
+            .is_some_and(|limit| self.session_frames + 1 >= limit && self.prepare_job.is_none());
+        if last_frame && let Some(path) = self.options.screenshot_on_exit.clone() {
+            // The whole window, panels included, drawn once more offscreen.
+            let size = (g.config.width, g.config.height);
+            let target = crate::render::offscreen::Target::new(&g.gpu, size, g.config.format);
+            draw_frame(
+                g,
+                session,
+                &frame,
+                self.map_rect,
+                &target.view,
+                &paint_jobs,
+                &screen,
+            );
+            let mut encoder = g.gpu.device.create_command_encoder(&Default::default());
+            target.copy(&mut encoder);
+            g.gpu.queue.submit([encoder.finish()]);
+            let mut img = image::RgbaImage::new(size.0, size.1);
+            let read = target.read(&g.gpu, |y, row| {
+                let start = (y * size.0 * 4) as usize;
+                img.as_mut()[start..start + row.len()].copy_from_slice(row);
+            });
+            let saved = read.map_err(|e| e.to_string()).and_then(|()| {
+                crate::cache::atomic::atomic_write_with(&path, |w| {
+                    image::codecs::png::PngEncoder::new(w)
+                        .write_image(
+                            img.as_raw(),
+                            size.0,
+                            size.1,
+                            image::ExtendedColorType::Rgba8,
+                        )
+                        .map_err(std::io::Error::other)
+                })
+                .map_err(|e| e.to_string())
+            });
+            match saved {
+                Ok(()) => eprintln!("clip-plot: window saved to {}", path.display()),
+                Err(e) => self.fatal = Some(anyhow::anyhow!("screenshot {}: {e}", path.display())),
+            }
+        }
+        g.window.pre_present_notify();
+        g.gpu.queue.present(texture);
+        for id in &freed {
+            g.egui_renderer.free_texture(id);
+        }
+
+        // Figures for the status line.
+        self.frames += 1;
+        let ms = now.elapsed().as_secs_f32() * 1000.0 + 0.0;
+        let fps = if dt > 0.0 { 1.0 / dt } else { 0.0 };
+        self.ui.status.fps = 0.9 * self.ui.status.fps + 0.1 * fps;
+        self.ui.status.frame_ms = 0.9 * self.ui.status.frame_ms + 0.1 * ms;
+        if let Some(s) = &self.session {
+            self.session_frames += 1;
+            if !self.first_frame_reported {
+                self.first_frame_reported = true;
+                eprintln!(
+                    "clip-plot: first frame of {} images {:.2} s after opening ({:.2} s after start)",
+                    s.map.len(),
+                    s.opened.elapsed().as_secs_f64(),
+                    self.started.elapsed().as_secs_f64()
+                );
+            }
+        }
+        if let Some(limit) = self.options.exit_after_frames
+            && self.session_frames >= limit
+            && self.prepare_job.is_none()
+        {
+            event_loop.exit();
+            return;
+        }
+        let repaint = full
+            .viewport_output
+            .get(&egui::ViewportId::ROOT)
+            .is_some_and(|v| v.repaint_delay.is_zero());
+        let busy = self.prepare_job.is_some() || self.options.exit_after_frames.is_some();
+        if (animating || repaint || busy)
+            && let Some(g) = &self.gfx
+        {
+            g.window.request_redraw();
+        }
+    }
+}
+
+use image::ImageEncoder as _;
+
+/// Records and submits one frame into `view`: the map, the logo, the panels.
+fn draw_frame(
+    g: &mut Graphics,
+    session: Option<&mut Session>,
+    frame: &FrameState,
+    map_rect: [u32; 4],
+    view: &wgpu::TextureView,
+    paint_jobs: &[egui::ClippedPrimitive],
+    screen: &egui_wgpu::ScreenDescriptor,
+) {
+    let clear = frame.style.clear_colour();
+    let mut encoder = g.gpu.device.create_command_encoder(&Default::default());
+    match session {
+        Some(s) => {
+            let load = wgpu::LoadOp::Clear(clear);
+            s.map
+                .draw_with(&g.gpu, &mut encoder, view, map_rect, frame, load);
+            if let Some(logo) = &mut s.logo {
+                let size = (map_rect[2], map_rect[3]);
+                let tile = (0, 0, size.0, size.1);
+                logo.draw_in(&g.gpu, &mut encoder, view, size, tile, Some(map_rect));
+            }
+        }
+        None => {
+            let _ = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("empty"),
+                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                    view,
+                    depth_slice: None,
+                    resolve_target: None,
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(clear),
+                        store: wgpu::StoreOp::Store,
+                    },
+                })],
+                ..Default::default()
+            });
+        }
+    }
+    let extra = g.egui_renderer.update_buffers(
+        &g.gpu.device,
+        &g.gpu.queue,
+        &mut encoder,
+        paint_jobs,
+        screen,
+    );
+    {
+        let mut pass = encoder
+            .begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("panels"),
+                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                    view,
+                    depth_slice: None,
+                    resolve_target: None,
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Load,
+                        store: wgpu::StoreOp::Store,
+                    },
+                })],
+                ..Default::default()
+            })
+            .forget_lifetime();
+        g.egui_renderer.render(&mut pass, paint_jobs, screen);
+    }
+    g.gpu
+        .queue
+        .submit(extra.into_iter().chain([encoder.finish()]));
+}
+
+/// An egui image from an RGBA image.
+fn color_image(img: &image::RgbaImage) -> egui::ColorImage {
+    egui::ColorImage::from_rgba_unmultiplied(
+        [img.width() as usize, img.height() as usize],
+        img.as_raw(),
+    )
+}
+
+/// Labels, the hovered image's name and the lasso, painted by egui over the map.
+struct MapOverlay {
+    labels: Vec<(String, [f32; 2])>,
+    hover_name: Option<String>,
+    welcome: bool,
+}
+
+impl MapOverlay {
+    fn new(
+        session: &Option<Session>,
+        camera: &CameraController,
+        size: (u32, u32),
+        ppp: f32,
+        origin: [f32; 2],
+        hover: Option<u32>,
+    ) -> Self {
+        let to_points = |p: [f32; 2]| {
+            let ppu = camera.camera.pixels_per_unit(size.0, size.1);
+            [
+                origin[0] + ((p[0] - camera.camera.centre[0]) * ppu + size.0 as f32 / 2.0) / ppp,
+                origin[1] + (size.1 as f32 / 2.0 - (p[1] - camera.camera.centre[1]) * ppu) / ppp,
+            ]
+        };
+        match session {
+            Some(s) if !s.transitioning() && !s.live => Self {
+                labels: s
+                    .labels()
+                    .into_iter()
+                    .map(|l| (l.text, to_points([l.x, l.y])))
+                    .collect(),
+                hover_name: hover.and_then(|i| s.prepared.images.get(i as usize).cloned()),
+                welcome: false,
+            },
+            Some(_) => Self {
+                labels: Vec::new(),
+                hover_name: None,
+                welcome: false,
+            },
+            None => Self {
+                labels: Vec::new(),
+                hover_name: None,
+                welcome: true,
+            },
+        }
+    }
+
+    fn paint(
+        &self,
+        ui: &mut egui::Ui,
+        camera: &CameraController,
+        size: (u32, u32),
+        ppp: f32,
+        origin: [f32; 2],
+        lasso: Option<&[[f32; 2]]>,
+    ) {
+        let painter = ui.ctx().layer_painter(egui::LayerId::new(
+            egui::Order::Background,
+            egui::Id::unique("map overlay"),
+        ));
+        let font = egui::FontId::proportional(14.0);
+        for (text, p) in &self.labels {
+            let pos = egui::pos2(p[0], p[1]);
+            let galley = painter.layout_no_wrap(text.clone(), font.clone(), egui::Color32::WHITE);
+            let rect = egui::Align2::CENTER_BOTTOM
+                .anchor_size(pos, galley.size())
+                .expand(3.0);
+            painter.rect_filled(rect, 4.0, egui::Color32::from_black_alpha(170));
+            painter.galley(
+                rect.min + egui::vec2(3.0, 3.0),
+                galley,
+                egui::Color32::WHITE,
+            );
+        }
+        if let Some(points) = lasso {
+            let to_points = |p: &[f32; 2]| {
+                let ppu = camera.camera.pixels_per_unit(size.0, size.1);
+                egui::pos2(
+                    origin[0]
+                        + ((p[0] - camera.camera.centre[0]) * ppu + size.0 as f32 / 2.0) / ppp,
+                    origin[1]
+                        + (size.1 as f32 / 2.0 - (p[1] - camera.camera.centre[1]) * ppu) / ppp,
+                )
+            };
+            let mut line: Vec<egui::Pos2> = points.iter().map(to_points).collect();
+            if let Some(first) = line.first().copied() {
+                line.push(first);
+            }
+            painter.add(egui::Shape::line(
+                line,
+                egui::Stroke::new(2.0, egui::Color32::from_rgb(245, 160, 30)),
+            ));
+        }
+        if let Some(name) = &self.hover_name
+            && let Some(p) = ui.ctx().pointer_hover_pos()
+        {
+            painter.text(
+                p + egui::vec2(14.0, 14.0),
+                egui::Align2::LEFT_TOP,
+                name,
+                font.clone(),
+                egui::Color32::WHITE,
+            );
+        }
+        if self.welcome {
+            let centre = ui.ctx().content_rect().center();
+            painter.text(
+                centre,
+                egui::Align2::CENTER_CENTER,
+                "Drop a folder of images here, or use Settings › Open folder…",
+                egui::FontId::proportional(20.0),
+                egui::Color32::from_gray(200),
+            );
+        }
+    }
+}
+
+impl ApplicationHandler<()> for App {
+    fn resumed(&mut self, event_loop: &ActiveEventLoop) {
+        if self.gfx.is_none()
+            && let Err(e) = self.init_graphics(event_loop)
+        {
+            self.fatal = Some(e.context("opening the window"));
+            event_loop.exit();
+        }
+    }
+
+    fn user_event(&mut self, _: &ActiveEventLoop, (): ()) {
+        if let Some(g) = &self.gfx {
+            g.window.request_redraw();
+        }
+    }
+
+    fn window_event(&mut self, event_loop: &ActiveEventLoop, _: WindowId, event: WindowEvent) {
+        let Some(g) = &mut self.gfx else {
+            return;
+        };
+        let response = g.egui_state.on_window_event(&g.window, &event);
+        if response.repaint {
+            g.window.request_redraw();
+        }
+        match &event {
+            WindowEvent::CloseRequested => {
+                if let Some(job) = &self.prepare_job {
+                    job.progress.cancel();
+                }
+                event_loop.exit();
+                return;
+            }
+            WindowEvent::Resized(size) => {
+                g.config.width = size.width.max(1);
+                g.config.height = size.height.max(1);
+                g.surface.configure(&g.gpu.device, &g.config);
+                g.window.request_redraw();
+            }
+            WindowEvent::RedrawRequested => {
+                self.redraw(event_loop);
+                return;
+            }
+            WindowEvent::DroppedFile(path) => {
+                if path.is_dir() {
+                    self.open_dataset(PrepareOptions::new(DatasetOptions {
+                        root: path.clone(),
+                        ..Default::default()
+                    }));
+                } else {
+                    self.ui.status.message = Some(format!(
+                        "{} is a file: drop the folder that holds the images",
+                        path.display()
+                    ));
+                }
+                return;
+            }
+            _ => {}
+        }
+        if !response.consumed {
+            self.map_event(&event);
+        }
+        if let Some(g) = &self.gfx {
+            g.window.request_redraw();
+        }
+    }
+}

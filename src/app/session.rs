@@ -1,0 +1,468 @@
+//! An open dataset in the window: the prepared cache, the map on the GPU, the layout shown
+//! and its index, the detail pool, hotspots, selection and filter.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::cache::{CacheDir, LayoutInfo, PreparedDataset};
+use crate::cluster::Hotspots;
+use crate::layout::meta::{LabelledLayout, MapLabel};
+use crate::render::index::{LayoutIndex, Visible, half_extents};
+use crate::render::lod::{self, LodPool};
+use crate::render::map::{DIMMED, SELECTED};
+use crate::render::overlay::{Logo, read_logo};
+use crate::render::{Camera, FrameState, Gpu, MapRenderer, RenderError};
+
+/// How long a layout switch animates, seconds.
+pub const TRANSITION_SECONDS: f32 = 1.0;
+
+/// The order in which a freshly opened dataset picks its first layout.
+const FIRST_CHOICE: [&str; 3] = ["umap", "pca", "grid"];
+
+/// An open, prepared dataset.
+pub struct Session {
+    pub prepared: Arc<PreparedDataset>,
+    pub map: MapRenderer,
+    pub index: LayoutIndex,
+    half: Arc<[[f32; 2]]>,
+    pub lod: LodPool,
+    pub logo: Option<Logo>,
+    logo_path: Option<String>,
+    /// Layouts and hotspots on disk as the manifest last said.
+    pub layouts: BTreeMap<String, LayoutInfo>,
+    clusters: BTreeMap<String, LayoutInfo>,
+    pub current: String,
+    /// Labels and outlines of the layout shown (metadata layouts).
+    pub extras: Option<LabelledLayout>,
+    transition: Option<Instant>,
+    /// Positions of a layout still being computed are on screen (UMAP converging).
+    pub live: bool,
+    pub hotspots: Option<Hotspots>,
+    /// Each hotspot's centre and extent in the layout shown.
+    pub hotspot_boxes: Vec<([f32; 2], [f32; 2])>,
+    pub selection: Vec<bool>,
+    pub selected: usize,
+    /// Lower-cased file name and metadata of each image, built when the filter is first used.
+    search_text: Option<Vec<String>>,
+    dim_key: (String, Option<usize>),
+    visible_key: Option<(Camera, (u32, u32), u32)>,
+    pub visible: Visible,
+    pub opened: Instant,
+}
+
+fn cell_of(extras: Option<&LabelledLayout>, n: usize) -> f32 {
+    extras
+        .map(|e| e.cell)
+        .filter(|c| *c > 0.0)
+        .unwrap_or_else(|| 1.2 / (n.max(1) as f32).sqrt())
+}
+
+impl Session {
+    /// Opens the prepared cache at `cache` and puts its first layout on the GPU.
+    pub fn open(gpu: &Gpu, cache: &Path, format: wgpu::TextureFormat) -> Result<Self, RenderError> {
+        let prepared = Arc::new(PreparedDataset::open(cache)?);
+        let layouts = prepared.manifest.layouts.clone();
+        let clusters = prepared.manifest.clusters.clone();
+        let current = FIRST_CHOICE
+            .iter()
+            .find(|n| layouts.contains_key(**n))
+            .map(|n| n.to_string())
+            .or_else(|| layouts.keys().next().cloned())
+            .ok_or_else(|| RenderError::Image("the dataset has no layout yet".into()))?;
+        let positions = prepared.layout(&current)?;
+        let extras = prepared.layout_extras(&current);
+        let cell = cell_of(extras.as_ref(), positions.len());
+        let map = MapRenderer::new(gpu, &prepared, &positions, cell, format);
+        let half = half_extents(&prepared);
+        let index = LayoutIndex::new(positions, cell, half.clone());
+        let lod = LodPool::new(prepared.clone(), gpu, &map);
+        let logo_path = prepared.manifest.logo.clone();
+        let logo = load_logo(gpu, logo_path.as_deref(), format);
+        let n = prepared.len();
+        let mut session = Self {
+            prepared,
+            map,
+            index,
+            half,
+            lod,
+            logo,
+            logo_path,
+            layouts,
+            clusters,
+            current,
+            extras,
+            transition: None,
+            live: false,
+            hotspots: None,
+            hotspot_boxes: Vec::new(),
+            selection: vec![false; n],
+            selected: 0,
+            search_text: None,
+            dim_key: (String::new(), None),
+            visible_key: None,
+            visible: Visible::default(),
+            opened: Instant::now(),
+        };
+        session.load_hotspots();
+        Ok(session)
+    }
+
+    pub fn cache_dir(&self) -> &CacheDir {
+        &self.prepared.dir
+    }
+
+    /// The manifest on disk changed: true when the images themselves changed (the caller
+    /// reopens the session); otherwise the layout list is refreshed and the layout shown
+    /// reloaded when it changed.
+    pub fn refresh(&mut self, gpu: &Gpu, name: &str) -> Result<bool, RenderError> {
+        let manifest = self.cache_dir().read_manifest()?;
+        let same_images = manifest.image_count == self.prepared.len()
+            && manifest.thumbs.as_ref().map(|t| &t.fingerprint)
+                == self
+                    .prepared
+                    .manifest
+                    .thumbs
+                    .as_ref()
+                    .map(|t| &t.fingerprint);
+        if !same_images {
+            return Ok(true);
+        }
+        let changed = |a: Option<&LayoutInfo>, b: Option<&LayoutInfo>| {
+            a.map(|i| &i.fingerprint) != b.map(|i| &i.fingerprint)
+        };
+        let current_changed = changed(
+            self.layouts.get(&self.current),
+            manifest.layouts.get(&self.current),
+        );
+        let hotspots_changed = changed(self.clusters.get("umap"), manifest.clusters.get("umap"));
+        if manifest.logo != self.logo_path {
+            self.logo = load_logo(gpu, manifest.logo.as_deref(), self.map.format());
+            self.logo_path = manifest.logo.clone();
+        }
+        self.layouts = manifest.layouts;
+        self.clusters = manifest.clusters;
+        if hotspots_changed {
+            self.load_hotspots();
+        }
+        if name == self.current && (current_changed || self.live) {
+            let current = self.current.clone();
+            self.live = false;
+            self.switch_to(gpu, &current)?;
+        }
+        Ok(false)
+    }
+
+    fn load_hotspots(&mut self) {
+        let info = self.clusters.get("umap");
+        self.hotspots = info.and_then(|info| {
+            self.prepared
+                .dir
+                .read_hotspots(info, self.prepared.len())
+                .ok()
+        });
+        let fingerprint = info.map(|c| c.fingerprint.clone());
+        if let Some(h) = &mut self.hotspots {
+            // Names the user gave, when they were given to these very hotspots.
+            if let Ok(names) = self.prepared.dir.read_json::<HotspotNames>(HOTSPOT_NAMES)
+                && Some(&names.fingerprint) == fingerprint.as_ref()
+            {
+                for (id, name) in names.names {
+                    if let Some(spot) = h.hotspots.iter_mut().find(|s| s.id == id) {
+                        spot.label = name;
+                    }
+                }
+            }
+        }
+        self.hotspot_boxes = self.boxes_for_current();
+    }
+
+    /// Renames hotspot `k` and remembers the name in the cache.
+    pub fn rename_hotspot(&mut self, k: usize, name: &str) -> Result<(), String> {
+        let Some(h) = &mut self.hotspots else {
+            return Ok(());
+        };
+        let Some(spot) = h.hotspots.get_mut(k) else {
+            return Ok(());
+        };
+        spot.label = name.to_string();
+        let fingerprint = self
+            .clusters
+            .get("umap")
+            .map(|c| c.fingerprint.clone())
+            .unwrap_or_default();
+        let names = HotspotNames {
+            fingerprint,
+            names: h.hotspots.iter().map(|s| (s.id, s.label.clone())).collect(),
+        };
+        let dir = &self.prepared.dir;
+        dir.write_json(&dir.root.join(HOTSPOT_NAMES), &names)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Each hotspot's member box in the layout shown (for fly-to and labels).
+    fn boxes_for_current(&self) -> Vec<([f32; 2], [f32; 2])> {
+        let Some(h) = &self.hotspots else {
+            return Vec::new();
+        };
+        let mut boxes = vec![([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]); h.hotspots.len()];
+        let ids: Vec<usize> = h.hotspots.iter().map(|s| s.id as usize).collect();
+        let slot_of: BTreeMap<usize, usize> =
+            ids.iter().enumerate().map(|(k, id)| (*id, k)).collect();
+        for (i, &c) in h.assignment.iter().enumerate() {
+            let Some(&k) = usize::try_from(c).ok().and_then(|c| slot_of.get(&c)) else {
+                continue;
+            };
+            let Some(p) = self.index.positions().get(i) else {
+                continue;
+            };
+            let (lo, hi) = &mut boxes[k];
+            for (a, v) in p.iter().enumerate() {
+                lo[a] = lo[a].min(*v);
+                hi[a] = hi[a].max(*v);
+            }
+        }
+        boxes
+    }
+
+    /// Whether hotspots mean something in the layout shown (UMAP and its derivatives).
+    pub fn hotspots_apply(&self) -> bool {
+        matches!(self.current.as_str(), "umap" | "grid" | "jittered")
+    }
+
+    /// The camera that shows hotspot `k` in the layout shown.
+    pub fn hotspot_camera(&self, k: usize) -> Option<Camera> {
+        let (lo, hi) = *self.hotspot_boxes.get(k)?;
+        if lo[0] > hi[0] {
+            return None;
+        }
+        let span = ((hi[0] - lo[0]).max(hi[1] - lo[1]) * 1.3).max(self.index.cell() * 4.0);
+        Some(Camera {
+            centre: [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0],
+            span,
+        })
+    }
+
+    /// Labels for the layout shown: hotspot labels on UMAP-like layouts, else the layout's.
+    pub fn labels(&self) -> Vec<MapLabel> {
+        if self.hotspots_apply()
+            && let Some(h) = &self.hotspots
+        {
+            return h
+                .hotspots
+                .iter()
+                .zip(&self.hotspot_boxes)
+                .filter(|(_, (lo, hi))| lo[0] <= hi[0])
+                .map(|(s, (lo, hi))| MapLabel {
+                    text: s.label.clone(),
+                    x: (lo[0] + hi[0]) / 2.0,
+                    y: hi[1],
+                    count: s.size,
+                })
+                .collect();
+        }
+        self.extras
+            .as_ref()
+            .map(|e| e.labels.clone())
+            .unwrap_or_default()
+    }
+
+    /// Animates to layout `name`.
+    pub fn switch_to(&mut self, gpu: &Gpu, name: &str) -> Result<(), RenderError> {
+        let info = self
+            .layouts
+            .get(name)
+            .ok_or_else(|| RenderError::Image(format!("no layout '{name}' yet")))?;
+        let positions = self.cache_dir().read_layout(&info.file)?;
+        let extras: Option<LabelledLayout> = info
+            .extras
+            .as_ref()
+            .and_then(|f| self.cache_dir().read_json(f).ok());
+        let cell = cell_of(extras.as_ref(), positions.len());
+        self.map.transition_to(gpu, &positions, cell);
+        self.index = LayoutIndex::new(positions, cell, self.half.clone());
+        self.extras = extras;
+        self.current = name.to_string();
+        self.transition = Some(Instant::now());
+        self.visible_key = None;
+        self.hotspot_boxes = self.boxes_for_current();
+        Ok(())
+    }
+
+    /// Shows intermediate positions of layout `name` as they converge.
+    pub fn show_snapshot(&mut self, gpu: &Gpu, name: &str, positions: Vec<[f32; 2]>) {
+        if positions.len() != self.map.len() {
+            return;
+        }
+        let cell = cell_of(None, positions.len());
+        if self.live && self.current == name {
+            self.map.set_positions(gpu, &positions, cell);
+        } else {
+            self.map.transition_to(gpu, &positions, cell);
+            self.transition = Some(Instant::now());
+            self.current = name.to_string();
+            self.extras = None;
+            self.live = true;
+        }
+        self.index = LayoutIndex::new(positions, cell, self.half.clone());
+        self.visible_key = None;
+        self.hotspot_boxes = self.boxes_for_current();
+    }
+
+    /// The eased transition progress now (1: settled).
+    pub fn blend(&mut self) -> f32 {
+        match self.transition {
+            Some(start) => {
+                let t = start.elapsed().as_secs_f32() / TRANSITION_SECONDS;
+                if t >= 1.0 {
+                    self.transition = None;
+                    self.visible_key = None;
+                    1.0
+                } else {
+                    crate::render::ease(t)
+                }
+            }
+            None => 1.0,
+        }
+    }
+
+    pub fn transitioning(&self) -> bool {
+        self.transition.is_some()
+    }
+
+    /// Culls for `camera` and streams detail for what is large on screen; true while more
+    /// detail is on its way (keep drawing).
+    pub fn prepare_frame(&mut self, gpu: &Gpu, frame: &FrameState, size: (u32, u32)) -> bool {
+        if frame.blend < 1.0 || self.live {
+            self.map.set_visible(gpu, None);
+            self.visible_key = None;
+            self.visible = Visible {
+                ids: None,
+                count: self.map.len(),
+                thumb_px: 0.0,
+            };
+            return false;
+        }
+        let key = (frame.camera, size, frame.style.size_scale.to_bits());
+        if self.visible_key != Some(key) {
+            self.visible = self
+                .index
+                .visible(&frame.camera, size, frame.style.size_scale);
+            self.map.set_visible(gpu, self.visible.ids.as_deref());
+            self.visible_key = Some(key);
+        }
+        let wanted = lod::wanted(&self.visible, &self.index, &frame.camera);
+        let uploaded = self.lod.update(gpu, &mut self.map, &wanted, 24);
+        uploaded > 0 || self.lod.pending() > 0
+    }
+
+    /// Forgets the culling of the last frame (after an offscreen render changed it).
+    pub fn invalidate_visible(&mut self) {
+        self.visible_key = None;
+    }
+
+    /// Dims what the filter text does not match and, while a hotspot is hovered in the list,
+    /// everything outside it.
+    pub fn update_dimming(&mut self, filter: &str, hovered_hotspot: Option<usize>) {
+        let key = (filter.trim().to_lowercase(), hovered_hotspot);
+        if key == self.dim_key {
+            return;
+        }
+        let needle = key.0.clone();
+        if !needle.is_empty() && self.search_text.is_none() {
+            let p = &self.prepared;
+            self.search_text = Some(
+                (0..p.len())
+                    .map(|i| {
+                        let mut s = p.images[i].to_lowercase();
+                        for col in &p.metadata.cells {
+                            if let Some(v) = col.get(i) {
+                                s.push('\u{1f}');
+                                s.push_str(&v.to_lowercase());
+                            }
+                        }
+                        s
+                    })
+                    .collect(),
+            );
+        }
+        let member = hovered_hotspot.and_then(|k| {
+            let h = self.hotspots.as_ref()?;
+            Some((h.hotspots.get(k)?.id as i32, &h.assignment))
+        });
+        let text = self.search_text.as_ref();
+        let dim: Vec<bool> = (0..self.map.len())
+            .map(|i| {
+                let filtered = !needle.is_empty()
+                    && text.is_some_and(|t| t.get(i).is_some_and(|s| !s.contains(&needle)));
+                let outside = member.is_some_and(|(id, a)| a.get(i) != Some(&id));
+                filtered || outside
+            })
+            .collect();
+        self.map.set_flags(DIMMED, |i| dim[i]);
+        self.dim_key = key;
+    }
+
+    /// Replaces (or extends) the selection.
+    pub fn select(&mut self, ids: &[u32], add: bool) {
+        if !add {
+            self.selection.iter_mut().for_each(|s| *s = false);
+        }
+        for &i in ids {
+            if let Some(s) = self.selection.get_mut(i as usize) {
+                *s = true;
+            }
+        }
+        self.selected = self.selection.iter().filter(|s| **s).count();
+        let selection = &self.selection;
+        self.map.set_flags(SELECTED, |i| selection[i]);
+    }
+
+    pub fn selected_ids(&self) -> Vec<u32> {
+        (0..self.selection.len() as u32)
+            .filter(|&i| self.selection[i as usize])
+            .collect()
+    }
+
+    /// The image file of image `i`.
+    pub fn image_path(&self, i: usize) -> PathBuf {
+        Path::new(&self.prepared.manifest.images_dir).join(&self.prepared.images[i])
+    }
+
+    /// Metadata of image `i` as (column, value), empty values left out.
+    pub fn metadata_of(&self, i: usize) -> Vec<(String, String)> {
+        let m = &self.prepared.metadata;
+        m.columns
+            .iter()
+            .zip(&m.cells)
+            .filter_map(|(c, col)| {
+                let v = col.get(i)?.trim();
+                (!v.is_empty()).then(|| (c.clone(), v.to_string()))
+            })
+            .collect()
+    }
+
+    /// The large thumbnail of image `i`, decoded.
+    pub fn large_thumb(&self, i: usize) -> Option<image::RgbaImage> {
+        let bytes = self.prepared.large_thumb_bytes(i).ok()?;
+        image::load_from_memory(&bytes).ok().map(|d| d.to_rgba8())
+    }
+}
+
+/// The dataset's logo, ready to draw (none when it has none or it cannot be read).
+fn load_logo(gpu: &Gpu, path: Option<&str>, format: wgpu::TextureFormat) -> Option<Logo> {
+    let image = read_logo(Path::new(path?))
+        .map_err(|e| eprintln!("clip-plot: {e}"))
+        .ok()?;
+    Some(Logo::new(gpu, image, format))
+}
+
+const HOTSPOT_NAMES: &str = "clusters/umap.names.json";
+
+/// Hotspot names the user gave, for the hotspots of one fingerprint.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct HotspotNames {
+    fingerprint: String,
+    names: Vec<(u32, String)>,
+}
