@@ -880,10 +880,13 @@ impl App {
             &paint_jobs,
             &screen,
         );
-        let last_frame = self
-            .options
-            .exit_after_frames
-            .is_some_and(|limit| self.session_frames + 1 >= limit && self.prepare_job.is_none());
+        let settled = self
+            .session
+            .as_ref()
+            .is_some_and(|s| !s.transitioning() && !s.live);
+        let last_frame = self.options.exit_after_frames.is_some_and(|limit| {
+            self.session_frames + 1 >= limit && self.prepare_job.is_none() && settled
+        });
         if last_frame && let Some(path) = self.options.screenshot_on_exit.clone() {
             // The whole window, panels included, drawn once more offscreen.
             let size = (g.config.width, g.config.height);
@@ -947,10 +950,7 @@ impl App {
                 );
             }
         }
-        if let Some(limit) = self.options.exit_after_frames
-            && self.session_frames >= limit
-            && self.prepare_job.is_none()
-        {
+        if last_frame {
             event_loop.exit();
             return;
         }
@@ -1154,7 +1154,7 @@ impl MapOverlay {
             painter.text(
                 centre,
                 egui::Align2::CENTER_CENTER,
-                "Drop a folder of images here, or use Settings › Open folder…",
+                "Drop a folder of images here, or use Settings > Open folder...",
                 egui::FontId::proportional(20.0),
                 egui::Color32::from_gray(200),
             );

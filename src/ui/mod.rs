@@ -193,7 +193,7 @@ pub fn layouts_ui(ui: &mut egui::Ui, state: &mut ViewState) {
         }
     }
     ui.separator();
-    ui.label("UMAP");
+    ui.label("UMAP parameters");
     ui.add(egui::Slider::new(&mut state.n_neighbors, 2..=200).text("neighbours"));
     ui.add(egui::Slider::new(&mut state.min_dist, 0.0..=0.99).text("min distance"));
     let busy = state.status.preparing.is_some();
@@ -221,7 +221,8 @@ pub fn hotspots_ui(ui: &mut egui::Ui, state: &mut ViewState) {
         if let Some((r, text)) = &mut state.renaming
             && *r == k
         {
-            let edit = ui.text_edit_singleline(text);
+            let label = ui.label("Rename to");
+            let edit = ui.text_edit_singleline(text).labelled_by(label.id);
             if edit.lost_focus() {
                 let name = text.trim().to_string();
                 if !name.is_empty() {
@@ -288,11 +289,12 @@ pub fn settings_ui(ui: &mut egui::Ui, state: &mut ViewState) {
     });
     ui.checkbox(&mut state.style.borders, "borders");
     ui.horizontal(|ui| {
-        ui.label("filter");
+        let label = ui.label("filter");
         ui.text_edit_singleline(&mut state.filter)
+            .labelled_by(label.id)
             .on_hover_text("Dims images whose file name and metadata do not contain this");
     });
-    ui.add(egui::Slider::new(&mut state.screenshot_scale, 1..=8).text("× window for screenshots"));
+    ui.add(egui::Slider::new(&mut state.screenshot_scale, 1..=8).text("screenshot size (times the view)"));
     ui.horizontal(|ui| {
         if ui.button("Screenshot…").on_hover_text("Key: P").clicked() {
             state.requests.push(Request::Screenshot);
@@ -336,7 +338,7 @@ pub fn status_ui(ui: &mut egui::Ui, state: &mut ViewState) {
         ui.label(format!("{} of {} images drawn", s.drawn, s.total));
         ui.separator();
         ui.label(format!(
-            "GPU {} · {} sharp",
+            "GPU {}, {} sharp",
             format_bytes(s.gpu_bytes),
             s.detail_resident
         ));
@@ -414,7 +416,7 @@ pub fn lightbox_ui(ctx: &egui::Context, state: &mut ViewState) {
                 }
             });
             ui.separator();
-            ui.label("Nearest neighbours (← →)");
+            ui.label("Nearest neighbours (left and right arrow keys step through them)");
             egui::ScrollArea::horizontal().show(ui, |ui| {
                 ui.horizontal(|ui| {
                     for (k, (image, texture)) in lb.neighbours.iter().enumerate() {

@@ -1,0 +1,169 @@
+//! The panels driven like a user would, headless (egui_kittest): they change the view state
+//! and ask the app for work through requests.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+
+use clip_plot::ui::{self, HotspotRow, LayoutEntry, Lightbox, Request, ViewState};
+
+fn state() -> ViewState {
+    let mut s = ViewState {
+        dataset_name: "tuxpaint".into(),
+        current: "umap".into(),
+        ..ViewState::default()
+    };
+    for (name, ready) in [("umap", true), ("pca", true), ("grid", true), ("jittered", false)] {
+        s.layouts.push(LayoutEntry {
+            name: name.into(),
+            ready,
+        });
+    }
+    for (label, size) in [("planet, apple, solar", 29), ("flower, flowers, hibiscus", 22)] {
+        s.hotspots.push(HotspotRow {
+            label: label.into(),
+            size,
+            texture: None,
+        });
+    }
+    s
+}
+
+fn harness(state: ViewState) -> Harness<'static, ViewState> {
+    Harness::builder()
+        .with_size(egui::vec2(1000.0, 700.0))
+        .build_ui_state(
+            |ui, state: &mut ViewState| {
+                ui::overlay_ui(ui, state);
+            },
+            state,
+        )
+}
+
+#[test]
+fn clicking_a_layout_asks_to_switch_to_it() {
+    let mut h = harness(state());
+    h.get_by_label("Grid").click();
+    h.run();
+    assert_eq!(h.state().requests, vec![Request::SwitchLayout("grid".into())]);
+    // The current one and one still computing do nothing.
+    h.state_mut().requests.clear();
+    h.get_by_label("UMAP").click();
+    h.get_by_label("Jittered (computing…)").click();
+    h.run();
+    assert!(h.state().requests.is_empty(), "{:?}", h.state().requests);
+}
+
+#[test]
+fn umap_parameters_recompute_in_the_background() {
+    let mut s = state();
+    s.n_neighbors = 30;
+    s.min_dist = 0.25;
+    let mut h = harness(s);
+    h.get_by_label("Recompute UMAP").click();
+    h.run();
+    assert_eq!(
+        h.state().requests,
+        vec![Request::RecomputeUmap {
+            n_neighbors: 30,
+            min_dist: 0.25
+        }]
+    );
+}
+
+#[test]
+fn a_hotspot_flies_there_when_clicked_and_highlights_when_hovered() {
+    let mut h = harness(state());
+    h.get_by_label("flower, flowers, hibiscus").hover();
+    h.run();
+    assert_eq!(h.state().hovered_hotspot, Some(1));
+    h.get_by_label("flower, flowers, hibiscus").click();
+    h.run();
+    assert!(h.state().requests.contains(&Request::FlyToHotspot(1)));
+    // Double-click renames: type a name, leave the field.
+    h.state_mut().renaming = Some((0, "planets".into()));
+    h.run();
+    h.event(egui::Event::Key {
+        key: egui::Key::Enter,
+        physical_key: None,
+        pressed: true,
+        repeat: false,
+        modifiers: Default::default(),
+    });
+    h.run();
+    assert!(
+        h.state()
+            .requests
+            .contains(&Request::RenameHotspot(0, "planets".into())),
+        "{:?}",
+        h.state().requests
+    );
+}
+
+#[test]
+fn the_lightbox_shows_metadata_and_steps_through_neighbours() {
+    let mut s = state();
+    s.lightbox = Some(Lightbox {
+        image: 7,
+        title: "images/apple.png".into(),
+        path: "/data/images/apple.png".into(),
+        metadata: vec![
+            ("category".into(), "food".into()),
+            ("permalink".into(), "https://example.org/apple".into()),
+        ],
+        permalink: Some("https://example.org/apple".into()),
+        texture: None,
+        full_resolution: false,
+        neighbours: vec![(3, None), (9, None)],
+        cursor: None,
+    });
+    let mut h = harness(s);
+    h.run_steps(2); // the spinner keeps repainting until the image decodes
+    assert!(h.query_by_label("images/apple.png").is_some());
+    assert!(h.query_by_label("food").is_some());
+    h.get_by_label("Permalink").click();
+    h.run_steps(2); // the spinner keeps repainting until the image decodes
+    h.get_by_label("Open in system viewer").click();
+    h.run_steps(2); // the spinner keeps repainting until the image decodes
+    h.key_press(egui::Key::ArrowRight);
+    h.run_steps(2); // the spinner keeps repainting until the image decodes
+    h.get_by_label("#9").click();
+    h.run_steps(2); // the spinner keeps repainting until the image decodes
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2); // the spinner keeps repainting until the image decodes
+    assert_eq!(
+        h.state().requests,
+        vec![
+            Request::OpenUrl("https://example.org/apple".into()),
+            Request::OpenInSystemViewer("/data/images/apple.png".into()),
+            Request::OpenLightbox(3),
+            Request::OpenLightbox(9),
+            Request::CloseLightbox,
+        ]
+    );
+}
+
+#[test]
+fn the_status_line_shows_progress_and_figures() {
+    let mut s = state();
+    s.status.preparing = Some(ui::Preparing {
+        stage: "thumbnails".into(),
+        done: 40,
+        total: 207,
+    });
+    s.status.drawn = 120;
+    s.status.total = 207;
+    s.status.gpu_bytes = 34 * 1024 * 1024;
+    let mut h = harness(s);
+    h.run_steps(3); // the spinner keeps repainting
+    assert!(h.query_by_label("120 of 207 images drawn").is_some());
+    assert!(h.query_by_label_contains("GPU 34 MiB").is_some());
+    h.get_by_label("Cancel").click();
+    h.run_steps(3);
+    assert_eq!(h.state().requests, vec![Request::CancelPrepare]);
+    // Recomputing is refused while preparing.
+    h.state_mut().requests.clear();
+    h.get_by_label("Recompute UMAP").click();
+    h.run_steps(3);
+    assert!(h.state().requests.is_empty());
+}
