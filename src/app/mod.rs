@@ -870,6 +870,10 @@ impl App {
             size_in_pixels: [g.config.width, g.config.height],
             pixels_per_point: full.pixels_per_point,
         };
+        let settled = self
+            .session
+            .as_ref()
+            .is_some_and(|s| !s.transitioning() && !s.live);
         let mut session = self.session.as_mut();
         draw_frame(
             g,
@@ -880,10 +884,6 @@ impl App {
             &paint_jobs,
             &screen,
         );
-        let settled = self
-            .session
-            .as_ref()
-            .is_some_and(|s| !s.transitioning() && !s.live);
         let last_frame = self.options.exit_after_frames.is_some_and(|limit| {
             self.session_frames + 1 >= limit && self.prepare_job.is_none() && settled
         });
