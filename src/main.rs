@@ -71,6 +71,21 @@ enum Command {
     Layout(LayoutArgs),
     /// Draw a layout into a PNG without a window (posters, CI): prepares what is missing first.
     Render(RenderArgs),
+    /// Measure frame times of a scripted fly-through, offscreen (overview, zoom into a
+    /// hotspot, panning zoomed in, a layout transition).
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    #[command(flatten)]
+    dataset: DatasetArgs,
+    /// Frame size, WIDTHxHEIGHT pixels.
+    #[arg(long, default_value = "1920x1080", value_parser = parse_size, value_name = "WxH")]
+    size: (u32, u32),
+    /// Frames per phase.
+    #[arg(long, default_value_t = 60)]
+    frames: usize,
 }
 
 #[derive(Args, Debug)]
@@ -509,6 +524,36 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 drawn.as_secs_f64(),
                 gpu.adapter_name,
                 args.output.display()
+            );
+        }
+        Some(Command::Bench(args)) => {
+            let cache = clip_plot::prepare::cache_dir_for(&args.dataset.options());
+            if cache.join("manifest.json").is_file() {
+                println!("Using the prepared cache in {}", cache.display());
+            } else {
+                run_prepare(&args.dataset, false, clip_plot::thumbs::LARGE_PX)?;
+            }
+            let gpu = clip_plot::render::Gpu::headless()?;
+            let r =
+                clip_plot::render::bench::fly_through(&gpu, &cache, args.size, args.frames.max(2))?;
+            println!(
+                "{} images, {}x{} on {}: first frame {:.2} s after opening the cache",
+                r.images, r.size.0, r.size.1, r.adapter, r.first_frame_s
+            );
+            println!(
+                "{:<30} {:>7} {:>11} {:>9} {:>12}",
+                "phase", "frames", "median ms", "p95 ms", "drawn"
+            );
+            for p in &r.phases {
+                println!(
+                    "{:<30} {:>7} {:>11.2} {:>9.2} {:>12}",
+                    p.name, p.frames, p.median_ms, p.p95_ms, p.drawn
+                );
+            }
+            println!(
+                "GPU memory: {} (detail slots in use: {})",
+                clip_plot::ui::format_bytes(r.gpu_bytes),
+                r.detail_resident
             );
         }
         Some(Command::Layout(args)) => {

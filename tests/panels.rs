@@ -13,13 +13,21 @@ fn state() -> ViewState {
         current: "umap".into(),
         ..ViewState::default()
     };
-    for (name, ready) in [("umap", true), ("pca", true), ("grid", true), ("jittered", false)] {
+    for (name, ready) in [
+        ("umap", true),
+        ("pca", true),
+        ("grid", true),
+        ("jittered", false),
+    ] {
         s.layouts.push(LayoutEntry {
             name: name.into(),
             ready,
         });
     }
-    for (label, size) in [("planet, apple, solar", 29), ("flower, flowers, hibiscus", 22)] {
+    for (label, size) in [
+        ("planet, apple, solar", 29),
+        ("flower, flowers, hibiscus", 22),
+    ] {
         s.hotspots.push(HotspotRow {
             label: label.into(),
             size,
@@ -45,7 +53,10 @@ fn clicking_a_layout_asks_to_switch_to_it() {
     let mut h = harness(state());
     h.get_by_label("Grid").click();
     h.run();
-    assert_eq!(h.state().requests, vec![Request::SwitchLayout("grid".into())]);
+    assert_eq!(
+        h.state().requests,
+        vec![Request::SwitchLayout("grid".into())]
+    );
     // The current one and one still computing do nothing.
     h.state_mut().requests.clear();
     h.get_by_label("UMAP").click();

@@ -43,7 +43,11 @@ fn the_window_opens_draws_and_saves_a_screenshot_under_xvfb() {
         .flat_map(|x| (0..760).map(move |y| (x, y)))
         .filter(|&(x, y)| img.get_pixel(x, y).0[..3].iter().any(|&c| c > 80))
         .count();
-    assert!(lit > 20_000, "the map looks empty ({lit} lit pixels): {}", keep.display());
+    assert!(
+        lit > 20_000,
+        "the map looks empty ({lit} lit pixels): {}",
+        keep.display()
+    );
     // The logo sits in the map's bottom-right corner: its nine coloured squares.
     let colourful = (1000..1280)
         .flat_map(|x| (650..775).map(move |y| (x, y)))

@@ -338,9 +338,8 @@ impl Session {
             self.map.set_visible(gpu, None);
             self.visible_key = None;
             self.visible = Visible {
-                ids: None,
                 count: self.map.len(),
-                thumb_px: 0.0,
+                ..Visible::default()
             };
             return false;
         }
@@ -349,7 +348,8 @@ impl Session {
             self.visible = self
                 .index
                 .visible(&frame.camera, size, frame.style.size_scale);
-            self.map.set_visible(gpu, self.visible.ids.as_deref());
+            self.map
+                .set_visible(gpu, LayoutIndex::draw_list(&self.visible));
             self.visible_key = Some(key);
         }
         let wanted = lod::wanted(&self.visible, &self.index, &frame.camera);

@@ -32,9 +32,11 @@ pub fn half_extents(prepared: &PreparedDataset) -> std::sync::Arc<[[f32; 2]]> {
 /// What one view shows.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Visible {
-    /// Visible images in ascending order; `None` when (nearly) all are, so drawing everything
-    /// is cheaper than listing them.
-    pub ids: Option<Vec<u32>>,
+    /// The visible images (ascending when `cull`).
+    pub ids: Vec<u32>,
+    /// Draw only `ids`; false when (nearly) all images are visible and drawing everything
+    /// is cheaper than uploading the list.
+    pub cull: bool,
     /// How many images are visible.
     pub count: usize,
     /// Size of a thumbnail's longer side on screen, pixels.
@@ -62,6 +64,11 @@ impl LayoutIndex {
 
     /// The images a `size` target shows through `camera` with thumbnails scaled by
     /// `size_scale`. Above half of all images the list is dropped (draw everything).
+    /// The list for the draw call: the visible ids when culling pays.
+    pub fn draw_list(v: &Visible) -> Option<&[u32]> {
+        v.cull.then_some(v.ids.as_slice())
+    }
+
     pub fn visible(&self, camera: &Camera, size: (u32, u32), size_scale: f32) -> Visible {
         let reach = 0.5 * self.cell * size_scale;
         let (mut lo, mut hi) = camera.visible_box(size.0, size.1);
@@ -74,16 +81,13 @@ impl LayoutIndex {
         let mut ids = Vec::new();
         self.hash.for_each_in_box(lo, hi, |i, _| ids.push(i as u32));
         let count = ids.len();
-        if count * 2 > n {
-            return Visible {
-                ids: None,
-                count,
-                thumb_px,
-            };
+        let cull = count * 2 <= n;
+        if cull {
+            ids.par_sort_unstable();
         }
-        ids.par_sort_unstable();
         Visible {
-            ids: Some(ids),
+            ids,
+            cull,
             count,
             thumb_px,
         }
@@ -148,7 +152,7 @@ mod tests {
     fn zoomed_in_views_list_only_what_they_show() {
         let index = grid(100);
         let all = index.visible(&Camera::fit_all(), (800, 800), 1.0);
-        assert_eq!(all.ids, None);
+        assert!(!all.cull);
         assert_eq!(all.count, 10_000);
         // A view 0.2 units across shows about 10 × 10 thumbnails (+ a ring cut by the edges).
         let close = Camera {
@@ -156,7 +160,8 @@ mod tests {
             span: 0.2,
         };
         let v = index.visible(&close, (400, 400), 1.0);
-        let ids = v.ids.expect("culled");
+        assert!(v.cull);
+        let ids = v.ids;
         assert!((100..=144).contains(&ids.len()), "{}", ids.len());
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
         assert!((v.thumb_px - 40.0).abs() < 0.5, "{}", v.thumb_px);

@@ -290,12 +290,10 @@ pub fn wanted(
     index: &super::index::LayoutIndex,
     camera: &super::Camera,
 ) -> Vec<u32> {
-    let Some(ids) = visible.ids.as_ref() else {
-        return Vec::new(); // (nearly) everything visible: thumbnails are small
-    };
     if visible.thumb_px < DETAIL_FROM_PX {
         return Vec::new();
     }
+    let ids = &visible.ids;
     let p = index.positions();
     let c = camera.centre;
     let mut order: Vec<(f32, u32)> = ids

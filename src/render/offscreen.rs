@@ -181,7 +181,7 @@ pub fn render_view(
                 let wanted = lod::wanted(&visible, index, &camera);
                 lod.load_now(gpu, map, &wanted);
             }
-            map.set_visible(gpu, visible.ids.as_deref());
+            map.set_visible(gpu, LayoutIndex::draw_list(&visible));
         } else {
             map.set_visible(gpu, None);
         }

@@ -294,7 +294,10 @@ pub fn settings_ui(ui: &mut egui::Ui, state: &mut ViewState) {
             .labelled_by(label.id)
             .on_hover_text("Dims images whose file name and metadata do not contain this");
     });
-    ui.add(egui::Slider::new(&mut state.screenshot_scale, 1..=8).text("screenshot size (times the view)"));
+    ui.add(
+        egui::Slider::new(&mut state.screenshot_scale, 1..=8)
+            .text("screenshot size (times the view)"),
+    );
     ui.horizontal(|ui| {
         if ui.button("Screenshot…").on_hover_text("Key: P").clicked() {
             state.requests.push(Request::Screenshot);

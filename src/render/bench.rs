@@ -1,0 +1,201 @@
+//! The scripted fly-through behind `clip-plot-view bench`: drawn offscreen, frame by frame,
+//! waiting for the GPU after each so a frame's time is its whole cost (CPU culling and
+//! detail streaming included). Phases: the overview while panning, a flight into the
+//! largest hotspot, panning zoomed in (a dozen thumbnails across: the same on-screen work
+//! at any N), and a layout transition.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::index::{LayoutIndex, half_extents};
+use super::lod::{self, LodPool};
+use super::offscreen::Target;
+use super::{Camera, FrameState, Gpu, MapRenderer, RenderError, ease, layout_with_cell};
+use crate::cache::PreparedDataset;
+
+/// Frame times of one phase.
+#[derive(Clone, Debug)]
+pub struct Phase {
+    pub name: &'static str,
+    pub frames: usize,
+    pub median_ms: f64,
+    pub p95_ms: f64,
+    /// Median number of images drawn per frame.
+    pub drawn: usize,
+}
+
+/// What the benchmark measured.
+#[derive(Clone, Debug)]
+pub struct BenchReport {
+    pub adapter: String,
+    pub images: usize,
+    pub size: (u32, u32),
+    /// From opening the cache to the first frame finished on the GPU, seconds.
+    pub first_frame_s: f64,
+    pub phases: Vec<Phase>,
+    pub gpu_bytes: u64,
+    pub detail_resident: usize,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let k = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[k.min(sorted.len() - 1)]
+}
+
+struct Bench<'a> {
+    gpu: &'a Gpu,
+    map: MapRenderer,
+    index: LayoutIndex,
+    lod: LodPool,
+    target: Target,
+    size: (u32, u32),
+}
+
+impl Bench<'_> {
+    /// One frame as the window draws it; returns (milliseconds, images drawn).
+    fn frame(&mut self, camera: Camera, blend: f32) -> Result<(f64, usize), RenderError> {
+        let start = Instant::now();
+        let frame = FrameState {
+            blend,
+            ..FrameState::still(camera)
+        };
+        if blend >= 1.0 {
+            let visible = self.index.visible(&camera, self.size, 1.0);
+            self.map
+                .set_visible(self.gpu, LayoutIndex::draw_list(&visible));
+            let wanted = lod::wanted(&visible, &self.index, &camera);
+            self.lod.update(self.gpu, &mut self.map, &wanted, 24);
+        } else {
+            self.map.set_visible(self.gpu, None);
+        }
+        let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
+        self.map
+            .draw(self.gpu, &mut encoder, &self.target.view, self.size, &frame);
+        self.gpu.queue.submit([encoder.finish()]);
+        self.gpu
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| RenderError::Readback(e.to_string()))?;
+        Ok((
+            start.elapsed().as_secs_f64() * 1000.0,
+            self.map.drawn() as usize,
+        ))
+    }
+
+    fn phase(
+        &mut self,
+        name: &'static str,
+        frames: usize,
+        mut at: impl FnMut(f32) -> (Camera, f32),
+    ) -> Result<Phase, RenderError> {
+        let mut times = Vec::with_capacity(frames);
+        let mut drawn = Vec::with_capacity(frames);
+        for k in 0..frames {
+            let t = k as f32 / (frames.max(2) - 1) as f32;
+            let (camera, blend) = at(t);
+            let (ms, n) = self.frame(camera, blend)?;
+            times.push(ms);
+            drawn.push(n);
+        }
+        times.sort_by(f64::total_cmp);
+        drawn.sort_unstable();
+        Ok(Phase {
+            name,
+            frames,
+            median_ms: percentile(&times, 0.5),
+            p95_ms: percentile(&times, 0.95),
+            drawn: drawn.get(drawn.len() / 2).copied().unwrap_or(0),
+        })
+    }
+}
+
+/// Runs the fly-through on the prepared cache at `cache`, `frames` frames per phase.
+pub fn fly_through(
+    gpu: &Gpu,
+    cache: &std::path::Path,
+    size: (u32, u32),
+    frames: usize,
+) -> Result<BenchReport, RenderError> {
+    let opened = Instant::now();
+    let prepared = Arc::new(PreparedDataset::open(cache)?);
+    let layout = if prepared.layout_names().iter().any(|n| n == "umap") {
+        "umap"
+    } else {
+        "pca"
+    };
+    let (positions, cell) = layout_with_cell(&prepared, layout)?;
+    let format = super::offscreen::FORMAT;
+    let map = MapRenderer::new(gpu, &prepared, &positions, cell, format);
+    let index = LayoutIndex::new(positions, cell, half_extents(&prepared));
+    let lod = LodPool::new(prepared.clone(), gpu, &map);
+    let target = Target::new(gpu, size, format);
+    let mut bench = Bench {
+        gpu,
+        map,
+        index,
+        lod,
+        target,
+        size,
+    };
+    bench.frame(Camera::fit_all(), 1.0)?;
+    let first_frame_s = opened.elapsed().as_secs_f64();
+
+    // Where to zoom: the largest hotspot's centre, else the densest point (the medoid of
+    // the layout's middle).
+    let hotspot = prepared
+        .hotspots("umap")
+        .ok()
+        .flatten()
+        .and_then(|h| h.hotspots.first().map(|s| s.centroid));
+    let centre = match (layout, hotspot) {
+        ("umap", Some(c)) => c,
+        _ => [0.0, 0.0],
+    };
+    let overview = Camera::fit_all();
+    let close = Camera {
+        centre,
+        span: cell * 12.0,
+    };
+    let mut phases = Vec::new();
+    phases.push(bench.phase("overview, panning", frames, |t| {
+        let mut c = overview;
+        c.centre[0] += 0.1 * (t * std::f32::consts::TAU).sin();
+        (c, 1.0)
+    })?);
+    phases.push(bench.phase("flight into a hotspot", frames, |t| {
+        let e = ease(t);
+        let span = (overview.span.ln() + (close.span.ln() - overview.span.ln()) * e).exp();
+        let c = Camera {
+            centre: [centre[0] * e, centre[1] * e],
+            span,
+        };
+        (c, 1.0)
+    })?);
+    phases.push(bench.phase("zoomed in, panning", frames, |t| {
+        let mut c = close;
+        c.centre[0] += close.span * 0.5 * (t * std::f32::consts::TAU).sin();
+        (c, 1.0)
+    })?);
+    let other = ["grid", "pca"]
+        .into_iter()
+        .find(|n| *n != layout && prepared.layout_names().iter().any(|m| m == n));
+    if let Some(other) = other {
+        let (positions, cell) = layout_with_cell(&prepared, other)?;
+        bench.map.transition_to(gpu, &positions, cell);
+        phases.push(bench.phase("layout transition, overview", frames, |t| {
+            (overview, ease(t))
+        })?);
+    }
+    Ok(BenchReport {
+        adapter: gpu.adapter_name.clone(),
+        images: prepared.len(),
+        size,
+        first_frame_s,
+        phases,
+        gpu_bytes: bench.map.gpu_bytes(),
+        detail_resident: bench.lod.resident(),
+    })
+}
