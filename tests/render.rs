@@ -243,3 +243,80 @@ fn selection_dimming_hover_borders_and_logo() {
     // The background colour shows between the thumbnails (size 0.9 leaves gaps).
     assert_eq!(img.get_pixel(2, 2).0, [40, 44, 60, 255]);
 }
+
+/// Mean absolute difference between columns `x - 1` and `x`.
+fn column_step(img: &image::RgbaImage, x: u32) -> f64 {
+    let mut sum = 0u64;
+    for y in 0..img.height() {
+        let (a, b) = (img.get_pixel(x - 1, y), img.get_pixel(x, y));
+        sum += (0..3).map(|c| u64::from(a[c].abs_diff(b[c]))).sum::<u64>();
+    }
+    sum as f64 / f64::from(img.height() * 3)
+}
+
+#[test]
+fn render_command_draws_screen_and_poster_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let logo = logo_path();
+    let run = |size: &str, out: &std::path::Path| {
+        let output = std::process::Command::new(common::binary())
+            .arg("render")
+            .arg(fixture("tuxpaint"))
+            .arg("--cache")
+            .arg(&cache)
+            .arg("--logo")
+            .arg(&logo)
+            .args(["--layout", "grid", "--quiet", "--size", size, "-o"])
+            .arg(out)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    };
+    let screen = dir.path().join("screen.png");
+    let said = run("1920x1080", &screen);
+    assert!(said.contains("1920×1080 (1 tile"), "{said}");
+    let img = image::open(&screen).unwrap().to_rgba8();
+    assert_eq!(img.dimensions(), (1920, 1080));
+    img.save(out_dir().join("render_1920x1080.png")).unwrap();
+
+    // A poster wider than any texture: drawn in tiles of at most 8192, stitched.
+    let poster = dir.path().join("poster.png");
+    let said = run("16800x4000", &poster);
+    assert!(said.contains("16800×4000 (3 tiles"), "{said}");
+    let img = image::open(&poster).unwrap().to_rgba8();
+    assert_eq!(img.dimensions(), (16800, 4000));
+    image::imageops::thumbnail(&img, 1680, 400)
+        .save(out_dir().join("render_16800x4000_small.png"))
+        .unwrap();
+    // No seam where tiles meet: the step across the boundary is like any other column's.
+    let typical: f64 = (1..40)
+        .map(|k| column_step(&img, 8192 - 97 * k))
+        .sum::<f64>()
+        / 39.0;
+    let seam = column_step(&img, 8192);
+    assert!(
+        seam < 2.0 * typical + 2.0,
+        "a seam at the tile boundary: {seam:.2} vs typical {typical:.2}"
+    );
+    // Thumbnails are drawn large enough to get their detail level (sharp, not 32 px blown up).
+    let lit = img
+        .pixels()
+        .step_by(97)
+        .filter(|p| p[0] > 40 || p[1] > 40 || p[2] > 40)
+        .count();
+    assert!(lit > img.pixels().len() / 97 / 20, "poster mostly empty");
+    // The logo in the bottom-right corner.
+    let corner = image::imageops::crop_imm(&img, 16800 - 1400, 4000 - 400, 1400, 400).to_image();
+    let colourful = corner
+        .pixels()
+        .filter(|p| p[0].max(p[1]).max(p[2]) - p[0].min(p[1]).min(p[2]) > 100)
+        .count();
+    assert!(colourful > 10_000, "no logo in the poster's corner");
+}

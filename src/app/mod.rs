@@ -594,12 +594,11 @@ impl App {
 
     /// Map input that egui did not take.
     fn map_event(&mut self, event: &WindowEvent) {
-        let Some(g) = &self.gfx else {
+        if self.gfx.is_none() {
             return;
-        };
+        }
         let size = (self.map_rect[2], self.map_rect[3]);
         let origin = [self.map_rect[0] as f32, self.map_rect[1] as f32];
-        let _ = g;
         let over_ui = self.egui.is_pointer_over_egui() || self.egui.egui_wants_pointer_input();
         match event {
             WindowEvent::ModifiersChanged(m) => {
@@ -807,10 +806,7 @@ impl App {
             ((map_area.width() * ppp_now).round() as u32).clamp(1, window_size.0 - rect[0]),
             ((map_area.height() * ppp_now).round() as u32).clamp(1, window_size.1 - rect[1]),
         ];
-        if rect != self.map_rect {
-            // Keep the view centred on the same point as the map's area changes.
-            self.map_rect = rect;
-        }
+        self.map_rect = rect;
         g.egui_state
             .handle_platform_output(&g.window, full.platform_output.clone());
         self.handle_requests();
@@ -934,7 +930,7 @@ impl App {
 
         // Figures for the status line.
         self.frames += 1;
-        let ms = now.elapsed().as_secs_f32() * 1000.0 + 0.0;
+        let ms = now.elapsed().as_secs_f32() * 1000.0;
         let fps = if dt > 0.0 { 1.0 / dt } else { 0.0 };
         self.ui.status.fps = 0.9 * self.ui.status.fps + 0.1 * fps;
         self.ui.status.frame_ms = 0.9 * self.ui.status.frame_ms + 0.1 * ms;
