@@ -57,6 +57,9 @@ struct WindowArgs {
     /// Before closing that way, save a screenshot of the map here.
     #[arg(long, hide = true, value_name = "PNG")]
     screenshot_on_exit: Option<PathBuf>,
+    /// Close after those frames even while preparing or animating (pictures of progress).
+    #[arg(long, hide = true)]
+    exit_early: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -422,6 +425,7 @@ fn view(dataset: Option<&DatasetArgs>, window: &WindowArgs) -> anyhow::Result<()
         prepare: dataset.map(|d| PrepareOptions::new(d.options())),
         exit_after_frames: window.exit_after_frames,
         screenshot_on_exit: window.screenshot_on_exit.clone(),
+        exit_early: window.exit_early,
     })
 }
 

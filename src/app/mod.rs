@@ -34,6 +34,8 @@ pub struct AppOptions {
     pub exit_after_frames: Option<u64>,
     /// Before closing that way, save a screenshot here.
     pub screenshot_on_exit: Option<PathBuf>,
+    /// Close after those frames even while preparing or animating.
+    pub exit_early: bool,
 }
 
 /// Opens the window and runs until it closes.
@@ -880,9 +882,11 @@ impl App {
             &paint_jobs,
             &screen,
         );
-        let last_frame = self.options.exit_after_frames.is_some_and(|limit| {
-            self.session_frames + 1 >= limit && self.prepare_job.is_none() && settled
-        });
+        let done = self.options.exit_early || (self.prepare_job.is_none() && settled);
+        let last_frame = self
+            .options
+            .exit_after_frames
+            .is_some_and(|limit| self.session_frames + 1 >= limit && done);
         if last_frame && let Some(path) = self.options.screenshot_on_exit.clone() {
             // The whole window, panels included, drawn once more offscreen.
             let size = (g.config.width, g.config.height);

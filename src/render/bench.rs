@@ -1,8 +1,8 @@
 //! The scripted fly-through behind `clip-plot-view bench`: drawn offscreen, frame by frame,
 //! waiting for the GPU after each so a frame's time is its whole cost (CPU culling and
 //! detail streaming included). Phases: the overview while panning, a flight into the
-//! largest hotspot, panning zoomed in (a dozen thumbnails across: the same on-screen work
-//! at any N), and a layout transition.
+//! largest hotspot, panning zoomed in there, a layout transition to the grid, and panning
+//! zoomed in on the grid (a dozen cells across: the same images on screen at any N).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -143,17 +143,23 @@ pub fn fly_through(
     bench.frame(Camera::fit_all(), 1.0)?;
     let first_frame_s = opened.elapsed().as_secs_f64();
 
-    // Where to zoom: the largest hotspot's centre, else the densest point (the medoid of
-    // the layout's middle).
-    let hotspot = prepared
-        .hotspots("umap")
-        .ok()
+    // Where to zoom: the representative image of the largest hotspot (an image, so the
+    // zoomed view is never an empty gap), else the image nearest the middle.
+    let medoid = (layout == "umap")
+        .then(|| prepared.hotspots("umap").ok().flatten())
         .flatten()
-        .and_then(|h| h.hotspots.first().map(|s| s.centroid));
-    let centre = match (layout, hotspot) {
-        ("umap", Some(c)) => c,
-        _ => [0.0, 0.0],
+        .and_then(|h| h.hotspots.first().map(|s| s.medoid));
+    let positions = bench.index.positions();
+    let nearest_middle = || {
+        (0..positions.len()).min_by(|&a, &b| {
+            let d = |i: usize| positions[i][0].hypot(positions[i][1]);
+            d(a).total_cmp(&d(b))
+        })
     };
+    let centre = medoid
+        .or_else(nearest_middle)
+        .and_then(|i| positions.get(i).copied())
+        .unwrap_or([0.0, 0.0]);
     let overview = Camera::fit_all();
     let close = Camera {
         centre,
@@ -183,11 +189,25 @@ pub fn fly_through(
         .into_iter()
         .find(|n| *n != layout && prepared.layout_names().iter().any(|m| m == n));
     if let Some(other) = other {
-        let (positions, cell) = layout_with_cell(&prepared, other)?;
-        bench.map.transition_to(gpu, &positions, cell);
+        let (positions, other_cell) = layout_with_cell(&prepared, other)?;
+        bench.map.transition_to(gpu, &positions, other_cell);
+        bench.index = LayoutIndex::new(positions, other_cell, half_extents(&prepared));
         phases.push(bench.phase("layout transition, overview", frames, |t| {
             (overview, ease(t))
         })?);
+        if other == "grid" {
+            // One image per cell: a dozen cells across shows the same images at any N, so
+            // this phase is the one to compare across N.
+            let middle = Camera {
+                centre: [0.0, 0.0],
+                span: other_cell * 12.0,
+            };
+            phases.push(bench.phase("grid zoomed in, panning", frames, |t| {
+                let mut c = middle;
+                c.centre[0] += middle.span * 0.5 * (t * std::f32::consts::TAU).sin();
+                (c, 1.0)
+            })?);
+        }
     }
     Ok(BenchReport {
         adapter: gpu.adapter_name.clone(),
