@@ -1071,11 +1071,14 @@ impl MapOverlay {
         };
         match session {
             Some(s) if !s.transitioning() && !s.live => Self {
-                labels: s
-                    .labels()
-                    .into_iter()
-                    .map(|l| (l.text, to_points([l.x, l.y])))
-                    .collect(),
+                labels: {
+                    let mut labels = s.labels();
+                    labels.sort_by_key(|l| std::cmp::Reverse(l.count));
+                    labels
+                        .into_iter()
+                        .map(|l| (l.text, to_points([l.x, l.y])))
+                        .collect()
+                },
                 hover_name: hover.and_then(|i| s.prepared.images.get(i as usize).cloned()),
                 welcome: false,
             },
@@ -1106,12 +1109,18 @@ impl MapOverlay {
             egui::Id::unique("map overlay"),
         ));
         let font = egui::FontId::proportional(14.0);
+        // Labels come largest first; one that would cover an earlier one is left out.
+        let mut placed: Vec<egui::Rect> = Vec::new();
         for (text, p) in &self.labels {
             let pos = egui::pos2(p[0], p[1]);
             let galley = painter.layout_no_wrap(text.clone(), font.clone(), egui::Color32::WHITE);
             let rect = egui::Align2::CENTER_BOTTOM
                 .anchor_size(pos, galley.size())
                 .expand(3.0);
+            if placed.iter().any(|r| r.intersects(rect)) {
+                continue;
+            }
+            placed.push(rect);
             painter.rect_filled(rect, 4.0, egui::Color32::from_black_alpha(170));
             painter.galley(
                 rect.min + egui::vec2(3.0, 3.0),
