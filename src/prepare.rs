@@ -428,8 +428,32 @@ pub fn prepare(
                           neighbours: &Option<LayoutInfo>,
                           clusters: &std::collections::BTreeMap<String, LayoutInfo>,
                           notices: &[String],
-                          stage_seconds: &[(String, f64)]|
+                          stage_seconds: &[(String, f64)],
+                          partial: bool|
      -> Result<(), PrepareError> {
+        // While stages are still to run, the previous run's entries for them stay listed
+        // when the images are the same (their files are valid positions for these images;
+        // the stage replaces them if its inputs changed): a run stopped early loses nothing
+        // and the viewer keeps every layout in its list.
+        let mut layouts = layouts.clone();
+        let mut clusters = clusters.clone();
+        let mut neighbours = neighbours.clone();
+        if partial
+            && let Some(prev) = previous.as_ref().filter(|m| {
+                m.thumbs.as_ref().map(|t| &t.fingerprint) == Some(&thumbs_fingerprint)
+                    && m.image_count == shown_images.len()
+            })
+        {
+            for (k, v) in &prev.layouts {
+                layouts.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+            for (k, v) in &prev.clusters {
+                clusters.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+            if neighbours.is_none() {
+                neighbours.clone_from(&prev.neighbours);
+            }
+        }
         let display = |p: &Path| p.display().to_string();
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
@@ -453,9 +477,9 @@ pub fn prepare(
                 large_px: opts.large_px,
                 page_format: "bc1-rgba-srgb".into(),
             }),
-            layouts: layouts.clone(),
-            neighbours: neighbours.clone(),
-            clusters: clusters.clone(),
+            layouts,
+            neighbours,
+            clusters,
             skipped: skipped.clone(),
             notices: notices.to_vec(),
             stage_seconds: stage_seconds.iter().cloned().collect(),
@@ -552,6 +576,7 @@ pub fn prepare(
         &Default::default(),
         &notices,
         &stage_seconds,
+        true,
     )?;
     if layouts.contains_key("pca") {
         progress.layout_ready("pca");
@@ -640,7 +665,14 @@ pub fn prepare(
             Ok(Some(positions.into()))
         },
     )?;
-    write_manifest(&layouts, &neighbours, &clusters, &notices, &stage_seconds)?;
+    write_manifest(
+        &layouts,
+        &neighbours,
+        &clusters,
+        &notices,
+        &stage_seconds,
+        true,
+    )?;
     if layouts.contains_key("umap") {
         progress.layout_ready("umap");
     }
@@ -674,7 +706,14 @@ pub fn prepare(
                 }))
             },
         )?;
-        write_manifest(&layouts, &neighbours, &clusters, &notices, &stage_seconds)?;
+        write_manifest(
+            &layouts,
+            &neighbours,
+            &clusters,
+            &notices,
+            &stage_seconds,
+            true,
+        )?;
         if layouts.contains_key("grid") {
             progress.layout_ready("grid");
         }
@@ -694,7 +733,14 @@ pub fn prepare(
                 }))
             },
         )?;
-        write_manifest(&layouts, &neighbours, &clusters, &notices, &stage_seconds)?;
+        write_manifest(
+            &layouts,
+            &neighbours,
+            &clusters,
+            &notices,
+            &stage_seconds,
+            true,
+        )?;
         if layouts.contains_key("jittered") {
             progress.layout_ready("jittered");
         }
@@ -744,7 +790,14 @@ pub fn prepare(
             layout_stage(&mut layouts, name, meta_fp.clone(), vec![], &|| {
                 Ok(layout.cloned())
             })?;
-            write_manifest(&layouts, &neighbours, &clusters, &notices, &stage_seconds)?;
+            write_manifest(
+                &layouts,
+                &neighbours,
+                &clusters,
+                &notices,
+                &stage_seconds,
+                true,
+            )?;
             if layouts.contains_key(name) {
                 progress.layout_ready(name);
             }
@@ -797,12 +850,26 @@ pub fn prepare(
                 );
             }
         }
-        write_manifest(&layouts, &neighbours, &clusters, &notices, &stage_seconds)?;
+        write_manifest(
+            &layouts,
+            &neighbours,
+            &clusters,
+            &notices,
+            &stage_seconds,
+            true,
+        )?;
         progress.layout_ready("hotspots");
         lap("hotspots", &mut stage_seconds);
     }
 
-    write_manifest(&layouts, &neighbours, &clusters, &notices, &stage_seconds)?;
+    write_manifest(
+        &layouts,
+        &neighbours,
+        &clusters,
+        &notices,
+        &stage_seconds,
+        false,
+    )?;
     Ok(PrepareReport {
         cache_dir: cache_root,
         images: shown_images.len(),

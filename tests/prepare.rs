@@ -415,3 +415,54 @@ fn each_layout_is_readable_as_soon_as_it_lands() {
     assert_eq!(seen[0].1, vec!["pca".to_string()]);
     assert!(seen.iter().all(|s| s.2), "{seen:?}");
 }
+
+/// Cancels at the first layout that lands.
+struct CancelAtFirstLayout(std::sync::atomic::AtomicBool);
+
+impl clip_plot::prepare::Progress for CancelAtFirstLayout {
+    fn begin(&self, _: &str, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn end(&self) {}
+    fn cancelled(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    fn layout_ready(&self, _: &str) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn a_rerun_stopped_early_keeps_every_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let opts = options(&fixture("tuxpaint"), &cache);
+    prepare(&opts, &NoProgress).unwrap();
+    let before = PreparedDataset::open(&cache).unwrap();
+    // The viewer re-checks a prepared dataset in the background; the user closes the window
+    // as soon as PCA is confirmed.
+    let stop = CancelAtFirstLayout(Default::default());
+    assert!(prepare(&opts, &stop).is_err());
+    let after = PreparedDataset::open(&cache).unwrap();
+    assert_eq!(after.layout_names(), before.layout_names());
+    assert_eq!(
+        after.manifest.clusters.keys().collect::<Vec<_>>(),
+        vec!["umap"]
+    );
+    assert!(after.manifest.neighbours.is_some());
+    // And the next run finds everything current.
+    let report = prepare(&opts, &NoProgress).unwrap();
+    let umap_seconds = report
+        .stage_seconds
+        .iter()
+        .find(|(s, _)| s == "umap")
+        .map(|(_, t)| *t)
+        .unwrap();
+    assert!(umap_seconds < 0.5, "UMAP was recomputed ({umap_seconds} s)");
+    assert_eq!(
+        PreparedDataset::open(&cache)
+            .unwrap()
+            .layout("umap")
+            .unwrap(),
+        before.layout("umap").unwrap()
+    );
+}
