@@ -506,11 +506,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 &options,
             )?;
             let drawn = start.elapsed();
-            let tmp = args.output.with_extension("png.tmp");
-            image
-                .save_with_format(&tmp, image::ImageFormat::Png)
-                .with_context(|| format!("writing {}", tmp.display()))?;
-            std::fs::rename(&tmp, &args.output)
+            clip_plot::render::offscreen::write_png(&args.output, &image)
                 .with_context(|| format!("writing {}", args.output.display()))?;
             let tiles = clip_plot::render::offscreen::tiles(
                 args.size,

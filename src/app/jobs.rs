@@ -175,10 +175,7 @@ pub fn pick_save_path(kind: SaveKind, suggested: String, notifier: Notifier) {
 /// Writes `image` as PNG at `path` (temp file, then rename) on a background thread.
 pub fn save_png(image: image::RgbaImage, path: PathBuf, notifier: Notifier) {
     std::thread::spawn(move || {
-        let tmp = path.with_extension("png.tmp");
-        let result = image
-            .save_with_format(&tmp, image::ImageFormat::Png)
-            .and_then(|()| std::fs::rename(&tmp, &path).map_err(image::ImageError::IoError))
+        let result = crate::render::offscreen::write_png(&path, &image)
             .map(|()| {
                 format!(
                     "saved {}×{} to {}",
@@ -188,9 +185,6 @@ pub fn save_png(image: image::RgbaImage, path: PathBuf, notifier: Notifier) {
                 )
             })
             .map_err(|e| format!("{}: {e}", path.display()));
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
         notifier.send(JobEvent::Written(result));
     });
 }

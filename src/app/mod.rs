@@ -909,17 +909,7 @@ impl App {
                 img.as_mut()[start..start + row.len()].copy_from_slice(row);
             });
             let saved = read.map_err(|e| e.to_string()).and_then(|()| {
-                crate::cache::atomic::atomic_write_with(&path, |w| {
-                    image::codecs::png::PngEncoder::new(w)
-                        .write_image(
-                            img.as_raw(),
-                            size.0,
-                            size.1,
-                            image::ExtendedColorType::Rgba8,
-                        )
-                        .map_err(std::io::Error::other)
-                })
-                .map_err(|e| e.to_string())
+                crate::render::offscreen::write_png(&path, &img).map_err(|e| e.to_string())
             });
             match saved {
                 Ok(()) => eprintln!("clip-plot: window saved to {}", path.display()),
@@ -966,8 +956,6 @@ impl App {
         }
     }
 }
-
-use image::ImageEncoder as _;
 
 /// Records and submits one frame into `view`: the map, the logo, the panels.
 fn draw_frame(

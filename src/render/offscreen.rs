@@ -208,6 +208,21 @@ pub fn render_view(
     Ok(out)
 }
 
+/// Writes `image` as a PNG at `path` atomically (temp file, then rename).
+pub fn write_png(path: &std::path::Path, image: &RgbaImage) -> std::io::Result<()> {
+    use image::ImageEncoder as _;
+    crate::cache::atomic::atomic_write_with(path, |w| {
+        image::codecs::png::PngEncoder::new(w)
+            .write_image(
+                image.as_raw(),
+                image.width(),
+                image.height(),
+                image::ExtendedColorType::Rgba8,
+            )
+            .map_err(std::io::Error::other)
+    })
+}
+
 /// Options of a headless render.
 #[derive(Clone, Debug, Default)]
 pub struct RenderOptions {
