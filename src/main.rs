@@ -510,7 +510,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("writing {}", args.output.display()))?;
             let tiles = clip_plot::render::offscreen::tiles(
                 args.size,
-                gpu.max_texture.min(clip_plot::render::offscreen::MAX_TILE),
+                clip_plot::render::offscreen::tile_side(&gpu, options.max_tile),
             )
             .len();
             println!(

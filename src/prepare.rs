@@ -488,6 +488,20 @@ pub fn prepare(
         Ok(())
     };
 
+    // A stage finished: name what it wrote in the manifest, then tell the viewer.
+    let checkpoint = |name: &str,
+                      layouts: &std::collections::BTreeMap<String, LayoutInfo>,
+                      neighbours: &Option<LayoutInfo>,
+                      clusters: &std::collections::BTreeMap<String, LayoutInfo>,
+                      notices: &[String],
+                      stage_seconds: &[(String, f64)]|
+     -> Result<(), PrepareError> {
+        write_manifest(layouts, neighbours, clusters, notices, stage_seconds, true)?;
+        if layouts.contains_key(name) || (name == "hotspots" && !clusters.is_empty()) {
+            progress.layout_ready(name);
+        }
+        Ok(())
+    };
     // PCA and the neighbour table, unless computed before from the same images and
     // embeddings.
     let inputs_fingerprint = |tag: &str, params: &[u64]| {
@@ -570,17 +584,14 @@ pub fn prepare(
             ))
         },
     )?;
-    write_manifest(
+    checkpoint(
+        "pca",
         &layouts,
         &None,
         &Default::default(),
         &notices,
         &stage_seconds,
-        true,
     )?;
-    if layouts.contains_key("pca") {
-        progress.layout_ready("pca");
-    }
     lap("pca", &mut stage_seconds);
 
     let knn_fingerprint = inputs_fingerprint("neighbours-v1", &[NEIGHBOURS_K as u64, opts.seed]);
@@ -665,17 +676,14 @@ pub fn prepare(
             Ok(Some(positions.into()))
         },
     )?;
-    write_manifest(
+    checkpoint(
+        "umap",
         &layouts,
         &neighbours,
         &clusters,
         &notices,
         &stage_seconds,
-        true,
     )?;
-    if layouts.contains_key("umap") {
-        progress.layout_ready("umap");
-    }
     lap("umap", &mut stage_seconds);
 
     // Layouts derived from UMAP: grid, jittered, metadata layouts; then hotspots.
@@ -706,17 +714,14 @@ pub fn prepare(
                 }))
             },
         )?;
-        write_manifest(
+        checkpoint(
+            "grid",
             &layouts,
             &neighbours,
             &clusters,
             &notices,
             &stage_seconds,
-            true,
         )?;
-        if layouts.contains_key("grid") {
-            progress.layout_ready("grid");
-        }
         layout_stage(
             &mut layouts,
             "jittered",
@@ -733,17 +738,14 @@ pub fn prepare(
                 }))
             },
         )?;
-        write_manifest(
+        checkpoint(
+            "jittered",
             &layouts,
             &neighbours,
             &clusters,
             &notices,
             &stage_seconds,
-            true,
         )?;
-        if layouts.contains_key("jittered") {
-            progress.layout_ready("jittered");
-        }
         lap("grid", &mut stage_seconds);
 
         // Metadata layouts: computed together (cheap), each cached under its own name.
@@ -790,17 +792,14 @@ pub fn prepare(
             layout_stage(&mut layouts, name, meta_fp.clone(), vec![], &|| {
                 Ok(layout.cloned())
             })?;
-            write_manifest(
+            checkpoint(
+                name,
                 &layouts,
                 &neighbours,
                 &clusters,
                 &notices,
                 &stage_seconds,
-                true,
             )?;
-            if layouts.contains_key(name) {
-                progress.layout_ready(name);
-            }
         }
         lap("metadata layouts", &mut stage_seconds);
 
@@ -850,15 +849,14 @@ pub fn prepare(
                 );
             }
         }
-        write_manifest(
+        checkpoint(
+            "hotspots",
             &layouts,
             &neighbours,
             &clusters,
             &notices,
             &stage_seconds,
-            true,
         )?;
-        progress.layout_ready("hotspots");
         lap("hotspots", &mut stage_seconds);
     }
 

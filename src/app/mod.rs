@@ -89,8 +89,9 @@ struct App {
     /// The window's part left for the map (x, y, width, height; physical pixels).
     map_rect: [u32; 4],
     last_frame: Instant,
-    frames: u64,
     session_frames: u64,
+    /// The session's hotspots version the panel's rows were built from.
+    hotspot_rows_version: Option<u64>,
     started: Instant,
     first_frame_reported: bool,
     reported_failures: usize,
@@ -123,8 +124,8 @@ impl App {
             hover: None,
             map_rect: [0, 0, 1, 1],
             last_frame: Instant::now(),
-            frames: 0,
             session_frames: 0,
+            hotspot_rows_version: None,
             started: Instant::now(),
             first_frame_reported: false,
             reported_failures: 0,
@@ -242,6 +243,7 @@ impl App {
                 self.ui.current = s.current.clone();
                 self.session = Some(s);
                 self.session_frames = 0;
+                self.hotspot_rows_version = None;
                 self.sync_ui_lists();
             }
             Err(e) => self.ui.status.message = Some(e.to_string()),
@@ -282,6 +284,10 @@ impl App {
         self.ui.layouts = layouts;
         self.ui.current = s.current.clone();
         self.ui.status.total = s.map.len();
+        if self.hotspot_rows_version == Some(s.hotspots_version) {
+            return; // rows and their thumbnails are current
+        }
+        self.hotspot_rows_version = Some(s.hotspots_version);
         let rows: Vec<HotspotRow> = s
             .hotspots
             .as_ref()
@@ -783,12 +789,18 @@ impl App {
         let raw = g.egui_state.take_egui_input(&g.window);
         let ppp = self.egui.pixels_per_point();
         let origin = [self.map_rect[0] as f32 / ppp, self.map_rect[1] as f32 / ppp];
-        let overlay = MapOverlay::new(&self.session, &self.camera, size, ppp, origin, self.hover);
+        let mapping = ScreenMapping {
+            camera: self.camera.camera,
+            size,
+            ppp,
+            origin,
+        };
+        let overlay = MapOverlay::new(&self.session, mapping, self.hover);
         let lasso = self.pointer.lasso.clone();
         let mut map_area = egui::Rect::NOTHING;
         let mut full = self.egui.run_ui(raw, |ui| {
             map_area = ui::overlay_ui(ui, &mut self.ui);
-            overlay.paint(ui, &self.camera, size, ppp, origin, lasso.as_deref());
+            overlay.paint(ui, lasso.as_deref());
         });
         let window_size = (g.config.width, g.config.height);
         let ppp_now = full.pixels_per_point;
@@ -923,7 +935,6 @@ impl App {
         }
 
         // Figures for the status line.
-        self.frames += 1;
         let ms = now.elapsed().as_secs_f32() * 1000.0;
         let fps = if dt > 0.0 { 1.0 / dt } else { 0.0 };
         self.ui.status.fps = 0.9 * self.ui.status.fps + 0.1 * fps;
@@ -981,19 +992,8 @@ fn draw_frame(
             }
         }
         None => {
-            let _ = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-                label: Some("empty"),
-                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                    view,
-                    depth_slice: None,
-                    resolve_target: None,
-                    ops: wgpu::Operations {
-                        load: wgpu::LoadOp::Clear(clear),
-                        store: wgpu::StoreOp::Store,
-                    },
-                })],
-                ..Default::default()
-            });
+            let _ =
+                crate::render::colour_pass(&mut encoder, "empty", view, wgpu::LoadOp::Clear(clear));
         }
     }
     let extra = g.egui_renderer.update_buffers(
@@ -1004,20 +1004,7 @@ fn draw_frame(
         screen,
     );
     {
-        let mut pass = encoder
-            .begin_render_pass(&wgpu::RenderPassDescriptor {
-                label: Some("panels"),
-                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                    view,
-                    depth_slice: None,
-                    resolve_target: None,
-                    ops: wgpu::Operations {
-                        load: wgpu::LoadOp::Load,
-                        store: wgpu::StoreOp::Store,
-                    },
-                })],
-                ..Default::default()
-            })
+        let mut pass = crate::render::colour_pass(&mut encoder, "panels", view, wgpu::LoadOp::Load)
             .forget_lifetime();
         g.egui_renderer.render(&mut pass, paint_jobs, screen);
     }
@@ -1034,29 +1021,36 @@ fn color_image(img: &image::RgbaImage) -> egui::ColorImage {
     )
 }
 
+/// Where layout points land in egui's points: the map's camera, size (pixels), origin
+/// (points) and the pixels per point.
+struct ScreenMapping {
+    camera: crate::render::Camera,
+    size: (u32, u32),
+    ppp: f32,
+    origin: [f32; 2],
+}
+
+impl ScreenMapping {
+    fn to_points(&self, p: [f32; 2]) -> egui::Pos2 {
+        let c = &self.camera;
+        let ppu = c.pixels_per_unit(self.size.0, self.size.1);
+        egui::pos2(
+            self.origin[0] + ((p[0] - c.centre[0]) * ppu + self.size.0 as f32 / 2.0) / self.ppp,
+            self.origin[1] + (self.size.1 as f32 / 2.0 - (p[1] - c.centre[1]) * ppu) / self.ppp,
+        )
+    }
+}
+
 /// Labels, the hovered image's name and the lasso, painted by egui over the map.
 struct MapOverlay {
-    labels: Vec<(String, [f32; 2])>,
+    mapping: ScreenMapping,
+    labels: Vec<(String, egui::Pos2)>,
     hover_name: Option<String>,
     welcome: bool,
 }
 
 impl MapOverlay {
-    fn new(
-        session: &Option<Session>,
-        camera: &CameraController,
-        size: (u32, u32),
-        ppp: f32,
-        origin: [f32; 2],
-        hover: Option<u32>,
-    ) -> Self {
-        let to_points = |p: [f32; 2]| {
-            let ppu = camera.camera.pixels_per_unit(size.0, size.1);
-            [
-                origin[0] + ((p[0] - camera.camera.centre[0]) * ppu + size.0 as f32 / 2.0) / ppp,
-                origin[1] + (size.1 as f32 / 2.0 - (p[1] - camera.camera.centre[1]) * ppu) / ppp,
-            ]
-        };
+    fn new(session: &Option<Session>, mapping: ScreenMapping, hover: Option<u32>) -> Self {
         match session {
             Some(s) if !s.transitioning() && !s.live => Self {
                 labels: {
@@ -1064,34 +1058,29 @@ impl MapOverlay {
                     labels.sort_by_key(|l| std::cmp::Reverse(l.count));
                     labels
                         .into_iter()
-                        .map(|l| (l.text, to_points([l.x, l.y])))
+                        .map(|l| (l.text, mapping.to_points([l.x, l.y])))
                         .collect()
                 },
                 hover_name: hover.and_then(|i| s.prepared.images.get(i as usize).cloned()),
                 welcome: false,
+                mapping,
             },
             Some(_) => Self {
                 labels: Vec::new(),
                 hover_name: None,
                 welcome: false,
+                mapping,
             },
             None => Self {
                 labels: Vec::new(),
                 hover_name: None,
                 welcome: true,
+                mapping,
             },
         }
     }
 
-    fn paint(
-        &self,
-        ui: &mut egui::Ui,
-        camera: &CameraController,
-        size: (u32, u32),
-        ppp: f32,
-        origin: [f32; 2],
-        lasso: Option<&[[f32; 2]]>,
-    ) {
+    fn paint(&self, ui: &mut egui::Ui, lasso: Option<&[[f32; 2]]>) {
         let painter = ui.ctx().layer_painter(egui::LayerId::new(
             egui::Order::Background,
             egui::Id::unique("map overlay"),
@@ -1099,8 +1088,8 @@ impl MapOverlay {
         let font = egui::FontId::proportional(14.0);
         // Labels come largest first; one that would cover an earlier one is left out.
         let mut placed: Vec<egui::Rect> = Vec::new();
-        for (text, p) in &self.labels {
-            let pos = egui::pos2(p[0], p[1]);
+        for (text, pos) in &self.labels {
+            let pos = *pos;
             let galley = painter.layout_no_wrap(text.clone(), font.clone(), egui::Color32::WHITE);
             let rect = egui::Align2::CENTER_BOTTOM
                 .anchor_size(pos, galley.size())
@@ -1117,16 +1106,8 @@ impl MapOverlay {
             );
         }
         if let Some(points) = lasso {
-            let to_points = |p: &[f32; 2]| {
-                let ppu = camera.camera.pixels_per_unit(size.0, size.1);
-                egui::pos2(
-                    origin[0]
-                        + ((p[0] - camera.camera.centre[0]) * ppu + size.0 as f32 / 2.0) / ppp,
-                    origin[1]
-                        + (size.1 as f32 / 2.0 - (p[1] - camera.camera.centre[1]) * ppu) / ppp,
-                )
-            };
-            let mut line: Vec<egui::Pos2> = points.iter().map(to_points).collect();
+            let mut line: Vec<egui::Pos2> =
+                points.iter().map(|p| self.mapping.to_points(*p)).collect();
             if let Some(first) = line.first().copied() {
                 line.push(first);
             }

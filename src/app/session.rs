@@ -13,7 +13,7 @@ use crate::render::index::{LayoutIndex, Visible, half_extents};
 use crate::render::lod::{self, LodPool};
 use crate::render::map::{DIMMED, SELECTED};
 use crate::render::overlay::{Logo, read_logo};
-use crate::render::{Camera, FrameState, Gpu, MapRenderer, RenderError};
+use crate::render::{Camera, FrameState, Gpu, MapRenderer, RenderError, cell_of};
 
 /// How long a layout switch animates, seconds.
 pub const TRANSITION_SECONDS: f32 = 1.0;
@@ -49,14 +49,11 @@ pub struct Session {
     dim_key: (String, Option<usize>),
     visible_key: Option<(Camera, (u32, u32), u32)>,
     pub visible: Visible,
+    /// The images of `visible` that want their detail level, most central first.
+    wanted: Vec<u32>,
+    /// Bumped whenever the hotspots are read again (the panel rebuilds its rows then).
+    pub hotspots_version: u64,
     pub opened: Instant,
-}
-
-fn cell_of(extras: Option<&LabelledLayout>, n: usize) -> f32 {
-    extras
-        .map(|e| e.cell)
-        .filter(|c| *c > 0.0)
-        .unwrap_or_else(|| 1.2 / (n.max(1) as f32).sqrt())
 }
 
 impl Session {
@@ -103,6 +100,8 @@ impl Session {
             dim_key: (String::new(), None),
             visible_key: None,
             visible: Visible::default(),
+            wanted: Vec::new(),
+            hotspots_version: 0,
             opened: Instant::now(),
         };
         session.load_hotspots();
@@ -155,6 +154,7 @@ impl Session {
     }
 
     fn load_hotspots(&mut self) {
+        self.hotspots_version += 1;
         let info = self.clusters.get("umap");
         self.hotspots = info.and_then(|info| {
             self.prepared
@@ -350,10 +350,10 @@ impl Session {
                 .visible(&frame.camera, size, frame.style.size_scale);
             self.map
                 .set_visible(gpu, LayoutIndex::draw_list(&self.visible));
+            self.wanted = lod::wanted(&self.visible, &self.index, &frame.camera);
             self.visible_key = Some(key);
         }
-        let wanted = lod::wanted(&self.visible, &self.index, &frame.camera);
-        let uploaded = self.lod.update(gpu, &mut self.map, &wanted, 24);
+        let uploaded = self.lod.update(gpu, &mut self.map, &self.wanted, 24);
         uploaded > 0 || self.lod.pending() > 0
     }
 

@@ -246,16 +246,17 @@ impl MapRenderer {
             min_filter: wgpu::FilterMode::Linear,
             ..Default::default()
         });
+        let half = super::index::half_extents(prepared);
         let thumbs: Vec<Thumb> = prepared
             .thumb_records()
             .iter()
-            .map(|r| {
+            .zip(half.iter())
+            .map(|(r, half)| {
                 let (w, h) = (f32::from(r.small_w.max(1)), f32::from(r.small_h.max(1)));
-                let long = w.max(h);
                 let (lw, lh) = super::lod::slot_size(r.large_w, r.large_h);
                 // Half a texel in from the cell's edge, so filtering never reads a neighbour.
                 Thumb {
-                    half_size: [0.5 * w / long, 0.5 * h / long],
+                    half_size: *half,
                     large_size: [lw as f32, lh as f32],
                     rect: [
                         f32::from(r.cell_x) + 0.5,
@@ -569,19 +570,7 @@ impl MapRenderer {
         };
         gpu.queue
             .write_buffer(&self.view, 0, bytemuck::bytes_of(&uniform));
-        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-            label: Some("map"),
-            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view: target,
-                depth_slice: None,
-                resolve_target: None,
-                ops: wgpu::Operations {
-                    load,
-                    store: wgpu::StoreOp::Store,
-                },
-            })],
-            ..Default::default()
-        });
+        let mut pass = super::colour_pass(encoder, "map", target, load);
         pass.set_viewport(
             viewport[0] as f32,
             viewport[1] as f32,

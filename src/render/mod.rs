@@ -172,6 +172,28 @@ pub fn ease(t: f32) -> f32 {
     t * t * (3.0 - 2.0 * t)
 }
 
+/// A render pass into `view` with one colour attachment, loaded as `load` and stored.
+pub fn colour_pass<'e>(
+    encoder: &'e mut wgpu::CommandEncoder,
+    label: &str,
+    view: &wgpu::TextureView,
+    load: wgpu::LoadOp<wgpu::Color>,
+) -> wgpu::RenderPass<'e> {
+    encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+        label: Some(label),
+        color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+            view,
+            depth_slice: None,
+            resolve_target: None,
+            ops: wgpu::Operations {
+                load,
+                store: wgpu::StoreOp::Store,
+            },
+        })],
+        ..Default::default()
+    })
+}
+
 pub(crate) fn layout_entry(
     binding: u32,
     visibility: wgpu::ShaderStages,
@@ -248,16 +270,21 @@ pub(crate) fn premultiplied_pipeline(
     })
 }
 
+/// The thumbnail size of a layout of `n` images: its own (`extras.cell`), else what fits
+/// `n` thumbnails in the normalised square.
+pub fn cell_of(extras: Option<&crate::layout::meta::LabelledLayout>, n: usize) -> f32 {
+    extras
+        .map(|e| e.cell)
+        .filter(|c| *c > 0.0)
+        .unwrap_or_else(|| 1.2 / (n.max(1) as f32).sqrt())
+}
+
 /// Positions and thumbnail size of a cached layout.
 pub fn layout_with_cell(
     prepared: &crate::cache::PreparedDataset,
     layout: &str,
 ) -> Result<(Vec<[f32; 2]>, f32), RenderError> {
     let positions = prepared.layout(layout)?;
-    let cell = prepared
-        .layout_extras(layout)
-        .map(|e| e.cell)
-        .filter(|c| *c > 0.0)
-        .unwrap_or_else(|| 1.2 / (positions.len().max(1) as f32).sqrt());
+    let cell = cell_of(prepared.layout_extras(layout).as_ref(), positions.len());
     Ok((positions, cell))
 }

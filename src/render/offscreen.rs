@@ -126,6 +126,15 @@ impl Target {
     }
 }
 
+/// The side of the tiles a picture is drawn in: `max_tile` if given, at most the adapter's
+/// texture limit and [`MAX_TILE`].
+pub fn tile_side(gpu: &Gpu, max_tile: Option<u32>) -> u32 {
+    max_tile
+        .unwrap_or(MAX_TILE)
+        .min(gpu.max_texture)
+        .min(MAX_TILE)
+}
+
 /// The tiles, (x, y, w, h), that cover a `size` picture with tiles of at most `max` pixels.
 pub fn tiles(size: (u32, u32), max: u32) -> Vec<(u32, u32, u32, u32)> {
     let max = max.max(1);
@@ -166,10 +175,7 @@ pub fn render_view(
             size.0, size.1
         )));
     }
-    let max = max_tile
-        .unwrap_or(MAX_TILE)
-        .min(gpu.max_texture)
-        .min(MAX_TILE);
+    let max = tile_side(gpu, max_tile);
     let mut targets: Vec<Target> = Vec::new();
     for tile in tiles(size, max) {
         let tile_size = (tile.2, tile.3);
