@@ -795,6 +795,12 @@ impl App {
             ppp,
             origin,
         };
+        // Settled since the start of this frame, labels included (a transition may end
+        // while the frame is drawn).
+        let settled_before = self
+            .session
+            .as_ref()
+            .is_some_and(|s| !s.transitioning() && !s.live);
         let overlay = MapOverlay::new(&self.session, mapping, self.hover);
         let lasso = self.pointer.lasso.clone();
         let mut map_area = egui::Rect::NOTHING;
@@ -880,10 +886,11 @@ impl App {
             size_in_pixels: [g.config.width, g.config.height],
             pixels_per_point: full.pixels_per_point,
         };
-        let settled = self
-            .session
-            .as_ref()
-            .is_some_and(|s| !s.transitioning() && !s.live);
+        let settled = settled_before
+            && self
+                .session
+                .as_ref()
+                .is_some_and(|s| !s.transitioning() && !s.live);
         let mut session = self.session.as_mut();
         draw_frame(
             g,
