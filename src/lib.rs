@@ -7,6 +7,7 @@ pub mod cache;
 pub mod cluster;
 pub mod dataset;
 pub mod demo;
+pub mod explore;
 pub mod export;
 pub mod layout;
 pub mod prepare;

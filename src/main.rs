@@ -42,8 +42,10 @@ const EXIT_BAD_INPUT: u8 = 3;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// The dataset folder to open [default: none; the window asks for one].
+    dataset: Option<PathBuf>,
     #[command(flatten)]
-    view: Option<DatasetArgs>,
+    parts: DatasetParts,
     #[command(flatten)]
     window: WindowArgs,
 }
@@ -175,11 +177,18 @@ struct LayoutArgs {
     quiet: bool,
 }
 
-/// Where the parts of a dataset are.
+/// A dataset and where its parts are.
 #[derive(Args, Debug, Clone)]
 struct DatasetArgs {
     /// The dataset folder.
     dataset: PathBuf,
+    #[command(flatten)]
+    parts: DatasetParts,
+}
+
+/// Where the parts of a dataset are, when not where they are looked for.
+#[derive(Args, Debug, Clone, Default)]
+struct DatasetParts {
     /// Images folder [default: DATASET/images, else image files anywhere below DATASET].
     #[arg(long, value_name = "DIR", help_heading = "Dataset parts")]
     images: Option<PathBuf>,
@@ -206,8 +215,14 @@ struct DatasetArgs {
 
 impl DatasetArgs {
     fn options(&self) -> DatasetOptions {
+        self.parts.options(&self.dataset)
+    }
+}
+
+impl DatasetParts {
+    fn options(&self, root: &std::path::Path) -> DatasetOptions {
         DatasetOptions {
-            root: self.dataset.clone(),
+            root: root.to_path_buf(),
             images: self.images.clone(),
             embeddings: self.embeddings.clone(),
             metadata: self.metadata.clone(),
@@ -407,10 +422,10 @@ fn run_prepare_with(
     dataset: &DatasetArgs,
     adjust: impl FnOnce(&mut PrepareOptions),
 ) -> Result<PrepareReport, PrepareError> {
-    set_threads(dataset.threads);
+    set_threads(dataset.parts.threads);
     let mut opts = PrepareOptions::new(dataset.options());
     adjust(&mut opts);
-    let report = prepare(&opts, &Bars::new(dataset.quiet))?;
+    let report = prepare(&opts, &Bars::new(dataset.parts.quiet))?;
     print_summary(&report);
     Ok(report)
 }
@@ -419,7 +434,7 @@ fn run_prepare_with(
 /// yet is prepared in the background while the window shows progress.
 fn view(dataset: Option<&DatasetArgs>, window: &WindowArgs) -> anyhow::Result<()> {
     if let Some(d) = dataset {
-        set_threads(d.threads);
+        set_threads(d.parts.threads);
     }
     clip_plot::app::run(clip_plot::app::AppOptions {
         prepare: dataset.map(|d| PrepareOptions::new(d.options())),
@@ -469,13 +484,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Generated {} images in {}", args.n, args.out.display());
             let dataset = DatasetArgs {
                 dataset: args.out,
-                images: None,
-                embeddings: None,
-                metadata: None,
-                cache: None,
-                logo: None,
-                threads: None,
-                quiet: args.quiet,
+                parts: DatasetParts {
+                    quiet: args.quiet,
+                    ..Default::default()
+                },
             };
             if args.no_view {
                 run_prepare(&dataset, false, clip_plot::thumbs::LARGE_PX)?;
@@ -590,7 +602,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 args.output.display()
             );
         }
-        None => view(cli.view.as_ref(), &cli.window)?,
+        None => {
+            let dataset = cli.dataset.map(|dataset| DatasetArgs {
+                dataset,
+                parts: cli.parts,
+            });
+            view(dataset.as_ref(), &cli.window)?;
+        }
     }
     Ok(())
 }

@@ -624,6 +624,21 @@ pub fn prepare(
     }
     lap("neighbours", &mut stage_seconds);
 
+    // Unit vectors in image order, for exact similarity search.
+    if !opts.only_thumbs {
+        if progress.cancelled() {
+            return Err(PrepareError::Cancelled);
+        }
+        progress.begin("vectors", 0);
+        crate::cache::vectors::write_unless_current(
+            &cache,
+            rows,
+            &inputs_fingerprint("vectors-v1", &[]),
+        )?;
+        progress.end();
+        lap("vectors", &mut stage_seconds);
+    }
+
     let mut clusters = std::collections::BTreeMap::new();
     // UMAP, from the neighbour graph.
     let u = &opts.umap;

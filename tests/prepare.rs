@@ -42,7 +42,7 @@ fn tuxpaint_prepares_into_a_cache_and_exports() {
 
     let p = PreparedDataset::open(&cache).unwrap();
     assert_eq!(p.len(), 207);
-    assert_eq!(p.manifest.embedding_dim, 1280);
+    assert_eq!(p.manifest().embedding_dim, 1280);
     assert_eq!(p.page_count(), 1);
     assert_eq!(p.page(0).len(), atlas::PAGE_BYTES);
     let records = p.thumb_records();
@@ -178,16 +178,18 @@ fn tuxpaint_prepares_into_a_cache_and_exports() {
     assert_eq!(again.thumbnailed, 0);
     let p2 = PreparedDataset::open(&cache).unwrap();
     assert_eq!(
-        p2.manifest.layouts["pca"].fingerprint,
-        p.manifest.layouts["pca"].fingerprint
+        p2.manifest().layouts["pca"].fingerprint,
+        p.manifest().layouts["pca"].fingerprint
     );
     assert_eq!(p2.layout("pca").unwrap(), pca);
     assert_eq!(
-        p2.manifest.neighbours, p.manifest.neighbours,
+        p2.manifest().neighbours,
+        p.manifest().neighbours,
         "neighbours reused"
     );
     assert_eq!(
-        p2.manifest.layouts["umap"], p.manifest.layouts["umap"],
+        p2.manifest().layouts["umap"],
+        p.manifest().layouts["umap"],
         "umap reused"
     );
 
@@ -202,8 +204,8 @@ fn tuxpaint_prepares_into_a_cache_and_exports() {
     let third = prepare(&tighter, &NoProgress).unwrap();
     assert_eq!(third.thumbnailed, 0);
     let p3 = PreparedDataset::open(&cache).unwrap();
-    assert_eq!(p3.manifest.neighbours, p.manifest.neighbours);
-    assert_eq!(p3.manifest.layouts["pca"], p.manifest.layouts["pca"]);
+    assert_eq!(p3.manifest().neighbours, p.manifest().neighbours);
+    assert_eq!(p3.manifest().layouts["pca"], p.manifest().layouts["pca"]);
     let umap3 = p3.layout("umap").unwrap();
     assert_ne!(umap3, umap);
     assert!(acc(&umap3) > acc(&pca));
@@ -237,7 +239,7 @@ fn adding_images_processes_only_those() {
     let p = PreparedDataset::open(&cache).unwrap();
     assert_eq!(p.len(), n + 20);
     assert_eq!(p.layout("pca").unwrap().len(), n + 20);
-    assert_eq!(p.manifest.embedding_origin, EmbeddingOrigin::Appearance);
+    assert_eq!(p.manifest().embedding_origin, EmbeddingOrigin::Appearance);
 }
 
 fn correlation(a: &[f64], b: &[f64]) -> f64 {
@@ -445,10 +447,10 @@ fn a_rerun_stopped_early_keeps_every_layout() {
     let after = PreparedDataset::open(&cache).unwrap();
     assert_eq!(after.layout_names(), before.layout_names());
     assert_eq!(
-        after.manifest.clusters.keys().collect::<Vec<_>>(),
+        after.manifest().clusters.keys().collect::<Vec<_>>(),
         vec!["umap"]
     );
-    assert!(after.manifest.neighbours.is_some());
+    assert!(after.manifest().neighbours.is_some());
     // And the next run finds everything current.
     let report = prepare(&opts, &NoProgress).unwrap();
     let umap_seconds = report

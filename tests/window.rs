@@ -58,3 +58,33 @@ fn the_window_opens_draws_and_saves_a_screenshot_under_xvfb() {
         .count();
     assert!(colourful > 500, "no logo: {}", keep.display());
 }
+
+#[test]
+fn with_no_argument_the_window_stays_up_and_offers_to_open_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let shot = dir.path().join("welcome.png");
+    // No portal under Xvfb: the dialog cannot open, the window must not exit on its own.
+    let output = Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1024x640x24"])
+        .arg(binary())
+        .args(["--exit-after-frames", "30", "--screenshot-on-exit"])
+        .arg(&shot)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the window failed: {stderr}");
+    assert!(!stderr.contains("required"), "{stderr}");
+    let img = image::open(&shot).unwrap().to_rgba8();
+    let keep = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("welcome.png");
+    img.save(&keep).unwrap();
+    // The welcome text and the Open folder button sit in the middle of the map area.
+    let lit = (300..1000)
+        .flat_map(|x| (220..420).map(move |y| (x, y)))
+        .filter(|&(x, y)| img.get_pixel(x, y).0[..3].iter().all(|&c| c > 150))
+        .count();
+    assert!(
+        lit > 300,
+        "no welcome text ({lit} light pixels): {}",
+        keep.display()
+    );
+}

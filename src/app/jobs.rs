@@ -11,12 +11,8 @@ use crate::prepare::{PrepareError, PrepareOptions, PrepareReport, Progress, prep
 
 /// What background work reports.
 pub enum JobEvent {
-    /// A layout (or "hotspots") is on disk and named by the manifest.
-    LayoutReady(String),
-    /// Intermediate positions of a layout being computed (UMAP converging).
-    Snapshot(String, Vec<[f32; 2]>),
-    /// Preparation ended.
-    Prepared(Result<PrepareReport, String>),
+    /// From the preparation of this generation (see [`PrepareSlot`]).
+    Prepare(u64, PrepareEvent),
     /// The folder dialog closed (None: cancelled).
     FolderChosen(Option<PathBuf>),
     /// A lightbox image decoded at full resolution.
@@ -25,6 +21,16 @@ pub enum JobEvent {
     SavePath(SaveKind, Option<PathBuf>),
     /// A file was written (or not).
     Written(Result<String, String>),
+}
+
+/// What a preparation reports.
+pub enum PrepareEvent {
+    /// A layout (or "hotspots") is on disk and named by the manifest.
+    LayoutReady(String),
+    /// Intermediate positions of a layout being computed (UMAP converging).
+    Snapshot(String, Vec<[f32; 2]>),
+    /// Preparation ended.
+    Finished(Result<PrepareReport, String>),
 }
 
 /// What a save dialog was for.
@@ -58,9 +64,64 @@ pub struct PrepareJob {
     pub progress: Arc<JobProgress>,
 }
 
+/// The window's one preparation at a time. Every start gets a new generation and cancels
+/// the job before it; events carry their job's generation, and only the current
+/// generation's are accepted, so a late event of a superseded job (its "cancelled" end, a
+/// last snapshot) can neither clear nor move the new one.
+#[derive(Default)]
+pub struct PrepareSlot {
+    generation: u64,
+    job: Option<PrepareJob>,
+}
+
+impl PrepareSlot {
+    /// Cancels the running job, if any, and starts `options` as the next generation.
+    pub fn start(&mut self, options: PrepareOptions, notifier: Notifier) -> u64 {
+        self.cancel();
+        self.generation += 1;
+        self.job = Some(start_prepare(options, self.generation, notifier));
+        self.generation
+    }
+
+    /// Whether an event of `generation` is from the current job.
+    pub fn accepts(&self, generation: u64) -> bool {
+        generation == self.generation && self.job.is_some()
+    }
+
+    /// The current job ended (its `Finished` event was accepted).
+    pub fn finished(&mut self, generation: u64) {
+        if generation == self.generation {
+            self.job = None;
+        }
+    }
+
+    /// Asks the running job to stop; its end still arrives as an event.
+    pub fn cancel(&self) {
+        if let Some(job) = &self.job {
+            job.progress.cancel();
+        }
+    }
+
+    /// Cancels the running job and forgets it: nothing of it is accepted any more.
+    pub fn abandon(&mut self) {
+        self.cancel();
+        self.job = None;
+    }
+
+    pub fn running(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// (stage, done, total) of the running job.
+    pub fn progress(&self) -> Option<(String, u64, u64)> {
+        self.job.as_ref().map(|j| j.progress.now())
+    }
+}
+
 /// Progress of a preparation as the window reads it each frame.
 pub struct JobProgress {
     notifier: Notifier,
+    generation: u64,
     stage: Mutex<String>,
     done: AtomicU64,
     total: AtomicU64,
@@ -103,18 +164,25 @@ impl Progress for JobProgress {
         5
     }
     fn layout_snapshot(&self, layout: &str, _epoch: usize, positions: &[[f32; 2]]) {
-        self.notifier
-            .send(JobEvent::Snapshot(layout.to_string(), positions.to_vec()));
+        self.notifier.send(JobEvent::Prepare(
+            self.generation,
+            PrepareEvent::Snapshot(layout.to_string(), positions.to_vec()),
+        ));
     }
     fn layout_ready(&self, name: &str) {
-        self.notifier.send(JobEvent::LayoutReady(name.to_string()));
+        self.notifier.send(JobEvent::Prepare(
+            self.generation,
+            PrepareEvent::LayoutReady(name.to_string()),
+        ));
     }
 }
 
-/// Starts preparing `options` on a background thread (the stages use the rayon pool).
-pub fn start_prepare(options: PrepareOptions, notifier: Notifier) -> PrepareJob {
+/// Starts preparing `options` on a background thread (the stages use the rayon pool); its
+/// events carry `generation`.
+fn start_prepare(options: PrepareOptions, generation: u64, notifier: Notifier) -> PrepareJob {
     let progress = Arc::new(JobProgress {
         notifier: notifier.clone(),
+        generation,
         stage: Mutex::new("scan".into()),
         done: AtomicU64::new(0),
         total: AtomicU64::new(0),
@@ -126,7 +194,10 @@ pub fn start_prepare(options: PrepareOptions, notifier: Notifier) -> PrepareJob 
             PrepareError::Cancelled => "preparation cancelled".to_string(),
             e => e.to_string(),
         });
-        notifier.send(JobEvent::Prepared(result));
+        notifier.send(JobEvent::Prepare(
+            generation,
+            PrepareEvent::Finished(result),
+        ));
     });
     PrepareJob { progress }
 }

@@ -18,11 +18,12 @@ use winit::keyboard::{KeyCode, PhysicalKey};
 use winit::window::{Window, WindowId};
 
 use crate::dataset::DatasetOptions;
+use crate::layout::kind;
 use crate::prepare::{PrepareOptions, cache_dir_for};
 use crate::render::camera::CameraController;
 use crate::render::{FrameState, Gpu, render_view};
 use crate::ui::{self, HotspotRow, LayoutEntry, Lightbox, Preparing, Request, ViewState};
-use jobs::{JobEvent, Notifier, PrepareJob, SaveKind};
+use jobs::{JobEvent, Notifier, PrepareEvent, PrepareSlot, SaveKind};
 use session::Session;
 
 /// How the window starts.
@@ -79,7 +80,7 @@ struct App {
     ui: ViewState,
     session: Option<Session>,
     prepare_options: Option<PrepareOptions>,
-    prepare_job: Option<PrepareJob>,
+    prepare: PrepareSlot,
     events: Receiver<JobEvent>,
     notifier: Notifier,
     camera: CameraController,
@@ -115,7 +116,7 @@ impl App {
             egui: egui::Context::default(),
             ui: ViewState::default(),
             session: None,
-            prepare_job: None,
+            prepare: PrepareSlot::default(),
             events,
             notifier,
             camera: CameraController::default(),
@@ -196,7 +197,12 @@ impl App {
         });
         match self.prepare_options.clone() {
             Some(options) => self.open_dataset(options),
-            None => jobs::pick_folder(self.notifier.clone()),
+            None => {
+                // The empty map says how to open a folder whatever the dialog does (under
+                // Xvfb or without a portal it cannot open: the window stays up).
+                self.ui.welcome = true;
+                jobs::pick_folder(self.notifier.clone());
+            }
         }
         Ok(())
     }
@@ -204,13 +210,12 @@ impl App {
     /// Opens a dataset: at once when its cache has a manifest (a prepared dataset shows in
     /// under a second), and prepares what is missing in the background either way.
     fn open_dataset(&mut self, options: PrepareOptions) {
-        if let Some(job) = self.prepare_job.take() {
-            job.progress.cancel();
-        }
+        self.prepare.abandon();
         self.session = None;
         self.ui = ViewState {
             style: self.ui.style,
             show_panels: self.ui.show_panels,
+            welcome: false,
             n_neighbors: options.umap.n_neighbors,
             min_dist: options.umap.min_dist,
             ..ViewState::default()
@@ -229,7 +234,7 @@ impl App {
         if cache.join("manifest.json").is_file() {
             self.open_session(&cache);
         }
-        self.prepare_job = Some(jobs::start_prepare(options.clone(), self.notifier.clone()));
+        self.prepare.start(options.clone(), self.notifier.clone());
         self.prepare_options = Some(options);
         self.camera = CameraController::default();
     }
@@ -256,16 +261,13 @@ impl App {
             return;
         };
         let mut layouts: Vec<LayoutEntry> = s
-            .layouts
-            .keys()
-            .map(|name| LayoutEntry {
-                name: name.clone(),
-                ready: true,
-            })
+            .layout_names()
+            .into_iter()
+            .map(|name| LayoutEntry { name, ready: true })
             .collect();
-        if self.prepare_job.is_some() {
-            for name in ["umap", "grid", "jittered"] {
-                if !s.layouts.contains_key(name) {
+        if self.prepare.running() {
+            for name in kind::PENDING_WHILE_PREPARING {
+                if !s.has_layout(name) {
                     layouts.push(LayoutEntry {
                         name: name.into(),
                         ready: false,
@@ -274,13 +276,7 @@ impl App {
             }
         }
         // The embedding layouts first, then the metadata ones.
-        let rank = |n: &str| {
-            ["umap", "pca", "grid", "jittered"]
-                .iter()
-                .position(|x| *x == n)
-                .unwrap_or(9)
-        };
-        layouts.sort_by_key(|l| (rank(&l.name), l.name.clone()));
+        layouts.sort_by_key(|l| kind::order(&l.name));
         self.ui.layouts = layouts;
         self.ui.current = s.current.clone();
         self.ui.status.total = s.map.len();
@@ -314,37 +310,10 @@ impl App {
     fn poll_jobs(&mut self) {
         while let Ok(event) = self.events.try_recv() {
             match event {
-                JobEvent::LayoutReady(name) => self.layout_ready(&name),
-                JobEvent::Snapshot(name, positions) => {
-                    if let (Some(g), Some(s)) = (&self.gfx, &mut self.session) {
-                        // Converging positions show on the layout itself, or on PCA while
-                        // nothing better exists yet.
-                        let show = s.current == name
-                            || (s.current == "pca" && !s.layouts.contains_key(&name));
-                        if show {
-                            s.show_snapshot(&g.gpu, &name, positions);
-                            self.ui.current = s.current.clone();
-                        }
+                JobEvent::Prepare(generation, event) => {
+                    if self.prepare.accepts(generation) {
+                        self.prepare_event(generation, event);
                     }
-                }
-                JobEvent::Prepared(result) => {
-                    self.prepare_job = None;
-                    self.ui.status.preparing = None;
-                    match result {
-                        Ok(report) => {
-                            if self.session.is_none() {
-                                self.open_session(&report.cache_dir);
-                            }
-                            if !report.skipped.is_empty() {
-                                self.ui.status.message = Some(format!(
-                                    "{} images skipped (see `clip-plot-view prepare` for the list)",
-                                    report.skipped.len()
-                                ));
-                            }
-                        }
-                        Err(e) => self.ui.status.message = Some(e),
-                    }
-                    self.sync_ui_lists();
                 }
                 JobEvent::FolderChosen(Some(folder)) => {
                     self.open_dataset(PrepareOptions::new(DatasetOptions {
@@ -352,7 +321,14 @@ impl App {
                         ..Default::default()
                     }));
                 }
-                JobEvent::FolderChosen(None) => {}
+                JobEvent::FolderChosen(None) => {
+                    self.ui.welcome_note = Some(
+                        "No folder was chosen (where no file-chooser portal runs, the dialog \
+                         cannot open): drop a folder on this window, or start \
+                         `clip-plot-view FOLDER`."
+                            .into(),
+                    );
+                }
                 JobEvent::Decoded(i, result) => {
                     if let Some(lb) = &mut self.ui.lightbox
                         && lb.image == i
@@ -380,9 +356,46 @@ impl App {
                 }
             }
         }
-        if let Some(job) = &self.prepare_job {
-            let (stage, done, total) = job.progress.now();
+        if let Some((stage, done, total)) = self.prepare.progress() {
             self.ui.status.preparing = Some(Preparing { stage, done, total });
+        }
+    }
+
+    /// An event of the current preparation.
+    fn prepare_event(&mut self, generation: u64, event: PrepareEvent) {
+        match event {
+            PrepareEvent::LayoutReady(name) => self.layout_ready(&name),
+            PrepareEvent::Snapshot(name, positions) => {
+                if let (Some(g), Some(s)) = (&self.gfx, &mut self.session) {
+                    // Converging positions show on the layout itself, or on PCA while
+                    // nothing better exists yet.
+                    let show =
+                        s.current == name || (s.current == kind::PCA && !s.has_layout(&name));
+                    if show {
+                        s.show_snapshot(&g.gpu, &name, positions);
+                        self.ui.current = s.current.clone();
+                    }
+                }
+            }
+            PrepareEvent::Finished(result) => {
+                self.prepare.finished(generation);
+                self.ui.status.preparing = None;
+                match result {
+                    Ok(report) => {
+                        if self.session.is_none() {
+                            self.open_session(&report.cache_dir);
+                        }
+                        if !report.skipped.is_empty() {
+                            self.ui.status.message = Some(format!(
+                                "{} images skipped (see `clip-plot-view prepare` for the list)",
+                                report.skipped.len()
+                            ));
+                        }
+                    }
+                    Err(e) => self.ui.status.message = Some(e),
+                }
+                self.sync_ui_lists();
+            }
         }
     }
 
@@ -438,14 +451,14 @@ impl App {
                     options.umap.n_neighbors = n_neighbors.max(2);
                     options.umap.min_dist = min_dist.max(0.0);
                     if let Some(s) = &mut self.session
-                        && s.current != "umap"
-                        && s.layouts.contains_key("umap")
+                        && s.current != kind::UMAP
+                        && s.has_layout(kind::UMAP)
                     {
-                        s.switch_to(&g.gpu, "umap").map_err(|e| e.to_string())?;
-                        self.ui.current = "umap".into();
+                        s.switch_to(&g.gpu, kind::UMAP).map_err(|e| e.to_string())?;
+                        self.ui.current = kind::UMAP.into();
                     }
-                    self.prepare_job =
-                        Some(jobs::start_prepare(options.clone(), self.notifier.clone()));
+                    // The running preparation (if any) is cancelled and its events ignored.
+                    self.prepare.start(options.clone(), self.notifier.clone());
                     self.prepare_options = Some(options);
                 }
             }
@@ -486,11 +499,7 @@ impl App {
             Request::OpenInSystemViewer(path) => jobs::open_externally(path.as_os_str())?,
             Request::OpenUrl(url) => self.egui.open_url(egui::OpenUrl::new_tab(url)),
             Request::FitAll => self.camera.fit_all(0.8),
-            Request::CancelPrepare => {
-                if let Some(job) = &self.prepare_job {
-                    job.progress.cancel();
-                }
-            }
+            Request::CancelPrepare => self.prepare.cancel(),
         }
         Ok(())
     }
@@ -901,7 +910,9 @@ impl App {
             &paint_jobs,
             &screen,
         );
-        let done = self.options.exit_early || (self.prepare_job.is_none() && settled);
+        let done = self.options.exit_early
+            || (!self.prepare.running() && settled)
+            || self.prepare_options.is_none();
         let last_frame = self
             .options
             .exit_after_frames
@@ -946,6 +957,9 @@ impl App {
         let fps = if dt > 0.0 { 1.0 / dt } else { 0.0 };
         self.ui.status.fps = 0.9 * self.ui.status.fps + 0.1 * fps;
         self.ui.status.frame_ms = 0.9 * self.ui.status.frame_ms + 0.1 * ms;
+        if self.session.is_none() && self.prepare_options.is_none() {
+            self.session_frames += 1; // the empty map's frames count for --exit-after-frames
+        }
         if let Some(s) = &self.session {
             self.session_frames += 1;
             if !self.first_frame_reported {
@@ -966,7 +980,7 @@ impl App {
             .viewport_output
             .get(&egui::ViewportId::ROOT)
             .is_some_and(|v| v.repaint_delay.is_zero());
-        let busy = self.prepare_job.is_some() || self.options.exit_after_frames.is_some();
+        let busy = self.prepare.running() || self.options.exit_after_frames.is_some();
         if (animating || repaint || busy)
             && let Some(g) = &self.gfx
         {
@@ -1053,7 +1067,6 @@ struct MapOverlay {
     mapping: ScreenMapping,
     labels: Vec<(String, egui::Pos2)>,
     hover_name: Option<String>,
-    welcome: bool,
 }
 
 impl MapOverlay {
@@ -1069,19 +1082,11 @@ impl MapOverlay {
                         .collect()
                 },
                 hover_name: hover.and_then(|i| s.prepared.images.get(i as usize).cloned()),
-                welcome: false,
                 mapping,
             },
-            Some(_) => Self {
+            _ => Self {
                 labels: Vec::new(),
                 hover_name: None,
-                welcome: false,
-                mapping,
-            },
-            None => Self {
-                labels: Vec::new(),
-                hover_name: None,
-                welcome: true,
                 mapping,
             },
         }
@@ -1134,16 +1139,6 @@ impl MapOverlay {
                 egui::Color32::WHITE,
             );
         }
-        if self.welcome {
-            let centre = ui.ctx().content_rect().center();
-            painter.text(
-                centre,
-                egui::Align2::CENTER_CENTER,
-                "Drop a folder of images here, or use Settings > Open folder...",
-                egui::FontId::proportional(20.0),
-                egui::Color32::from_gray(200),
-            );
-        }
     }
 }
 
@@ -1173,9 +1168,7 @@ impl ApplicationHandler<()> for App {
         }
         match &event {
             WindowEvent::CloseRequested => {
-                if let Some(job) = &self.prepare_job {
-                    job.progress.cancel();
-                }
+                self.prepare.cancel();
                 event_loop.exit();
                 return;
             }

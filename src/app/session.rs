@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use crate::cache::{CacheDir, LayoutInfo, PreparedDataset};
 use crate::cluster::Hotspots;
+use crate::layout::kind;
 use crate::layout::meta::{LabelledLayout, MapLabel};
 use crate::render::index::{LayoutIndex, Visible, half_extents};
 use crate::render::lod::{self, LodPool};
@@ -18,9 +19,6 @@ use crate::render::{Camera, FrameState, Gpu, MapRenderer, RenderError, cell_of};
 /// How long a layout switch animates, seconds.
 pub const TRANSITION_SECONDS: f32 = 1.0;
 
-/// The order in which a freshly opened dataset picks its first layout.
-const FIRST_CHOICE: [&str; 3] = ["umap", "pca", "grid"];
-
 /// An open, prepared dataset.
 pub struct Session {
     pub prepared: Arc<PreparedDataset>,
@@ -30,9 +28,6 @@ pub struct Session {
     pub lod: LodPool,
     pub logo: Option<Logo>,
     logo_path: Option<String>,
-    /// Layouts and hotspots on disk as the manifest last said.
-    pub layouts: BTreeMap<String, LayoutInfo>,
-    clusters: BTreeMap<String, LayoutInfo>,
     pub current: String,
     /// Labels and outlines of the layout shown (metadata layouts).
     pub extras: Option<LabelledLayout>,
@@ -60,13 +55,12 @@ impl Session {
     /// Opens the prepared cache at `cache` and puts its first layout on the GPU.
     pub fn open(gpu: &Gpu, cache: &Path, format: wgpu::TextureFormat) -> Result<Self, RenderError> {
         let prepared = Arc::new(PreparedDataset::open(cache)?);
-        let layouts = prepared.manifest.layouts.clone();
-        let clusters = prepared.manifest.clusters.clone();
-        let current = FIRST_CHOICE
+        let manifest = prepared.manifest();
+        let current = kind::FIRST_CHOICE
             .iter()
-            .find(|n| layouts.contains_key(**n))
+            .find(|n| manifest.layouts.contains_key(**n))
             .map(|n| n.to_string())
-            .or_else(|| layouts.keys().next().cloned())
+            .or_else(|| manifest.layouts.keys().next().cloned())
             .ok_or_else(|| RenderError::Image("the dataset has no layout yet".into()))?;
         let positions = prepared.layout(&current)?;
         let extras = prepared.layout_extras(&current);
@@ -75,7 +69,7 @@ impl Session {
         let half = half_extents(&prepared);
         let index = LayoutIndex::new(positions, cell, half.clone());
         let lod = LodPool::new(prepared.clone(), gpu, &map);
-        let logo_path = prepared.manifest.logo.clone();
+        let logo_path = manifest.logo.clone();
         let logo = load_logo(gpu, logo_path.as_deref(), format);
         let n = prepared.len();
         let mut session = Self {
@@ -86,8 +80,6 @@ impl Session {
             lod,
             logo,
             logo_path,
-            layouts,
-            clusters,
             current,
             extras,
             transition: None,
@@ -112,19 +104,25 @@ impl Session {
         &self.prepared.dir
     }
 
+    /// The layouts on disk, as the manifest says now.
+    pub fn has_layout(&self, name: &str) -> bool {
+        self.prepared.manifest().layouts.contains_key(name)
+    }
+
+    /// Names of the layouts on disk.
+    pub fn layout_names(&self) -> Vec<String> {
+        self.prepared.layout_names()
+    }
+
     /// The manifest on disk changed: true when the images themselves changed (the caller
-    /// reopens the session); otherwise the layout list is refreshed and the layout shown
-    /// reloaded when it changed.
+    /// reopens the session); otherwise the manifest is swapped in (the dataset's one copy)
+    /// and the layout shown reloaded when it changed.
     pub fn refresh(&mut self, gpu: &Gpu, name: &str) -> Result<bool, RenderError> {
         let manifest = self.cache_dir().read_manifest()?;
+        let old = self.prepared.manifest();
         let same_images = manifest.image_count == self.prepared.len()
             && manifest.thumbs.as_ref().map(|t| &t.fingerprint)
-                == self
-                    .prepared
-                    .manifest
-                    .thumbs
-                    .as_ref()
-                    .map(|t| &t.fingerprint);
+                == old.thumbs.as_ref().map(|t| &t.fingerprint);
         if !same_images {
             return Ok(true);
         }
@@ -132,16 +130,16 @@ impl Session {
             a.map(|i| &i.fingerprint) != b.map(|i| &i.fingerprint)
         };
         let current_changed = changed(
-            self.layouts.get(&self.current),
+            old.layouts.get(&self.current),
             manifest.layouts.get(&self.current),
         );
-        let hotspots_changed = changed(self.clusters.get("umap"), manifest.clusters.get("umap"));
+        let source = kind::HOTSPOT_SOURCE;
+        let hotspots_changed = changed(old.clusters.get(source), manifest.clusters.get(source));
         if manifest.logo != self.logo_path {
             self.logo = load_logo(gpu, manifest.logo.as_deref(), self.map.format());
             self.logo_path = manifest.logo.clone();
         }
-        self.layouts = manifest.layouts;
-        self.clusters = manifest.clusters;
+        self.prepared.set_manifest(manifest);
         if hotspots_changed {
             self.load_hotspots();
         }
@@ -155,26 +153,7 @@ impl Session {
 
     fn load_hotspots(&mut self) {
         self.hotspots_version += 1;
-        let info = self.clusters.get("umap");
-        self.hotspots = info.and_then(|info| {
-            self.prepared
-                .dir
-                .read_hotspots(info, self.prepared.len())
-                .ok()
-        });
-        let fingerprint = info.map(|c| c.fingerprint.clone());
-        if let Some(h) = &mut self.hotspots {
-            // Names the user gave, when they were given to these very hotspots.
-            if let Ok(names) = self.prepared.dir.read_json::<HotspotNames>(HOTSPOT_NAMES)
-                && Some(&names.fingerprint) == fingerprint.as_ref()
-            {
-                for (id, name) in names.names {
-                    if let Some(spot) = h.hotspots.iter_mut().find(|s| s.id == id) {
-                        spot.label = name;
-                    }
-                }
-            }
-        }
+        self.hotspots = crate::explore::hotspots::load(&self.prepared);
         self.hotspot_boxes = self.boxes_for_current();
     }
 
@@ -187,18 +166,7 @@ impl Session {
             return Ok(());
         };
         spot.label = name.to_string();
-        let fingerprint = self
-            .clusters
-            .get("umap")
-            .map(|c| c.fingerprint.clone())
-            .unwrap_or_default();
-        let names = HotspotNames {
-            fingerprint,
-            names: h.hotspots.iter().map(|s| (s.id, s.label.clone())).collect(),
-        };
-        let dir = &self.prepared.dir;
-        dir.write_json(&dir.root.join(HOTSPOT_NAMES), &names)
-            .map_err(|e| e.to_string())
+        crate::explore::hotspots::save_names(&self.prepared, h)
     }
 
     /// Each hotspot's member box in the layout shown (for fly-to and labels).
@@ -228,7 +196,7 @@ impl Session {
 
     /// Whether hotspots mean something in the layout shown (UMAP and its derivatives).
     pub fn hotspots_apply(&self) -> bool {
-        matches!(self.current.as_str(), "umap" | "grid" | "jittered")
+        kind::shows_hotspots(&self.current)
     }
 
     /// The camera that shows hotspot `k` in the layout shown.
@@ -270,10 +238,11 @@ impl Session {
 
     /// Animates to layout `name`.
     pub fn switch_to(&mut self, gpu: &Gpu, name: &str) -> Result<(), RenderError> {
-        let info = self
+        let manifest = self.prepared.manifest();
+        let info = manifest
             .layouts
             .get(name)
-            .ok_or_else(|| RenderError::Image(format!("no layout '{name}' yet")))?;
+            .ok_or_else(|| RenderError::Image(kind::missing_message(name, &self.layout_names())))?;
         let positions = self.cache_dir().read_layout(&info.file)?;
         let extras: Option<LabelledLayout> = info
             .extras
@@ -427,7 +396,7 @@ impl Session {
 
     /// The image file of image `i`.
     pub fn image_path(&self, i: usize) -> PathBuf {
-        Path::new(&self.prepared.manifest.images_dir).join(&self.prepared.images[i])
+        Path::new(&self.prepared.manifest().images_dir).join(&self.prepared.images[i])
     }
 
     /// Metadata of image `i` as (column, value), empty values left out.
@@ -456,13 +425,4 @@ fn load_logo(gpu: &Gpu, path: Option<&str>, format: wgpu::TextureFormat) -> Opti
         .map_err(|e| eprintln!("clip-plot: {e}"))
         .ok()?;
     Some(Logo::new(gpu, image, format))
-}
-
-const HOTSPOT_NAMES: &str = "clusters/umap.names.json";
-
-/// Hotspot names the user gave, for the hotspots of one fingerprint.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct HotspotNames {
-    fingerprint: String,
-    names: Vec<(u32, String)>,
 }

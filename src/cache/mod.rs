@@ -17,9 +17,11 @@
 
 pub mod atomic;
 pub mod thumbstore;
+pub mod vectors;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
@@ -45,6 +47,9 @@ pub enum CacheError {
     Version { path: PathBuf, found: u32 },
     #[error("{path}: {why}. Delete the cache folder and prepare again", path = .path.display())]
     Corrupt { path: PathBuf, why: String },
+    /// A layout that is not in this dataset (nothing is wrong with the cache).
+    #[error("{0}")]
+    NoLayout(String),
     #[error("{path}: {source}", path = .path.display())]
     Io {
         path: PathBuf,
@@ -383,7 +388,10 @@ impl CacheDir {
 /// A prepared dataset opened for viewing or export: small parts read, big parts mapped.
 pub struct PreparedDataset {
     pub dir: CacheDir,
-    pub manifest: Manifest,
+    /// The one copy of the manifest an open dataset has: swapped whole when a background
+    /// prepare rewrites it ([`PreparedDataset::set_manifest`]), so every reader (lightbox
+    /// neighbours, export, layout switches) sees the layouts that have landed since opening.
+    manifest: std::sync::RwLock<Arc<Manifest>>,
     /// Relative path of each image (row order of every array).
     pub images: Vec<String>,
     pub metadata: Table,
@@ -437,7 +445,7 @@ impl PreparedDataset {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             dir,
-            manifest,
+            manifest: std::sync::RwLock::new(Arc::new(manifest)),
             images,
             metadata,
             thumb_index,
@@ -448,6 +456,23 @@ impl PreparedDataset {
     pub fn len(&self) -> usize {
         self.images.len()
     }
+
+    /// The manifest as last read or swapped in.
+    pub fn manifest(&self) -> Arc<Manifest> {
+        self.manifest
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the manifest (the same images; a prepare added or replaced layouts).
+    pub fn set_manifest(&self, manifest: Manifest) {
+        *self
+            .manifest
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(manifest);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.images.is_empty()
     }
@@ -467,14 +492,16 @@ impl PreparedDataset {
 
     /// Labels, cell size and outlines of layout `name`, when it has any.
     pub fn layout_extras(&self, name: &str) -> Option<crate::layout::meta::LabelledLayout> {
-        let file = self.manifest.layouts.get(name)?.extras.as_ref()?;
+        let manifest = self.manifest();
+        let file = manifest.layouts.get(name)?.extras.as_ref()?;
         self.dir.read_json(file).ok()
     }
 
     /// The hotspots found in layout `name` (prepare finds them in "umap"), with every
     /// image's cluster.
     pub fn hotspots(&self, name: &str) -> Result<Option<crate::cluster::Hotspots>, CacheError> {
-        let Some(info) = self.manifest.clusters.get(name) else {
+        let manifest = self.manifest();
+        let Some(info) = manifest.clusters.get(name) else {
             return Ok(None);
         };
         self.dir.read_hotspots(info, self.len()).map(Some)
@@ -482,22 +509,18 @@ impl PreparedDataset {
 
     /// Names of the cached layouts.
     pub fn layout_names(&self) -> Vec<String> {
-        self.manifest.layouts.keys().cloned().collect()
+        self.manifest().layouts.keys().cloned().collect()
     }
 
     /// Positions of layout `name`, one per image.
     pub fn layout(&self, name: &str) -> Result<Vec<[f32; 2]>, CacheError> {
-        let info = self
-            .manifest
-            .layouts
-            .get(name)
-            .ok_or_else(|| CacheError::Corrupt {
-                path: self.dir.manifest(),
-                why: format!(
-                    "has no layout '{name}' (it has: {})",
-                    self.layout_names().join(", ")
-                ),
-            })?;
+        let manifest = self.manifest();
+        let info = manifest.layouts.get(name).ok_or_else(|| {
+            CacheError::NoLayout(crate::layout::kind::missing_message(
+                name,
+                &self.layout_names(),
+            ))
+        })?;
         let path = self.dir.root.join(&info.file);
         let map = map_file(&path)?;
         let corrupt = |why: String| CacheError::Corrupt {
@@ -518,7 +541,8 @@ impl PreparedDataset {
 
     /// The most similar images of image `i`, nearest first (empty until computed).
     pub fn neighbours_of(&self, i: usize) -> Result<Vec<u32>, CacheError> {
-        let Some(info) = &self.manifest.neighbours else {
+        let manifest = self.manifest();
+        let Some(info) = &manifest.neighbours else {
             return Ok(Vec::new());
         };
         let path = self.dir.root.join(&info.file);

@@ -72,6 +72,31 @@ pub enum DatasetError {
     },
     #[error("{path}: does not exist", path = .path.display())]
     Missing { path: PathBuf },
+    #[error("{path} is a file, not a folder: give the dataset folder (the one holding the images, or `images/`){hint}", path = .path.display())]
+    NotAFolder { path: PathBuf, hint: String },
+}
+
+/// What a file given as the dataset was probably meant as.
+fn not_a_folder_hint(path: &Path) -> String {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| ".".to_string(), |p| p.display().to_string());
+    match ext.as_str() {
+        "csv" | "parquet" => format!(
+            "; a metadata table goes with --metadata, e.g. `clip-plot-view prepare {parent} --metadata {}`",
+            path.display()
+        ),
+        "npy" => format!(
+            "; embeddings go with --embeddings, e.g. `clip-plot-view prepare {parent} --embeddings {}`",
+            path.display()
+        ),
+        _ => format!(", e.g. `clip-plot-view prepare {parent}`"),
+    }
 }
 
 /// Where the parts of a dataset are; all optional except the root.
@@ -136,6 +161,12 @@ fn existing(p: PathBuf) -> Option<PathBuf> {
 /// Finds the parts of a dataset from its root folder and the user's flags.
 pub fn discover(opts: &DatasetOptions) -> Result<DatasetPaths, DatasetError> {
     let root = paths::absolute(&opts.root);
+    if root.is_file() {
+        return Err(DatasetError::NotAFolder {
+            hint: not_a_folder_hint(&opts.root),
+            path: opts.root.clone(),
+        });
+    }
     if !root.is_dir() {
         return Err(DatasetError::Missing { path: root });
     }

@@ -6,6 +6,7 @@
 
 pub mod file;
 pub mod grid;
+pub mod kind;
 pub mod knn;
 pub mod meta;
 pub mod pca;

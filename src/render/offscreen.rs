@@ -290,7 +290,7 @@ pub fn render_image(
     let mut lod = options
         .detail
         .then(|| LodPool::new(prepared.clone(), gpu, &map));
-    let mut logo = match (&prepared.manifest.logo, options.logo) {
+    let mut logo = match (&prepared.manifest().logo, options.logo) {
         (Some(path), true) => Some(Logo::new(
             gpu,
             read_logo(std::path::Path::new(path)).map_err(RenderError::Image)?,

@@ -101,6 +101,10 @@ pub struct ViewState {
     pub status: Status,
     pub lightbox: Option<Lightbox>,
     pub show_panels: bool,
+    /// No dataset is open or being opened: the map shows how to open one.
+    pub welcome: bool,
+    /// Why the folder dialog gave nothing (no portal, cancelled), shown on the welcome.
+    pub welcome_note: Option<String>,
     /// Screenshots are this many times the window's size.
     pub screenshot_scale: u32,
     pub requests: Vec<Request>,
@@ -123,25 +127,11 @@ impl Default for ViewState {
             status: Status::default(),
             lightbox: None,
             show_panels: true,
+            welcome: false,
+            welcome_note: None,
             screenshot_scale: 2,
             requests: Vec::new(),
         }
-    }
-}
-
-/// Human names of the layouts.
-pub fn layout_title(name: &str) -> String {
-    match name {
-        "umap" => "UMAP".into(),
-        "pca" => "PCA".into(),
-        "grid" => "Grid".into(),
-        "jittered" => "Jittered".into(),
-        "categorical" => "Categories".into(),
-        "date" => "Date".into(),
-        "geographic" => "Map".into(),
-        "alphabetic" => "Alphabetic".into(),
-        "custom" => "Custom x/y".into(),
-        other => other.to_string(),
     }
 }
 
@@ -178,7 +168,7 @@ pub fn side_panel_ui(ui: &mut egui::Ui, state: &mut ViewState) {
 /// Layout switcher and UMAP's parameters.
 pub fn layouts_ui(ui: &mut egui::Ui, state: &mut ViewState) {
     for entry in &state.layouts {
-        let title = layout_title(&entry.name);
+        let title = crate::layout::kind::title(&entry.name);
         let selected = entry.name == state.current;
         let text = if entry.ready {
             RichText::new(title)
@@ -353,8 +343,9 @@ pub fn status_ui(ui: &mut egui::Ui, state: &mut ViewState) {
 }
 
 /// The lightbox: the image, its metadata, permalink and system-viewer buttons, and its
-/// nearest neighbours (click to go there; ←/→ step through them; Esc closes).
-pub fn lightbox_ui(ctx: &egui::Context, state: &mut ViewState) {
+/// nearest neighbours (click to go there; ←/→ step through them; Esc closes). It opens at
+/// the right of `map_area` and stays inside it, so the panels (hotspots) stay visible.
+pub fn lightbox_ui(ctx: &egui::Context, state: &mut ViewState, map_area: egui::Rect) {
     let Some(lb) = &mut state.lightbox else {
         return;
     };
@@ -387,6 +378,9 @@ pub fn lightbox_ui(ctx: &egui::Context, state: &mut ViewState) {
         .collapsible(false)
         .resizable(true)
         .default_width(560.0)
+        .pivot(egui::Align2::RIGHT_TOP)
+        .default_pos(map_area.right_top() + egui::vec2(-8.0, 8.0))
+        .constrain_to(map_area)
         .show(ctx, |ui| {
             if let Some(texture) = &lb.texture {
                 let size = texture.size_vec2();
@@ -456,8 +450,35 @@ pub fn overlay_ui(ui: &mut egui::Ui, state: &mut ViewState) -> egui::Rect {
             .default_size(250.0)
             .show(ui, |ui| side_panel_ui(ui, state));
     }
-    lightbox_ui(ui.ctx(), state);
-    ui.available_rect_before_wrap()
+    let map_area = ui.available_rect_before_wrap();
+    lightbox_ui(ui.ctx(), state, map_area);
+    if state.welcome {
+        welcome_ui(ui.ctx(), state, map_area);
+    }
+    map_area
+}
+
+/// The empty map: how to open a collection, and an *Open folder…* button.
+pub fn welcome_ui(ctx: &egui::Context, state: &mut ViewState, map_area: egui::Rect) {
+    egui::Area::new(egui::Id::unique("welcome"))
+        .fixed_pos(map_area.center())
+        .pivot(egui::Align2::CENTER_CENTER)
+        .show(ctx, |ui| {
+            ui.vertical_centered(|ui| {
+                ui.label(RichText::new("Open a folder… or drop one here").size(22.0));
+                ui.add_space(8.0);
+                if ui
+                    .button(RichText::new("Open folder…").size(16.0))
+                    .clicked()
+                {
+                    state.requests.push(Request::OpenFolder);
+                }
+                if let Some(note) = &state.welcome_note {
+                    ui.add_space(8.0);
+                    ui.label(RichText::new(note).color(Color32::from_rgb(240, 200, 120)));
+                }
+            });
+        });
 }
 
 #[cfg(test)]
@@ -465,10 +486,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bytes_and_titles_read_well() {
+    fn bytes_read_well() {
         assert_eq!(format_bytes(512 * 1024 * 1024), "512 MiB");
         assert_eq!(format_bytes(3 * 1024 * 1024 * 1024 / 2), "1.50 GiB");
-        assert_eq!(layout_title("umap"), "UMAP");
-        assert_eq!(layout_title("my_layout"), "my_layout");
     }
 }

@@ -1,0 +1,132 @@
+//! One prepared dataset opened for finding things: its catalog, the user's tags and the
+//! named hotspots, answering filter expressions and similarity queries. The window's
+//! session and the `export` and `tag` commands each hold one.
+
+use std::sync::Arc;
+
+use super::bits::Bits;
+use super::catalog::Catalog;
+use super::filter::{Expr, FilterError, Scope};
+use super::similar;
+use super::tags::{TagError, UserTags, clean_name};
+use crate::cache::{CacheError, PreparedDataset};
+use crate::cluster::Hotspots;
+
+/// What a query can go wrong with.
+#[derive(Debug, thiserror::Error)]
+pub enum ExploreError {
+    #[error("{0}")]
+    Filter(#[from] FilterError),
+    #[error(transparent)]
+    Tag(#[from] TagError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    /// An image named on the command line that is not in the dataset (or not uniquely).
+    #[error("{0}")]
+    Image(String),
+    #[error(
+        "this dataset has no similarity vectors yet: run `clip-plot-view prepare` on it (the \
+         `vectors` stage writes them)"
+    )]
+    NoVectors,
+}
+
+/// A prepared dataset, searchable.
+pub struct Explorer {
+    pub prepared: Arc<PreparedDataset>,
+    pub catalog: Catalog,
+    pub tags: UserTags,
+    pub hotspots: Option<Hotspots>,
+}
+
+impl Explorer {
+    /// Builds the catalog and reads the tags and hotspots of `prepared`.
+    pub fn open(prepared: Arc<PreparedDataset>) -> Result<Self, CacheError> {
+        let catalog = Catalog::new(&prepared.images, &prepared.metadata);
+        let tags = UserTags::load(&prepared.dir, &prepared.images)?;
+        let hotspots = super::hotspots::load(&prepared);
+        Ok(Self {
+            prepared,
+            catalog,
+            tags,
+            hotspots,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.catalog.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.catalog.is_empty()
+    }
+
+    pub fn scope(&self) -> Scope<'_> {
+        Scope {
+            catalog: &self.catalog,
+            tags: Some(&self.tags),
+            hotspots: self.hotspots.as_ref(),
+        }
+    }
+
+    /// The images `expression` lets through (an empty expression: all of them).
+    pub fn filter(&self, expression: &str) -> Result<Bits, FilterError> {
+        Expr::parse(expression, &self.catalog)?.eval(&self.scope())
+    }
+
+    /// The image named `name`: a relative path, else a unique file name or path suffix.
+    pub fn find_image(&self, name: &str) -> Result<usize, ExploreError> {
+        let name = name.trim().trim_start_matches("./").replace('\\', "/");
+        let images = &self.prepared.images;
+        if let Some(i) = images.iter().position(|p| *p == name) {
+            return Ok(i);
+        }
+        let suffix = format!("/{name}");
+        let matches: Vec<usize> = (0..images.len())
+            .filter(|&i| images[i].ends_with(&suffix))
+            .collect();
+        match matches.as_slice() {
+            [i] => Ok(*i),
+            [] => Err(ExploreError::Image(format!(
+                "no image of this dataset is called '{name}': give its path relative to the \
+                 images folder (for example '{}')",
+                images.first().map_or("", String::as_str)
+            ))),
+            many => Err(ExploreError::Image(format!(
+                "{} images are called '{name}' ({}{}): give more of the path",
+                many.len(),
+                many.iter()
+                    .take(5)
+                    .map(|&i| images[i].as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if many.len() > 5 { ", …" } else { "" }
+            ))),
+        }
+    }
+
+    /// Every image's cosine similarity to the mean of `rows`.
+    pub fn similarity_to(&self, rows: &[usize]) -> Result<Vec<f32>, ExploreError> {
+        let vectors = crate::cache::vectors::open(&self.prepared.dir, self.len())
+            .ok_or(ExploreError::NoVectors)?;
+        let query = similar::query_of(&vectors, rows).ok_or_else(|| {
+            ExploreError::Image("the chosen images have no usable embedding".into())
+        })?;
+        Ok(similar::similarities(&vectors, &query))
+    }
+
+    /// Adds (`on`) or removes tag `name` on `rows` and saves the tags; how many changed.
+    pub fn tag(
+        &mut self,
+        name: &str,
+        rows: impl IntoIterator<Item = usize>,
+        on: bool,
+    ) -> Result<usize, ExploreError> {
+        let name = clean_name(name)?;
+        let changed = self.tags.set(&name, rows, on);
+        if changed > 0 {
+            self.tags.save(&self.prepared.dir, &self.prepared.images)?;
+        }
+        Ok(changed)
+    }
+}
