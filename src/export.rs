@@ -1,5 +1,6 @@
 //! `export`: layout coordinates, clusters and metadata of a prepared dataset, as CSV or
-//! parquet, one row per shown image: `filename, x, y, cluster, <metadata columns…>`.
+//! parquet, one row per shown image: `filename, x, y, cluster, user_tags, [similarity,]
+//! <metadata columns…>` (`user_tags` `|`-joined; `similarity` for `--similar-to`).
 //!
 //! Parquet is written with the `parquet` crate's column writers (no Arrow): every metadata
 //! column is a UTF-8 string, x and y are FLOAT, cluster INT32.
@@ -34,6 +35,10 @@ pub struct ExportTable {
     pub filenames: Vec<String>,
     pub positions: Vec<[f32; 2]>,
     pub clusters: Vec<i32>,
+    /// The user's tags of each row, `|`-joined.
+    pub user_tags: Vec<String>,
+    /// Cosine similarity to the query of `--similar-to`, when there is one.
+    pub similarity: Option<Vec<f32>>,
     pub metadata: crate::dataset::Table,
 }
 
@@ -44,10 +49,13 @@ impl ExportTable {
         let clusters = prepared
             .hotspots("umap")?
             .map_or_else(|| vec![-1; prepared.len()], |h| h.assignment);
+        let tags = crate::explore::UserTags::load(&prepared.dir, &prepared.images)?;
         Ok(Self {
             filenames: prepared.images.clone(),
             positions: prepared.layout(layout)?,
             clusters,
+            user_tags: (0..prepared.len()).map(|i| tags.joined(i)).collect(),
+            similarity: None,
             metadata: prepared.metadata.clone(),
         })
     }
@@ -63,6 +71,11 @@ impl ExportTable {
             filenames: rows.iter().map(|&r| self.filenames[r].clone()).collect(),
             positions: rows.iter().map(|&r| self.positions[r]).collect(),
             clusters: rows.iter().map(|&r| self.clusters[r]).collect(),
+            user_tags: rows.iter().map(|&r| self.user_tags[r].clone()).collect(),
+            similarity: self
+                .similarity
+                .as_ref()
+                .map(|s| rows.iter().map(|&r| s[r]).collect()),
             metadata: crate::dataset::Table {
                 columns: self.metadata.columns.clone(),
                 cells: self
@@ -77,16 +90,22 @@ impl ExportTable {
 
     /// Column names in output order, with metadata names that clash with ours suffixed.
     pub fn column_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = ["filename", "x", "y", "cluster"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut names: Vec<String> = self.own_columns().iter().map(|s| s.to_string()).collect();
         for c in &self.metadata.columns {
             let mut name = c.clone();
             while names.contains(&name) {
                 name.push_str("_meta");
             }
             names.push(name);
+        }
+        names
+    }
+
+    /// Our columns before the metadata's.
+    fn own_columns(&self) -> Vec<&'static str> {
+        let mut names = vec!["filename", "x", "y", "cluster", "user_tags"];
+        if self.similarity.is_some() {
+            names.push("similarity");
         }
         names
     }
@@ -123,7 +142,11 @@ impl ExportTable {
                 self.positions[i][0].to_string(),
                 self.positions[i][1].to_string(),
                 self.clusters[i].to_string(),
+                self.user_tags[i].clone(),
             ];
+            if let Some(s) = &self.similarity {
+                record.push(s[i].to_string());
+            }
             record.extend(self.metadata.cells.iter().map(|c| c[i].clone()));
             out.write_record(record)?;
         }
@@ -152,7 +175,16 @@ impl ExportTable {
                 .with_repetition(Repetition::REQUIRED)
                 .build()?,
         ));
-        for name in &names[4..] {
+        let own = self.own_columns().len();
+        fields.push(string_field(&names[4])?);
+        if self.similarity.is_some() {
+            fields.push(Arc::new(
+                Type::primitive_type_builder(&names[5], PhysicalType::FLOAT)
+                    .with_repetition(Repetition::REQUIRED)
+                    .build()?,
+            ));
+        }
+        for name in &names[own..] {
             fields.push(string_field(name)?);
         }
         let schema = Arc::new(
@@ -192,9 +224,20 @@ impl ExportTable {
                     col.typed::<Int32Type>()
                         .write_batch(&self.clusters, None, None)?;
                 }
+                4 => {
+                    col.typed::<ByteArrayType>().write_batch(
+                        &strings(&self.user_tags),
+                        None,
+                        None,
+                    )?;
+                }
+                5 if self.similarity.is_some() => {
+                    let s = self.similarity.as_deref().unwrap_or_default();
+                    col.typed::<FloatType>().write_batch(s, None, None)?;
+                }
                 c => {
                     col.typed::<ByteArrayType>().write_batch(
-                        &strings(&self.metadata.cells[c - 4]),
+                        &strings(&self.metadata.cells[c - own]),
                         None,
                         None,
                     )?;

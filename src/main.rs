@@ -12,9 +12,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use clip_plot::dataset::DatasetOptions;
 use clip_plot::demo::{DemoOptions, make_demo};
+use clip_plot::explore::{ExploreError, Explorer};
 use clip_plot::export::ExportTable;
 use clip_plot::prepare::{PrepareError, PrepareOptions, PrepareReport, Progress, prepare};
 
+/// Exit code of a bad command line: clap's, and a filter expression, tag name or image
+/// name that does not work.
+const EXIT_BAD_REQUEST: u8 = 2;
 /// Exit code when the inputs are inconsistent or unreadable.
 const EXIT_BAD_INPUT: u8 = 3;
 
@@ -30,7 +34,7 @@ const EXIT_BAD_INPUT: u8 = 3;
         Everything prepared is cached in DATASET/.clip-plot (or --cache DIR); the user's files \
         are never written.",
     after_help = "Exit codes:\n  0  done (also when some images were skipped: they are listed)\n  \
-        1  an I/O or cache error\n  2  bad command line\n  3  the inputs are inconsistent or unreadable \
+        1  an I/O or cache error\n  2  bad command line (also a filter expression, tag, image or layout name that does not work)\n  3  the inputs are inconsistent or unreadable \
         (row counts, dimensions, missing image_path or filename column, bad .npy)\n\n\
         Examples:\n  clip-plot-view demo --n 5000\n  clip-plot-view prepare ./photos\n  \
         clip-plot-view prepare ./ro-dataset --cache /tmp/cache\n  \
@@ -68,8 +72,11 @@ struct WindowArgs {
 enum Command {
     /// Prepare a dataset's cache (thumbnails, atlases, layouts) without opening a window.
     Prepare(PrepareArgs),
-    /// Write layout coordinates, clusters and metadata as CSV or parquet.
+    /// Write layout coordinates, clusters, tags and metadata as CSV or parquet (all images,
+    /// a filter's, or the most similar to one).
     Export(ExportArgs),
+    /// Add or remove a tag of your own on the images a filter expression lets through.
+    Tag(TagArgs),
     /// Generate a demo collection, prepare it and open it.
     Demo(DemoArgs),
     /// Lay out an embeddings .npy (N×D, float16 or float32) and write N×2 coordinates.
@@ -281,6 +288,36 @@ struct ExportArgs {
     /// Output file: .csv or .parquet.
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
+    /// Only the images this filter expression lets through (the search box's language:
+    /// `owl`, `category=birds`, `year:1970..1979`, `tag:keep`, `-hotspot:2`, `a OR b`).
+    #[arg(long = "where", value_name = "EXPR")]
+    filter: Option<String>,
+    /// Rank by cosine similarity to this image (a path relative to the images folder, or
+    /// a unique file name): rows sorted best first, with a `similarity` column.
+    #[arg(long, value_name = "FILE")]
+    similar_to: Option<String>,
+    /// With --similar-to: keep the best K.
+    #[arg(long, value_name = "K")]
+    top: Option<usize>,
+    /// Also write the hotspots (label, size, representative, members by file name) as JSON.
+    #[arg(long, value_name = "FILE")]
+    hotspots: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("change").required(true).args(["add", "remove"])))]
+struct TagArgs {
+    #[command(flatten)]
+    dataset: DatasetArgs,
+    /// The images to tag: a filter expression (as `export --where`).
+    #[arg(long = "where", value_name = "EXPR")]
+    filter: String,
+    /// Add this tag to them.
+    #[arg(long, value_name = "NAME")]
+    add: Option<String>,
+    /// Remove this tag from them.
+    #[arg(long, value_name = "NAME")]
+    remove: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -444,6 +481,75 @@ fn view(dataset: Option<&DatasetArgs>, window: &WindowArgs) -> anyhow::Result<()
     })
 }
 
+/// Opens the prepared dataset (preparing what is missing first) for queries.
+fn explorer(dataset: &DatasetArgs) -> anyhow::Result<Explorer> {
+    run_prepare(dataset, false, clip_plot::thumbs::LARGE_PX)?;
+    let cache = clip_plot::prepare::cache_dir_for(&dataset.options());
+    let prepared = std::sync::Arc::new(clip_plot::cache::PreparedDataset::open(&cache)?);
+    Ok(Explorer::open(prepared)?)
+}
+
+fn export(args: &ExportArgs) -> anyhow::Result<()> {
+    let ex = explorer(&args.dataset)?;
+    let mut table = ExportTable::from_prepared(&ex.prepared, &args.layout)?;
+    let passing = ex.filter(args.filter.as_deref().unwrap_or(""))?;
+    let mut rows: Vec<u32> = passing.ones().map(|i| i as u32).collect();
+    let mut what = match &args.filter {
+        Some(f) => format!("{} of {} images match `{f}`", rows.len(), ex.len()),
+        None => format!("{} images", rows.len()),
+    };
+    if let Some(name) = &args.similar_to {
+        let image = ex.find_image(name)?;
+        let sims = ex.similarity_to(&[image])?;
+        let ranked = clip_plot::explore::similar::top_k(&sims, sims.len());
+        rows = ranked
+            .into_iter()
+            .filter(|(i, _)| passing.get(*i))
+            .map(|(i, _)| i as u32)
+            .take(args.top.unwrap_or(usize::MAX))
+            .collect();
+        table.similarity = Some(sims);
+        what = format!("{what}, the {} most similar to {name}", rows.len());
+    } else if args.top.is_some() {
+        anyhow::bail!("--top goes with --similar-to FILE (the best K of a ranking)");
+    }
+    let table = table.subset(&rows);
+    table.write(&args.output)?;
+    println!(
+        "Wrote {} rows of layout '{}' ({what}) to {}",
+        table.filenames.len(),
+        args.layout,
+        args.output.display()
+    );
+    if let Some(path) = &args.hotspots {
+        let n =
+            clip_plot::explore::hotspots::export_json(&ex.prepared, ex.hotspots.as_ref(), path)?;
+        println!("Wrote {n} hotspots to {}", path.display());
+    }
+    Ok(())
+}
+
+fn tag(args: &TagArgs) -> anyhow::Result<()> {
+    let mut ex = explorer(&args.dataset)?;
+    let rows: Vec<usize> = ex.filter(&args.filter)?.ones().collect();
+    let (name, on) = match (&args.add, &args.remove) {
+        (Some(name), _) => (name, true),
+        (None, Some(name)) => (name, false),
+        (None, None) => anyhow::bail!("say --add NAME or --remove NAME"),
+    };
+    let changed = ex.tag(name, rows.iter().copied(), on)?;
+    let now = ex.tags.rows(name).map_or(0, |b| b.count());
+    println!(
+        "{} tag '{}' {} {changed} of the {} images matching `{}`; {now} images carry it now.",
+        if on { "Added" } else { "Removed" },
+        name.trim(),
+        if on { "to" } else { "from" },
+        rows.len(),
+        args.filter
+    );
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Prepare(args)) => {
@@ -457,19 +563,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 opts.geojson = args.geojson.clone();
             })?;
         }
-        Some(Command::Export(args)) => {
-            run_prepare(&args.dataset, false, clip_plot::thumbs::LARGE_PX)?;
-            let cache = clip_plot::prepare::cache_dir_for(&args.dataset.options());
-            let prepared = clip_plot::cache::PreparedDataset::open(&cache)?;
-            let table = ExportTable::from_prepared(&prepared, &args.layout)?;
-            table.write(&args.output)?;
-            println!(
-                "Wrote {} rows of layout '{}' to {}",
-                table.filenames.len(),
-                args.layout,
-                args.output.display()
-            );
-        }
+        Some(Command::Export(args)) => export(&args)?,
+        Some(Command::Tag(args)) => tag(&args)?,
         Some(Command::Demo(args)) => {
             set_threads(args.threads);
             let bars = Bars::new(args.quiet);
@@ -625,7 +720,29 @@ fn main() -> ExitCode {
             ) || e
                 .downcast_ref::<clip_plot::dataset::DatasetError>()
                 .is_some();
-            ExitCode::from(if bad_input { EXIT_BAD_INPUT } else { 1 })
+            let bad_request = matches!(
+                e.downcast_ref::<ExploreError>(),
+                Some(ExploreError::Filter(_) | ExploreError::Tag(_) | ExploreError::Image(_))
+            ) || e
+                .downcast_ref::<clip_plot::explore::FilterError>()
+                .is_some()
+                || matches!(
+                    e.downcast_ref::<clip_plot::cache::CacheError>(),
+                    Some(clip_plot::cache::CacheError::NoLayout(_))
+                )
+                || matches!(
+                    e.downcast_ref::<clip_plot::export::ExportError>(),
+                    Some(clip_plot::export::ExportError::Cache(
+                        clip_plot::cache::CacheError::NoLayout(_)
+                    ))
+                );
+            ExitCode::from(if bad_request {
+                EXIT_BAD_REQUEST
+            } else if bad_input {
+                EXIT_BAD_INPUT
+            } else {
+                1
+            })
         }
     }
 }

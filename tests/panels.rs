@@ -132,6 +132,15 @@ fn the_lightbox_shows_metadata_and_steps_through_neighbours() {
     h.run_steps(2); // the spinner keeps repainting until the image decodes
     assert!(h.query_by_label("images/apple.png").is_some());
     assert!(h.query_by_label("food").is_some());
+    // It opens beside the panels, not over the hotspots.
+    let title = h.get_by_label("images/apple.png").rect();
+    let hotspot = h.get_by_label("planet, apple, solar").rect();
+    let panel_edge = h.get_by_label("Recompute UMAP").rect().max.x;
+    assert!(
+        title.min.x > panel_edge,
+        "{title:?} over the panel ({panel_edge})"
+    );
+    assert!(!title.intersects(hotspot));
     h.get_by_label("Permalink").click();
     h.run_steps(2); // the spinner keeps repainting until the image decodes
     h.get_by_label("Open in system viewer").click();

@@ -108,3 +108,88 @@ fn a_session_filters_selects_switches_and_renames() {
     let again = Session::open(&gpu, &cache, FORMAT).unwrap();
     assert_eq!(again.hotspots.unwrap().hotspots[0].label, "my planets");
 }
+
+#[test]
+fn a_session_opened_before_the_layouts_landed_sees_them_after_a_refresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    prepare(
+        &PrepareOptions::new(DatasetOptions {
+            root: fixture("tuxpaint"),
+            cache: Some(cache.clone()),
+            ..Default::default()
+        }),
+        &NoProgress,
+    )
+    .unwrap();
+    // The manifest as it stood when only PCA had landed (what a first run opens on).
+    let dirc = clip_plot::cache::CacheDir::new(&cache);
+    let full = dirc.read_manifest().unwrap();
+    let mut early = full.clone();
+    early.layouts.retain(|k, _| k == "pca");
+    early.neighbours = None;
+    early.clusters.clear();
+    dirc.write_json(&dirc.manifest(), &early).unwrap();
+
+    let gpu = Gpu::headless().unwrap();
+    let mut s = Session::open(&gpu, &cache, FORMAT).unwrap();
+    assert_eq!(s.current, "pca");
+    assert!(s.prepared.neighbours_of(3).unwrap().is_empty());
+    assert!(s.hotspots.is_none());
+
+    // The background prepare rewrites the manifest and says UMAP is ready.
+    dirc.write_json(&dirc.manifest(), &full).unwrap();
+    assert!(!s.refresh(&gpu, "umap").unwrap(), "same images: no reopen");
+    // The lightbox's neighbours, the export of a later layout, the hotspots: all there.
+    assert_eq!(s.prepared.neighbours_of(3).unwrap().len(), 20);
+    let table = clip_plot::export::ExportTable::from_prepared(&s.prepared, "umap").unwrap();
+    assert_eq!(table.subset(&[0, 1]).filenames.len(), 2);
+    assert!(s.has_layout("umap") && s.has_layout("grid"));
+    assert!(s.hotspots.is_some());
+    s.switch_to(&gpu, "umap").unwrap();
+}
+
+#[test]
+fn a_superseded_preparation_is_cancelled_and_its_events_ignored() {
+    use clip_plot::app::jobs::{JobEvent, Notifier, PrepareEvent, PrepareSlot};
+    let dir = tempfile::tempdir().unwrap();
+    let options = |cache: &str| {
+        PrepareOptions::new(DatasetOptions {
+            root: fixture("tuxpaint"),
+            cache: Some(dir.path().join(cache)),
+            ..Default::default()
+        })
+    };
+    let (send, events) = std::sync::mpsc::channel();
+    let notifier = Notifier::new(send, std::sync::Arc::new(|| {}));
+    let mut slot = PrepareSlot::default();
+    let first = slot.start(options("a"), notifier.clone());
+    let second = slot.start(options("b"), notifier);
+    assert_ne!(first, second);
+    assert!(!slot.accepts(first) && slot.accepts(second));
+    let (mut finished, mut accepted_first) = (Vec::new(), 0);
+    while finished.len() < 2 {
+        let event = events
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("both preparations end");
+        let JobEvent::Prepare(generation, event) = event else {
+            continue;
+        };
+        if generation == first && slot.accepts(generation) {
+            accepted_first += 1;
+        }
+        if let PrepareEvent::Finished(result) = event {
+            if slot.accepts(generation) {
+                slot.finished(generation);
+            }
+            finished.push((generation, result.is_ok()));
+        }
+    }
+    assert_eq!(
+        accepted_first, 0,
+        "an event of the cancelled job got through"
+    );
+    assert!(finished.contains(&(second, true)));
+    assert!(finished.iter().any(|(g, _)| *g == first));
+    assert!(!slot.running());
+}

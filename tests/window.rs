@@ -65,7 +65,7 @@ fn with_no_argument_the_window_stays_up_and_offers_to_open_a_folder() {
     let shot = dir.path().join("welcome.png");
     // No portal under Xvfb: the dialog cannot open, the window must not exit on its own.
     let output = Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1024x640x24"])
+        .args(["-a", "-s", "-screen 0 1280x800x24"])
         .arg(binary())
         .args(["--exit-after-frames", "30", "--screenshot-on-exit"])
         .arg(&shot)
@@ -78,12 +78,13 @@ fn with_no_argument_the_window_stays_up_and_offers_to_open_a_folder() {
     let keep = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("welcome.png");
     img.save(&keep).unwrap();
     // The welcome text and the Open folder button sit in the middle of the map area.
-    let lit = (300..1000)
-        .flat_map(|x| (220..420).map(move |y| (x, y)))
-        .filter(|&(x, y)| img.get_pixel(x, y).0[..3].iter().all(|&c| c > 150))
+    assert_eq!(img.dimensions(), (1280, 800));
+    let lit = (500..1050)
+        .flat_map(|x| (320..450).map(move |y| (x, y)))
+        .filter(|&(x, y)| img.get_pixel(x, y).0[..3].iter().all(|&c| c > 110))
         .count();
     assert!(
-        lit > 300,
+        lit > 1500,
         "no welcome text ({lit} light pixels): {}",
         keep.display()
     );

@@ -540,7 +540,7 @@ impl App {
         let permalink = metadata
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("permalink") || k.eq_ignore_ascii_case("url"))
-            .map(|(_, v)| v.clone());
+            .and_then(|(_, v)| ui::web_link(v));
         let path = s.image_path(i);
         self.ui.lightbox = Some(Lightbox {
             image: i,

@@ -11,6 +11,9 @@
 //! layouts/<name>.npy       N×2 float32 positions per layout (pca now; umap, grid, … later)
 //! neighbours.npy           N×20 u32: each image's most similar images, nearest first
 //! neighbour_distances.npy  N×20 float32 cosine distances to them
+//! vectors.npy, .json       N×D float16 unit embeddings in image order (similarity search)
+//! user/tags.json           the user's tags by image path (data: never rebuilt)
+//! clusters/umap.names.json the user's hotspot names, for the clusters' fingerprint
 //! ```
 //! Everything is written atomically; the manifest last. Opening reads the manifest and two
 //! JSON lists and maps the rest, so a prepared 100k dataset opens in milliseconds.

@@ -55,3 +55,41 @@ pub fn save_names(prepared: &PreparedDataset, hotspots: &Hotspots) -> Result<(),
     dir.write_json(&dir.root.join(HOTSPOT_NAMES), &names)
         .map_err(|e| e.to_string())
 }
+
+/// One hotspot as `export --hotspots` writes it.
+#[derive(serde::Serialize)]
+struct ExportedHotspot<'a> {
+    id: u32,
+    label: &'a str,
+    size: usize,
+    representative: &'a str,
+    members: Vec<&'a str>,
+}
+
+/// Writes the hotspots (with the user's names) and their members by file name as JSON,
+/// atomically; how many were written.
+pub fn export_json(
+    prepared: &PreparedDataset,
+    hotspots: Option<&Hotspots>,
+    path: &std::path::Path,
+) -> Result<usize, crate::cache::CacheError> {
+    let empty = Hotspots::default();
+    let h = hotspots.unwrap_or(&empty);
+    let name = |i: usize| prepared.images.get(i).map_or("", String::as_str);
+    let spots: Vec<ExportedHotspot> = h
+        .hotspots
+        .iter()
+        .map(|s| ExportedHotspot {
+            id: s.id,
+            label: &s.label,
+            size: s.size,
+            representative: name(s.medoid),
+            members: (0..h.assignment.len())
+                .filter(|&i| h.assignment[i] == s.id as i32)
+                .map(name)
+                .collect(),
+        })
+        .collect();
+    prepared.dir.write_json(path, &spots)?;
+    Ok(spots.len())
+}

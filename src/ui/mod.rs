@@ -135,6 +135,17 @@ impl Default for ViewState {
     }
 }
 
+/// `link` when it is safe to hand to the system opener: http or https only (a dataset's
+/// `permalink` column may say `file:///…`, `javascript:…` or name a program).
+pub fn web_link(link: &str) -> Option<String> {
+    let link = link.trim();
+    let lower = link.to_ascii_lowercase();
+    let ok = (lower.starts_with("https://") || lower.starts_with("http://"))
+        && link.len() > 8
+        && !link.chars().any(|c| c.is_control() || c.is_whitespace());
+    ok.then(|| link.to_string())
+}
+
 /// `bytes` as MiB or GiB.
 pub fn format_bytes(bytes: u64) -> String {
     let mib = bytes as f64 / (1024.0 * 1024.0);
@@ -484,6 +495,26 @@ pub fn welcome_ui(ctx: &egui::Context, state: &mut ViewState, map_area: egui::Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_web_links_are_opened() {
+        assert_eq!(
+            web_link(" https://example.org/a "),
+            Some("https://example.org/a".into())
+        );
+        assert_eq!(web_link("HTTP://x.org"), Some("HTTP://x.org".into()));
+        for bad in [
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "/usr/bin/xcalc",
+            "smb://host/share",
+            "https://",
+            "https://a b",
+            "https://x\n--flag",
+        ] {
+            assert_eq!(web_link(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn bytes_read_well() {
