@@ -78,9 +78,9 @@ fn count_in(
 
 /// Facet `column`'s counts under `mask`, as a map.
 fn facet_counts(ex: &Explorer, column: &str, mask: &Bits) -> BTreeMap<String, usize> {
-    let all = facets(&ex.catalog);
+    let all = facets(ex.catalog());
     let facet = all.iter().find(|f| f.column == column).unwrap();
-    let counts = facet.counts(ex.catalog.column(column).unwrap(), mask);
+    let counts = facet.counts(ex.catalog().column(column).unwrap(), mask);
     facet
         .values
         .iter()
@@ -99,7 +99,7 @@ fn facet_counts_equal_counts_made_from_the_metadata_files() {
     let ex = Explorer::open(prepared(&root, &tmp.path().join("t"), None)).unwrap();
     let rows = csv_rows(&root.join("metadata.csv"));
     assert_eq!(rows.len(), ex.len());
-    let kinds: BTreeMap<String, FacetKind> = facets(&ex.catalog)
+    let kinds: BTreeMap<String, FacetKind> = facets(ex.catalog())
         .into_iter()
         .map(|f| (f.column, f.kind))
         .collect();
@@ -116,7 +116,7 @@ fn facet_counts_equal_counts_made_from_the_metadata_files() {
         count_in(&rows, "tags", true, |_| true)
     );
     // Cross-filtered: the category facet counts what the tags facet lets through.
-    let tags = facets(&ex.catalog)
+    let tags = facets(ex.catalog())
         .into_iter()
         .find(|f| f.column == "tags")
         .unwrap();
@@ -149,12 +149,12 @@ fn facet_counts_equal_counts_made_from_the_metadata_files() {
         facet_counts(&ex, "tags", &Bits::full(ex.len())),
         count_in(&rows, "tags", true, |_| true)
     );
-    let years = facets(&ex.catalog)
+    let years = facets(ex.catalog())
         .into_iter()
         .find(|f| f.column == "year")
         .unwrap();
     assert_eq!(years.kind, FacetKind::Year);
-    let hist = years.counts(ex.catalog.column("year").unwrap(), &Bits::full(ex.len()));
+    let hist = years.counts(ex.catalog().column("year").unwrap(), &Bits::full(ex.len()));
     let dated = rows
         .iter()
         .filter(|r| r["year"].parse::<f64>().is_ok())

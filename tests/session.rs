@@ -6,6 +6,7 @@ mod common;
 
 use clip_plot::app::session::Session;
 use clip_plot::dataset::DatasetOptions;
+use clip_plot::explore::state::FilterState;
 use clip_plot::prepare::{NoProgress, PrepareOptions, prepare};
 use clip_plot::render::offscreen::FORMAT;
 use clip_plot::render::{Camera, FrameState, Gpu, render_view};
@@ -57,22 +58,38 @@ fn a_session_filters_selects_switches_and_renames() {
     let plain = draw(&gpu, &mut s, all);
 
     // The filter dims what does not match: "flower" leaves a handful bright.
-    s.update_dimming("flower", None);
+    s.set_filters(FilterState {
+        search: "flower".into(),
+        ..Default::default()
+    });
+    s.update_dimming(None, false);
+    // What the filter lets through is what the metadata says.
+    let flowers = s.matches();
+    assert!(
+        !flowers.is_empty() && flowers.len() < 30,
+        "{}",
+        flowers.len()
+    );
+    assert!(flowers.iter().all(|&i| {
+        let text = format!("{} {:?}", s.prepared.images[i], s.metadata_of(i)).to_lowercase();
+        text.contains("flower")
+    }));
     let filtered = draw(&gpu, &mut s, all);
     filtered
         .save(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("session_filtered.png"))
         .unwrap();
     let (b0, b1) = (mean_brightness(&plain), mean_brightness(&filtered));
     assert!(b1 < 0.5 * b0, "filtering did not dim: {b0:.1} → {b1:.1}");
-    s.update_dimming("", None);
+    s.set_filters(FilterState::default());
+    s.update_dimming(None, false);
     assert_eq!(draw(&gpu, &mut s, all), plain);
 
     // Hovering a hotspot in the list dims everything outside it.
-    let spots = s.hotspots.as_ref().expect("hotspots").hotspots.len();
+    let spots = s.hotspots().expect("hotspots").hotspots.len();
     assert!(spots >= 2);
-    s.update_dimming("", Some(spots - 1));
+    s.update_dimming(Some(spots - 1), false);
     assert!(mean_brightness(&draw(&gpu, &mut s, all)) < 0.8 * b0);
-    s.update_dimming("", None);
+    s.update_dimming(None, false);
 
     // The lasso's selection, and where a hotspot is.
     let ids = s
@@ -106,7 +123,7 @@ fn a_session_filters_selects_switches_and_renames() {
     // A renamed hotspot keeps its name when the dataset is opened again.
     s.rename_hotspot(0, "my planets").unwrap();
     let again = Session::open(&gpu, &cache, FORMAT).unwrap();
-    assert_eq!(again.hotspots.unwrap().hotspots[0].label, "my planets");
+    assert_eq!(again.hotspots().unwrap().hotspots[0].label, "my planets");
 }
 
 #[test]
@@ -135,7 +152,7 @@ fn a_session_opened_before_the_layouts_landed_sees_them_after_a_refresh() {
     let mut s = Session::open(&gpu, &cache, FORMAT).unwrap();
     assert_eq!(s.current, "pca");
     assert!(s.prepared.neighbours_of(3).unwrap().is_empty());
-    assert!(s.hotspots.is_none());
+    assert!(s.hotspots().is_none());
 
     // The background prepare rewrites the manifest and says UMAP is ready.
     dirc.write_json(&dirc.manifest(), &full).unwrap();
@@ -145,7 +162,7 @@ fn a_session_opened_before_the_layouts_landed_sees_them_after_a_refresh() {
     let table = clip_plot::export::ExportTable::from_prepared(&s.prepared, "umap").unwrap();
     assert_eq!(table.subset(&[0, 1]).filenames.len(), 2);
     assert!(s.has_layout("umap") && s.has_layout("grid"));
-    assert!(s.hotspots.is_some());
+    assert!(s.hotspots().is_some());
     s.switch_to(&gpu, "umap").unwrap();
 }
 
@@ -192,4 +209,67 @@ fn a_superseded_preparation_is_cancelled_and_its_events_ignored() {
     assert!(finished.contains(&(second, true)));
     assert!(finished.iter().any(|(g, _)| *g == first));
     assert!(!slot.running());
+}
+
+#[test]
+fn facets_in_the_window_cross_filter_and_dim_the_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    prepare(
+        &PrepareOptions::new(DatasetOptions {
+            root: fixture("tuxpaint"),
+            cache: Some(cache.clone()),
+            ..Default::default()
+        }),
+        &NoProgress,
+    )
+    .unwrap();
+    let gpu = Gpu::headless().unwrap();
+    let mut s = Session::open(&gpu, &cache, FORMAT).unwrap();
+    s.update_dimming(None, true);
+    let counts = |s: &Session, column: &str| -> std::collections::BTreeMap<String, usize> {
+        let o = s.outcome.as_ref().unwrap();
+        let f = o.facets.iter().find(|f| f.column == column).unwrap();
+        f.values.iter().map(|(v, c, _)| (v.clone(), *c)).collect()
+    };
+    let all_categories = counts(&s, "category");
+    let food = all_categories["food"];
+    let mut filters = FilterState::default();
+    filters.toggle_value("category", "food");
+    s.set_filters(filters);
+    s.update_dimming(None, true);
+    assert_eq!(s.matches().len(), food);
+    // The category facet still counts every category (its own filter is left out); the
+    // tags facet counts only the food.
+    assert_eq!(counts(&s, "category"), all_categories);
+    let tags_total: usize = counts(&s, "tags").values().sum();
+    let food_tags: usize = s
+        .matches()
+        .iter()
+        .map(|&i| {
+            s.metadata_of(i)
+                .iter()
+                .find(|(k, _)| k == "tags")
+                .map_or(0, |(_, v)| {
+                    v.split('|').filter(|t| !t.trim().is_empty()).count()
+                })
+        })
+        .sum();
+    assert_eq!(tags_total, food_tags);
+    let shot = draw(&gpu, &mut s, Camera::fit_all());
+    shot.save(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("session_facet_food.png"))
+        .unwrap();
+    // Tagging the selection shows in `tag:` at once.
+    let ids: Vec<u32> = s.matches().iter().take(3).map(|&i| i as u32).collect();
+    s.select(&ids, false);
+    assert_eq!(s.tag_selection("keep", true).unwrap(), 3);
+    s.set_filters(FilterState {
+        search: "tag:keep".into(),
+        ..Default::default()
+    });
+    s.update_dimming(None, false);
+    assert_eq!(
+        s.matches(),
+        ids.iter().map(|&i| i as usize).collect::<Vec<_>>()
+    );
 }

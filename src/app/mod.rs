@@ -91,6 +91,10 @@ struct App {
     map_rect: [u32; 4],
     last_frame: Instant,
     session_frames: u64,
+    /// The session's filter outcome version the panels show.
+    outcome_seen: u64,
+    /// Which match `n`/`N` went to last.
+    match_cursor: usize,
     /// The session's hotspots version the panel's rows were built from.
     hotspot_rows_version: Option<u64>,
     started: Instant,
@@ -127,6 +131,8 @@ impl App {
             last_frame: Instant::now(),
             session_frames: 0,
             hotspot_rows_version: None,
+            outcome_seen: 0,
+            match_cursor: 0,
             started: Instant::now(),
             first_frame_reported: false,
             reported_failures: 0,
@@ -285,8 +291,7 @@ impl App {
         }
         self.hotspot_rows_version = Some(s.hotspots_version);
         let rows: Vec<HotspotRow> = s
-            .hotspots
-            .as_ref()
+            .hotspots()
             .map(|h| {
                 h.hotspots
                     .iter()
@@ -305,6 +310,100 @@ impl App {
             })
             .unwrap_or_default();
         self.ui.hotspots = rows;
+    }
+
+    /// The panels' count, first matches and facets from the session's filter outcome.
+    fn sync_outcome(&mut self) {
+        let Some(s) = &self.session else {
+            return;
+        };
+        let Some(o) = &s.outcome else {
+            self.ui.search_status = None;
+            self.ui.matches.clear();
+            self.ui.facets.clear();
+            return;
+        };
+        self.ui.search_status = Some(match &o.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(o.pass.count()),
+        });
+        self.ui.facets = o.facets.clone();
+        self.ui.matches = if s.filters.is_empty() {
+            Vec::new()
+        } else {
+            o.pass
+                .ones()
+                .take(8)
+                .map(|i| ui::MatchRow {
+                    image: i,
+                    name: s.prepared.images[i].clone(),
+                    texture: s.large_thumb(i).map(|img| {
+                        self.egui.load_texture(
+                            format!("match {i}"),
+                            color_image(&img),
+                            egui::TextureOptions::LINEAR,
+                        )
+                    }),
+                })
+                .collect()
+        };
+        self.match_cursor = 0;
+    }
+
+    /// Requests that change or use the filters and tags.
+    fn handle_filter(&mut self, request: Request) -> Result<(), String> {
+        let Some(s) = &mut self.session else {
+            return Ok(());
+        };
+        let mut filters = s.filters.clone();
+        match request {
+            Request::SetSearch(text) => filters.search = text,
+            Request::ToggleFacetValue(column, value) => filters.toggle_value(&column, &value),
+            Request::SetFacetRange(column, lo, hi) => {
+                filters
+                    .facets
+                    .insert(column, crate::explore::facets::FacetFilter::Range(lo, hi));
+            }
+            Request::ClearFacet(column) => {
+                filters.facets.remove(&column);
+            }
+            Request::ClearFilters => filters = Default::default(),
+            Request::FitToMatches => {
+                if let Some(camera) = s.camera_for(&s.matches()) {
+                    self.camera.fly_to(camera, 0.8);
+                }
+            }
+            Request::StepMatch(step) => {
+                let matches = s.matches();
+                if !matches.is_empty() {
+                    let n = matches.len() as i64;
+                    let k = (self.match_cursor as i64 + i64::from(step)).rem_euclid(n) as usize;
+                    self.match_cursor = k;
+                    if let Some(camera) = s.camera_for(&matches[k..=k]) {
+                        self.camera.fly_to(camera, 0.6);
+                    }
+                    self.hover = Some(matches[k] as u32);
+                }
+            }
+            Request::TagSelection(name, on) => {
+                let changed = s.tag_selection(&name, on)?;
+                self.ui.status.message = Some(format!(
+                    "{} tag '{}' {} {changed} images",
+                    if on { "added" } else { "removed" },
+                    name.trim(),
+                    if on { "to" } else { "from" }
+                ));
+            }
+            Request::FitToSelection => {
+                let ids: Vec<usize> = s.selected_ids().into_iter().map(|i| i as usize).collect();
+                if let Some(camera) = s.camera_for(&ids) {
+                    self.camera.fly_to(camera, 0.8);
+                }
+            }
+            _ => {}
+        }
+        s.set_filters(filters);
+        Ok(())
     }
 
     fn poll_jobs(&mut self) {
@@ -500,6 +599,15 @@ impl App {
             Request::OpenUrl(url) => self.egui.open_url(egui::OpenUrl::new_tab(url)),
             Request::FitAll => self.camera.fit_all(0.8),
             Request::CancelPrepare => self.prepare.cancel(),
+            other @ (Request::SetSearch(_)
+            | Request::ToggleFacetValue(..)
+            | Request::SetFacetRange(..)
+            | Request::ClearFacet(_)
+            | Request::ClearFilters
+            | Request::FitToMatches
+            | Request::StepMatch(_)
+            | Request::TagSelection(..)
+            | Request::FitToSelection) => self.handle_filter(other)?,
         }
         Ok(())
     }
@@ -692,7 +800,13 @@ impl App {
                 } else if pressed.is_some() {
                     match self.hover {
                         Some(i) => self.ui.requests.push(Request::OpenLightbox(i as usize)),
-                        None => self.ui.lightbox = None,
+                        None => {
+                            // A click on empty space closes the lightbox, or clears the
+                            // selection when there is none.
+                            if self.ui.lightbox.take().is_none() {
+                                self.ui.requests.push(Request::ClearSelection);
+                            }
+                        }
                     }
                 }
             }
@@ -728,6 +842,17 @@ impl App {
                             }
                             KeyCode::Tab if !event.repeat => {
                                 self.ui.show_panels = !self.ui.show_panels;
+                            }
+                            KeyCode::Slash => {
+                                self.ui.show_panels = true;
+                                self.ui.focus_search = true;
+                            }
+                            KeyCode::KeyN => self
+                                .ui
+                                .requests
+                                .push(Request::StepMatch(if self.pointer.shift { -1 } else { 1 })),
+                            KeyCode::Escape if self.ui.lightbox.is_none() => {
+                                self.ui.requests.push(Request::ClearSelection);
                             }
                             _ => {}
                         }
@@ -839,6 +964,14 @@ impl App {
         g.egui_state
             .handle_platform_output(&g.window, full.platform_output.clone());
         self.handle_requests();
+        // Filters: evaluated when they changed; the panels show the outcome next frame.
+        if let Some(s) = &mut self.session {
+            s.update_dimming(self.ui.hovered_hotspot, self.ui.facets_open);
+            if s.outcome_version != self.outcome_seen {
+                self.outcome_seen = s.outcome_version;
+                self.sync_outcome();
+            }
+        }
         let Some(g) = &mut self.gfx else {
             return;
         };
@@ -853,7 +986,6 @@ impl App {
         if let Some(s) = &mut self.session {
             frame.blend = s.blend();
             animating |= s.transitioning() || s.live;
-            s.update_dimming(&self.ui.filter, self.ui.hovered_hotspot);
             animating |= s.prepare_frame(&g.gpu, &frame, size);
             self.ui.status.drawn = s.map.drawn() as usize;
             self.ui.status.total = s.map.len();

@@ -8,6 +8,9 @@ use std::time::Instant;
 
 use crate::cache::{CacheDir, LayoutInfo, PreparedDataset};
 use crate::cluster::Hotspots;
+use crate::explore::Explorer;
+use crate::explore::facets::Facet;
+use crate::explore::state::{FilterState, Outcome};
 use crate::layout::kind;
 use crate::layout::meta::{LabelledLayout, MapLabel};
 use crate::render::index::{LayoutIndex, Visible, half_extents};
@@ -34,14 +37,21 @@ pub struct Session {
     transition: Option<Instant>,
     /// Positions of a layout still being computed are on screen (UMAP converging).
     pub live: bool,
-    pub hotspots: Option<Hotspots>,
+    /// The catalog, the user's tags and the named hotspots: the one owner of each.
+    pub explorer: Explorer,
+    /// What the person filters by, and its evaluation (facet counts, what passes).
+    pub filters: FilterState,
+    facets: Option<Vec<Facet>>,
+    pub outcome: Option<Outcome>,
+    /// Bumped whenever `outcome` is evaluated again (the panels rebuild from it then).
+    pub outcome_version: u64,
     /// Each hotspot's centre and extent in the layout shown.
     pub hotspot_boxes: Vec<([f32; 2], [f32; 2])>,
     pub selection: Vec<bool>,
     pub selected: usize,
     /// Lower-cased file name and metadata of each image, built when the filter is first used.
-    search_text: Option<Vec<String>>,
-    dim_key: (String, Option<usize>),
+    /// The filters and hovered hotspot the dimming was last computed for.
+    dim_key: Option<(FilterState, Option<usize>)>,
     visible_key: Option<(Camera, (u32, u32), u32)>,
     pub visible: Visible,
     /// The images of `visible` that want their detail level, most central first.
@@ -72,6 +82,7 @@ impl Session {
         let logo_path = manifest.logo.clone();
         let logo = load_logo(gpu, logo_path.as_deref(), format);
         let n = prepared.len();
+        let explorer = Explorer::open(prepared.clone())?;
         let mut session = Self {
             prepared,
             map,
@@ -84,12 +95,15 @@ impl Session {
             extras,
             transition: None,
             live: false,
-            hotspots: None,
+            explorer,
+            filters: FilterState::default(),
+            facets: None,
+            outcome: None,
+            outcome_version: 0,
             hotspot_boxes: Vec::new(),
             selection: vec![false; n],
             selected: 0,
-            search_text: None,
-            dim_key: (String::new(), None),
+            dim_key: None,
             visible_key: None,
             visible: Visible::default(),
             wanted: Vec::new(),
@@ -153,13 +167,14 @@ impl Session {
 
     fn load_hotspots(&mut self) {
         self.hotspots_version += 1;
-        self.hotspots = crate::explore::hotspots::load(&self.prepared);
+        self.explorer.hotspots = crate::explore::hotspots::load(&self.prepared);
+        self.dim_key = None;
         self.hotspot_boxes = self.boxes_for_current();
     }
 
     /// Renames hotspot `k` and remembers the name in the cache.
     pub fn rename_hotspot(&mut self, k: usize, name: &str) -> Result<(), String> {
-        let Some(h) = &mut self.hotspots else {
+        let Some(h) = &mut self.explorer.hotspots else {
             return Ok(());
         };
         let Some(spot) = h.hotspots.get_mut(k) else {
@@ -171,7 +186,7 @@ impl Session {
 
     /// Each hotspot's member box in the layout shown (for fly-to and labels).
     fn boxes_for_current(&self) -> Vec<([f32; 2], [f32; 2])> {
-        let Some(h) = &self.hotspots else {
+        let Some(h) = &self.explorer.hotspots else {
             return Vec::new();
         };
         let mut boxes = vec![([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]); h.hotspots.len()];
@@ -215,7 +230,7 @@ impl Session {
     /// Labels for the layout shown: hotspot labels on UMAP-like layouts, else the layout's.
     pub fn labels(&self) -> Vec<MapLabel> {
         if self.hotspots_apply()
-            && let Some(h) = &self.hotspots
+            && let Some(h) = &self.explorer.hotspots
         {
             return h
                 .hotspots
@@ -331,46 +346,103 @@ impl Session {
         self.visible_key = None;
     }
 
-    /// Dims what the filter text does not match and, while a hotspot is hovered in the list,
-    /// everything outside it.
-    pub fn update_dimming(&mut self, filter: &str, hovered_hotspot: Option<usize>) {
-        let key = (filter.trim().to_lowercase(), hovered_hotspot);
-        if key == self.dim_key {
+    /// The hotspots (with the user's names), when computed.
+    pub fn hotspots(&self) -> Option<&Hotspots> {
+        self.explorer.hotspots.as_ref()
+    }
+
+    /// Every metadata column's facet, typed on first use.
+    pub fn facets(&mut self) -> &[Facet] {
+        let explorer = &self.explorer;
+        self.facets
+            .get_or_insert_with(|| crate::explore::facets::facets(explorer.catalog()))
+    }
+
+    /// Sets what the person filters by; evaluated (and the map dimmed) on the next frame.
+    pub fn set_filters(&mut self, filters: FilterState) {
+        self.filters = filters;
+    }
+
+    /// Dims what the filters do not let through and, while a hotspot is hovered in the
+    /// list, everything outside it. Evaluates only when something changed.
+    /// `want_counts`: the facets are shown, so evaluate (and count) even with no filter.
+    pub fn update_dimming(&mut self, hovered_hotspot: Option<usize>, want_counts: bool) {
+        let key = (self.filters.clone(), hovered_hotspot);
+        let needed = want_counts || !self.filters.is_empty();
+        if self.dim_key.as_ref() == Some(&key) && (self.outcome.is_some() || !needed) {
             return;
         }
-        let needle = key.0.clone();
-        if !needle.is_empty() && self.search_text.is_none() {
-            let p = &self.prepared;
-            self.search_text = Some(
-                (0..p.len())
-                    .map(|i| {
-                        let mut s = p.images[i].to_lowercase();
-                        for col in &p.metadata.cells {
-                            if let Some(v) = col.get(i) {
-                                s.push('\u{1f}');
-                                s.push_str(&v.to_lowercase());
-                            }
-                        }
-                        s
-                    })
-                    .collect(),
-            );
+        let filters_changed = self.dim_key.as_ref().map(|k| &k.0) != Some(&self.filters)
+            || (self.outcome.is_none() && needed);
+        if filters_changed {
+            self.outcome = if needed {
+                self.facets();
+                let facets = self.facets.as_deref().unwrap_or_default();
+                Some(self.filters.evaluate(&self.explorer, facets))
+            } else {
+                None
+            };
+            self.outcome_version += 1;
         }
         let member = hovered_hotspot.and_then(|k| {
-            let h = self.hotspots.as_ref()?;
+            let h = self.explorer.hotspots.as_ref()?;
             Some((h.hotspots.get(k)?.id as i32, &h.assignment))
         });
-        let text = self.search_text.as_ref();
+        let pass = self.outcome.as_ref().map(|o| &o.pass);
         let dim: Vec<bool> = (0..self.map.len())
             .map(|i| {
-                let filtered = !needle.is_empty()
-                    && text.is_some_and(|t| t.get(i).is_some_and(|s| !s.contains(&needle)));
+                let filtered = pass.is_some_and(|p| !p.get(i));
                 let outside = member.is_some_and(|(id, a)| a.get(i) != Some(&id));
                 filtered || outside
             })
             .collect();
         self.map.set_flags(DIMMED, |i| dim[i]);
-        self.dim_key = key;
+        self.dim_key = Some(key);
+    }
+
+    /// The images the filters let through, in image order (all when none is set).
+    pub fn matches(&self) -> Vec<usize> {
+        match &self.outcome {
+            Some(o) => o.pass.ones().collect(),
+            None => (0..self.map.len()).collect(),
+        }
+    }
+
+    /// The camera that shows images `ids` in the layout shown.
+    pub fn camera_for(&self, ids: &[usize]) -> Option<Camera> {
+        let positions = self.index.positions();
+        let mut lo = [f32::INFINITY; 2];
+        let mut hi = [f32::NEG_INFINITY; 2];
+        for p in ids.iter().filter_map(|&i| positions.get(i)) {
+            for a in 0..2 {
+                lo[a] = lo[a].min(p[a]);
+                hi[a] = hi[a].max(p[a]);
+            }
+        }
+        if lo[0] > hi[0] {
+            return None;
+        }
+        let span = ((hi[0] - lo[0]).max(hi[1] - lo[1]) * 1.2).max(self.index.cell() * 6.0);
+        Some(Camera {
+            centre: [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0],
+            span,
+        })
+    }
+
+    /// Adds (`on`) or removes tag `name` on the selection; how many images changed.
+    pub fn tag_selection(&mut self, name: &str, on: bool) -> Result<usize, String> {
+        let ids: Vec<usize> = self
+            .selected_ids()
+            .into_iter()
+            .map(|i| i as usize)
+            .collect();
+        let changed = self
+            .explorer
+            .tag(name, ids, on)
+            .map_err(|e| e.to_string())?;
+        self.dim_key = None; // `tag:` terms see the change
+        self.outcome = None;
+        Ok(changed)
     }
 
     /// Replaces (or extends) the selection.

@@ -34,7 +34,9 @@ pub enum ExploreError {
 /// A prepared dataset, searchable.
 pub struct Explorer {
     pub prepared: Arc<PreparedDataset>,
-    pub catalog: Catalog,
+    /// Built on first use: lower-casing a million rows' text is not worth doing for a
+    /// window that only flies (opening stays well under a second).
+    catalog: std::sync::OnceLock<Catalog>,
     pub tags: UserTags,
     pub hotspots: Option<Hotspots>,
 }
@@ -42,28 +44,33 @@ pub struct Explorer {
 impl Explorer {
     /// Builds the catalog and reads the tags and hotspots of `prepared`.
     pub fn open(prepared: Arc<PreparedDataset>) -> Result<Self, CacheError> {
-        let catalog = Catalog::new(&prepared.images, &prepared.metadata);
         let tags = UserTags::load(&prepared.dir, &prepared.images)?;
         let hotspots = super::hotspots::load(&prepared);
         Ok(Self {
             prepared,
-            catalog,
+            catalog: std::sync::OnceLock::new(),
             tags,
             hotspots,
         })
     }
 
     pub fn len(&self) -> usize {
-        self.catalog.len()
+        self.prepared.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.catalog.is_empty()
+        self.prepared.is_empty()
+    }
+
+    /// The searchable text of every image.
+    pub fn catalog(&self) -> &Catalog {
+        self.catalog
+            .get_or_init(|| Catalog::new(&self.prepared.images, &self.prepared.metadata))
     }
 
     pub fn scope(&self) -> Scope<'_> {
         Scope {
-            catalog: &self.catalog,
+            catalog: self.catalog(),
             tags: Some(&self.tags),
             hotspots: self.hotspots.as_ref(),
         }
@@ -71,7 +78,7 @@ impl Explorer {
 
     /// The images `expression` lets through (an empty expression: all of them).
     pub fn filter(&self, expression: &str) -> Result<Bits, FilterError> {
-        Expr::parse(expression, &self.catalog)?.eval(&self.scope())
+        Expr::parse(expression, self.catalog())?.eval(&self.scope())
     }
 
     /// The image named `name`: a relative path, else a unique file name or path suffix.

@@ -10,6 +10,7 @@ pub mod facets;
 pub mod filter;
 pub mod hotspots;
 pub mod similar;
+pub mod state;
 pub mod tags;
 
 pub use bits::Bits;

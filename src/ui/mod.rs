@@ -10,7 +10,10 @@ use crate::render::Style;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Request {
     SwitchLayout(String),
-    RecomputeUmap { n_neighbors: usize, min_dist: f32 },
+    RecomputeUmap {
+        n_neighbors: usize,
+        min_dist: f32,
+    },
     FlyToHotspot(usize),
     RenameHotspot(usize, String),
     OpenLightbox(usize),
@@ -23,6 +26,29 @@ pub enum Request {
     OpenUrl(String),
     FitAll,
     CancelPrepare,
+    /// The search box's text changed.
+    SetSearch(String),
+    /// A value of a facet was ticked or unticked.
+    ToggleFacetValue(String, String),
+    /// A facet's range brush (inclusive).
+    SetFacetRange(String, f64, f64),
+    ClearFacet(String),
+    ClearFilters,
+    /// Enter in the search box: show the matches.
+    FitToMatches,
+    /// `n` / `N`: fly to the next (+1) or previous (−1) match.
+    StepMatch(i32),
+    /// Add (true) or remove the tag on the selection.
+    TagSelection(String, bool),
+    FitToSelection,
+}
+
+/// One image in the search box's list of first matches.
+#[derive(Clone)]
+pub struct MatchRow {
+    pub image: usize,
+    pub name: String,
+    pub texture: Option<egui::TextureHandle>,
 }
 
 /// A layout the panel lists.
@@ -95,8 +121,22 @@ pub struct ViewState {
     pub hovered_hotspot: Option<usize>,
     pub renaming: Option<(usize, String)>,
     pub style: Style,
-    /// Images whose name or metadata do not contain this are dimmed.
-    pub filter: String,
+    /// The search box's text (the filter language); sent with `SetSearch` when edited.
+    pub search: String,
+    /// `/` was pressed: the search box takes the keyboard.
+    pub focus_search: bool,
+    /// How many images the filters let through, or why the search text does not work.
+    pub search_status: Option<Result<usize, String>>,
+    /// The first matches, for the list under the search box.
+    pub matches: Vec<MatchRow>,
+    /// Facets with their cross-filtered counts (derived from the session every frame).
+    pub facets: Vec<crate::explore::state::FacetView>,
+    /// Whether the facets section is open (counts are computed only then).
+    pub facets_open: bool,
+    /// A value search inside long facet lists, per column.
+    pub facet_search: std::collections::BTreeMap<String, String>,
+    /// The tag name typed in the selection panel.
+    pub tag_name: String,
     pub selected: usize,
     pub status: Status,
     pub lightbox: Option<Lightbox>,
@@ -122,7 +162,14 @@ impl Default for ViewState {
             hovered_hotspot: None,
             renaming: None,
             style: Style::default(),
-            filter: String::new(),
+            search: String::new(),
+            focus_search: false,
+            search_status: None,
+            matches: Vec::new(),
+            facets: Vec::new(),
+            facets_open: false,
+            facet_search: Default::default(),
+            tag_name: String::new(),
             selected: 0,
             status: Status::default(),
             lightbox: None,
@@ -161,6 +208,11 @@ pub fn side_panel_ui(ui: &mut egui::Ui, state: &mut ViewState) {
     egui::ScrollArea::vertical().show(ui, |ui| {
         ui.heading(&state.dataset_name);
         ui.add_space(4.0);
+        search_ui(ui, state);
+        let facets = egui::CollapsingHeader::new("Facets")
+            .default_open(false)
+            .show(ui, |ui| facets_ui(ui, state));
+        state.facets_open = facets.body_returned.is_some();
         egui::CollapsingHeader::new("Layouts")
             .default_open(true)
             .show(ui, |ui| layouts_ui(ui, state));
@@ -257,7 +309,196 @@ pub fn hotspots_ui(ui: &mut egui::Ui, state: &mut ViewState) {
     state.hovered_hotspot = hovered;
 }
 
-/// The selection: count, export, clear.
+/// The search box: the filter language, a live count (or what is wrong), the first
+/// matches; Enter shows them all, `n`/`N` step through them.
+pub fn search_ui(ui: &mut egui::Ui, state: &mut ViewState) {
+    let label = ui.label("Search");
+    let edit = ui
+        .add(
+            egui::TextEdit::singleline(&mut state.search)
+                .hint_text("owl  category=birds  year:1970..1979  tag:keep")
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(label.id)
+        .on_hover_text(
+            "Words match the file name and metadata; col:text, col=value, col>=N, col:A..B,              \"a phrase\", -term, a OR b, tag:NAME, hotspot:N. Key: /",
+        );
+    if std::mem::take(&mut state.focus_search) {
+        edit.request_focus();
+    }
+    if edit.changed() {
+        state
+            .requests
+            .push(Request::SetSearch(state.search.clone()));
+    }
+    if edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+        state.requests.push(Request::FitToMatches);
+    }
+    match &state.search_status {
+        Some(Ok(n)) => {
+            ui.horizontal(|ui| {
+                ui.label(format!("{n} of {} match", state.status.total));
+                if ui.small_button("Clear filters").clicked() {
+                    state.search.clear();
+                    state.requests.push(Request::ClearFilters);
+                }
+            });
+        }
+        Some(Err(why)) => {
+            ui.label(RichText::new(why).color(Color32::from_rgb(240, 120, 100)));
+        }
+        None => {}
+    }
+    if !state.matches.is_empty() {
+        ui.horizontal_wrapped(|ui| {
+            for m in &state.matches {
+                let response = match &m.texture {
+                    Some(t) => ui.add(egui::Button::image(
+                        egui::Image::new(t).fit_to_exact_size(egui::vec2(36.0, 36.0)),
+                    )),
+                    None => ui.small_button(&m.name),
+                };
+                if response.on_hover_text(&m.name).clicked() {
+                    state.requests.push(Request::OpenLightbox(m.image));
+                }
+            }
+        });
+    }
+}
+
+/// Facets: value lists with counts and checkboxes, histograms with a range brush. Counts
+/// are those the other filters let through.
+pub fn facets_ui(ui: &mut egui::Ui, state: &mut ViewState) {
+    if state.facets.is_empty() {
+        ui.weak("No metadata columns to filter by");
+        return;
+    }
+    let mut requests = Vec::new();
+    for facet in &state.facets {
+        let column = facet.column.clone();
+        egui::CollapsingHeader::new(&column)
+            .id_salt(("facet", &column))
+            .default_open(true)
+            .show(ui, |ui| {
+                if facet.values.is_empty() {
+                    histogram_ui(ui, facet, &mut requests);
+                } else {
+                    let filter = state.facet_search.entry(column.clone()).or_default();
+                    if facet.values.len() > 12 {
+                        ui.add(
+                            egui::TextEdit::singleline(filter)
+                                .hint_text("find a value")
+                                .desired_width(140.0),
+                        );
+                    }
+                    let needle = filter.to_lowercase();
+                    let shown = facet
+                        .values
+                        .iter()
+                        .filter(|(v, _, _)| needle.is_empty() || v.contains(&needle))
+                        .take(12);
+                    for (value, count, picked) in shown {
+                        let mut on = *picked;
+                        let text = format!("{value}  {count}");
+                        if ui.checkbox(&mut on, text).changed() {
+                            requests.push(Request::ToggleFacetValue(column.clone(), value.clone()));
+                        }
+                    }
+                }
+                let active = facet.brush.is_some() || facet.values.iter().any(|v| v.2);
+                if active && ui.small_button("Clear").clicked() {
+                    requests.push(Request::ClearFacet(column.clone()));
+                }
+            });
+    }
+    state.requests.extend(requests);
+}
+
+/// A histogram of a numeric or year facet; dragging across it (or clicking a bar) sets the
+/// range, drawn highlighted.
+fn histogram_ui(
+    ui: &mut egui::Ui,
+    facet: &crate::explore::state::FacetView,
+    requests: &mut Vec<Request>,
+) {
+    let Some((lo, hi)) = facet.range else {
+        ui.weak("no values");
+        return;
+    };
+    let bins = facet.bins.len().max(1);
+    let size = egui::vec2(ui.available_width().min(220.0), 48.0);
+    let (rect, response) = ui.allocate_exact_size(size, egui::Sense::click_and_drag());
+    let width = (hi - lo) / bins as f64;
+    let bin_at =
+        |x: f32| (((x - rect.left()) / rect.width()).clamp(0.0, 0.9999) * bins as f32) as usize;
+    let start_id = ui.scope_id().with(("brush", &facet.column));
+    if response.drag_started()
+        && let Some(p) = response.interact_pointer_pos()
+    {
+        ui.data_mut(|d| d.insert_temp(start_id, bin_at(p.x)));
+    }
+    let dragging = ui
+        .data(|d| d.get_temp::<usize>(start_id))
+        .zip(response.interact_pointer_pos().map(|p| bin_at(p.x)));
+    let max = facet.bins.iter().copied().max().unwrap_or(0).max(1) as f32;
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 2.0, Color32::from_gray(30));
+    for (b, &count) in facet.bins.iter().enumerate() {
+        let (b0, b1) = (lo + width * b as f64, lo + width * (b + 1) as f64);
+        let inside = match (dragging, facet.brush) {
+            (Some((a, c)), _) => b >= a.min(c) && b <= a.max(c),
+            (None, Some((x0, x1))) => b1 > x0 && b0 <= x1,
+            _ => false,
+        };
+        let x0 = rect.left() + rect.width() * b as f32 / bins as f32;
+        let x1 = rect.left() + rect.width() * (b + 1) as f32 / bins as f32;
+        let h = rect.height() * count as f32 / max;
+        let colour = if inside {
+            Color32::from_rgb(245, 160, 30)
+        } else {
+            Color32::from_gray(150)
+        };
+        painter.rect_filled(
+            egui::Rect::from_min_max(
+                egui::pos2(x0, rect.bottom() - h),
+                egui::pos2(x1 - 1.0, rect.bottom()),
+            ),
+            0.0,
+            colour,
+        );
+    }
+    let finish = |a: usize, c: usize| {
+        let (a, c) = (a.min(c), a.max(c));
+        Request::SetFacetRange(
+            facet.column.clone(),
+            lo + width * a as f64,
+            lo + width * (c + 1) as f64,
+        )
+    };
+    if response.drag_stopped() {
+        if let Some((a, c)) = dragging {
+            requests.push(finish(a, c));
+        }
+        ui.data_mut(|d| d.remove::<usize>(start_id));
+    } else if response.clicked()
+        && let Some(p) = response.interact_pointer_pos()
+    {
+        let b = bin_at(p.x);
+        requests.push(finish(b, b));
+    }
+    let (from, to) = facet.brush.unwrap_or((lo, hi));
+    let year = facet.kind == crate::explore::facets::FacetKind::Year;
+    let fmt = |v: f64| {
+        if year {
+            format!("{v:.0}")
+        } else {
+            format!("{v:.4}")
+        }
+    };
+    ui.weak(format!("{} – {}", fmt(from), fmt(to)));
+}
+
+/// The selection: count, tag, export, clear.
 pub fn selection_ui(ui: &mut egui::Ui, state: &mut ViewState) {
     ui.label(format!("{} selected", state.selected))
         .on_hover_text("Shift-drag on the map draws a lasso; Ctrl-Shift adds to the selection");
@@ -274,6 +515,29 @@ pub fn selection_ui(ui: &mut egui::Ui, state: &mut ViewState) {
         {
             state.requests.push(Request::ClearSelection);
         }
+        if ui
+            .add_enabled(state.selected > 0, egui::Button::new("Fit"))
+            .on_hover_text("Fit the view to the selection")
+            .clicked()
+        {
+            state.requests.push(Request::FitToSelection);
+        }
+    });
+    ui.horizontal(|ui| {
+        let label = ui.label("tag");
+        ui.add(egui::TextEdit::singleline(&mut state.tag_name).desired_width(90.0))
+            .labelled_by(label.id);
+        let ok = state.selected > 0 && !state.tag_name.trim().is_empty();
+        if ui.add_enabled(ok, egui::Button::new("Add")).clicked() {
+            state
+                .requests
+                .push(Request::TagSelection(state.tag_name.clone(), true));
+        }
+        if ui.add_enabled(ok, egui::Button::new("Remove")).clicked() {
+            state
+                .requests
+                .push(Request::TagSelection(state.tag_name.clone(), false));
+        }
     });
 }
 
@@ -289,12 +553,6 @@ pub fn settings_ui(ui: &mut egui::Ui, state: &mut ViewState) {
         ui.color_edit_button_srgb(&mut state.style.background);
     });
     ui.checkbox(&mut state.style.borders, "borders");
-    ui.horizontal(|ui| {
-        let label = ui.label("filter");
-        ui.text_edit_singleline(&mut state.filter)
-            .labelled_by(label.id)
-            .on_hover_text("Dims images whose file name and metadata do not contain this");
-    });
     ui.add(
         egui::Slider::new(&mut state.screenshot_scale, 1..=8)
             .text("screenshot size (times the view)"),
