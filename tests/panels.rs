@@ -187,3 +187,66 @@ fn the_status_line_shows_progress_and_figures() {
     h.run_steps(3);
     assert!(h.state().requests.is_empty());
 }
+
+#[test]
+fn the_search_box_asks_to_filter_and_enter_fits_the_matches() {
+    let mut s = state();
+    s.search_status = Some(Ok(12));
+    let mut h = harness(s);
+    h.get_by_label("Search").click();
+    h.run();
+    h.get_by_label("Search").type_text("owl");
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+    let r = &h.state().requests;
+    assert!(r.contains(&Request::SetSearch("owl".into())), "{r:?}");
+    assert!(r.contains(&Request::FitToMatches), "{r:?}");
+    assert!(h.query_by_label("12 of 0 match").is_some());
+    // A bad expression shows why.
+    h.state_mut().search_status = Some(Err("in `colour:red`: there is no column".into()));
+    h.run();
+    assert!(
+        h.query_by_label("in `colour:red`: there is no column")
+            .is_some()
+    );
+}
+
+#[test]
+fn a_facet_click_toggles_its_value_and_a_bar_sets_a_range() {
+    use clip_plot::explore::facets::FacetKind;
+    use clip_plot::explore::state::FacetView;
+    let mut s = state();
+    s.facets = vec![
+        FacetView {
+            column: "category".into(),
+            kind: FacetKind::Categorical,
+            values: vec![("food".into(), 13, false), ("space".into(), 9, false)],
+            bins: Vec::new(),
+            range: None,
+            brush: None,
+        },
+        FacetView {
+            column: "year".into(),
+            kind: FacetKind::Year,
+            values: Vec::new(),
+            bins: vec![1, 2, 3, 4],
+            range: Some((1900.0, 2000.0)),
+            brush: None,
+        },
+    ];
+    let mut h = harness(s);
+    h.get_by_label("Facets").click();
+    h.run();
+    assert!(h.state().facets_open);
+    h.get_by_label("food  13").click();
+    h.run();
+    assert!(
+        h.state()
+            .requests
+            .contains(&Request::ToggleFacetValue("category".into(), "food".into())),
+        "{:?}",
+        h.state().requests
+    );
+    assert!(h.query_by_label("1900 – 2000").is_some());
+}

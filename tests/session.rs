@@ -38,10 +38,9 @@ fn draw(gpu: &Gpu, s: &mut Session, camera: Camera) -> image::RgbaImage {
     img
 }
 
-#[test]
-fn a_session_filters_selects_switches_and_renames() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("cache");
+/// The tuxpaint fixture prepared into `dir/cache`.
+fn prepared_tuxpaint(dir: &std::path::Path) -> std::path::PathBuf {
+    let cache = dir.join("cache");
     prepare(
         &PrepareOptions::new(DatasetOptions {
             root: fixture("tuxpaint"),
@@ -51,6 +50,13 @@ fn a_session_filters_selects_switches_and_renames() {
         &NoProgress,
     )
     .unwrap();
+    cache
+}
+
+#[test]
+fn a_session_filters_selects_switches_and_renames() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = prepared_tuxpaint(dir.path());
     let gpu = Gpu::headless().unwrap();
     let mut s = Session::open(&gpu, &cache, FORMAT).unwrap();
     assert_eq!(s.current, "umap");
@@ -129,16 +135,7 @@ fn a_session_filters_selects_switches_and_renames() {
 #[test]
 fn a_session_opened_before_the_layouts_landed_sees_them_after_a_refresh() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("cache");
-    prepare(
-        &PrepareOptions::new(DatasetOptions {
-            root: fixture("tuxpaint"),
-            cache: Some(cache.clone()),
-            ..Default::default()
-        }),
-        &NoProgress,
-    )
-    .unwrap();
+    let cache = prepared_tuxpaint(dir.path());
     // The manifest as it stood when only PCA had landed (what a first run opens on).
     let dirc = clip_plot::cache::CacheDir::new(&cache);
     let full = dirc.read_manifest().unwrap();
@@ -214,16 +211,7 @@ fn a_superseded_preparation_is_cancelled_and_its_events_ignored() {
 #[test]
 fn facets_in_the_window_cross_filter_and_dim_the_map() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("cache");
-    prepare(
-        &PrepareOptions::new(DatasetOptions {
-            root: fixture("tuxpaint"),
-            cache: Some(cache.clone()),
-            ..Default::default()
-        }),
-        &NoProgress,
-    )
-    .unwrap();
+    let cache = prepared_tuxpaint(dir.path());
     let gpu = Gpu::headless().unwrap();
     let mut s = Session::open(&gpu, &cache, FORMAT).unwrap();
     s.update_dimming(None, true);

@@ -26,6 +26,9 @@ use crate::ui::{self, HotspotRow, LayoutEntry, Lightbox, Preparing, Request, Vie
 use jobs::{JobEvent, Notifier, PrepareEvent, PrepareSlot, SaveKind};
 use session::Session;
 
+/// How many images "More like this" selects.
+const MORE_LIKE_THIS: usize = 50;
+
 /// How the window starts.
 #[derive(Clone, Debug, Default)]
 pub struct AppOptions {
@@ -394,6 +397,30 @@ impl App {
                     if on { "to" } else { "from" }
                 ));
             }
+            Request::MoreLikeThis(image) => {
+                let query: Vec<usize> = match image {
+                    Some(i) => vec![i],
+                    None => s.selected_ids().into_iter().map(|i| i as usize).collect(),
+                };
+                let sims = s
+                    .explorer
+                    .similarity_to(&query)
+                    .map_err(|e| e.to_string())?;
+                let top = crate::explore::similar::top_k(&sims, MORE_LIKE_THIS);
+                let ids: Vec<u32> = top.iter().map(|(i, _)| *i as u32).collect();
+                s.select(&ids, false);
+                self.ui.selected = s.selected;
+                if let Some((_, worst)) = top.last() {
+                    self.ui.status.message = Some(format!(
+                        "selected the {} most similar images (similarity ≥ {worst:.2})",
+                        ids.len()
+                    ));
+                }
+                let ids: Vec<usize> = ids.iter().map(|&i| i as usize).collect();
+                if let Some(camera) = s.camera_for(&ids) {
+                    self.camera.fly_to(camera, 0.8);
+                }
+            }
             Request::FitToSelection => {
                 let ids: Vec<usize> = s.selected_ids().into_iter().map(|i| i as usize).collect();
                 if let Some(camera) = s.camera_for(&ids) {
@@ -607,6 +634,7 @@ impl App {
             | Request::FitToMatches
             | Request::StepMatch(_)
             | Request::TagSelection(..)
+            | Request::MoreLikeThis(_)
             | Request::FitToSelection) => self.handle_filter(other)?,
         }
         Ok(())

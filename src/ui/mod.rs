@@ -41,6 +41,8 @@ pub enum Request {
     /// Add (true) or remove the tag on the selection.
     TagSelection(String, bool),
     FitToSelection,
+    /// Select the images most similar to this one (None: to the selection's mean).
+    MoreLikeThis(Option<usize>),
 }
 
 /// One image in the search box's list of first matches.
@@ -516,6 +518,13 @@ pub fn selection_ui(ui: &mut egui::Ui, state: &mut ViewState) {
             state.requests.push(Request::ClearSelection);
         }
         if ui
+            .add_enabled(state.selected > 0, egui::Button::new("Similar"))
+            .on_hover_text("Selects the images most similar to the selection's mean")
+            .clicked()
+        {
+            state.requests.push(Request::MoreLikeThis(None));
+        }
+        if ui
             .add_enabled(state.selected > 0, egui::Button::new("Fit"))
             .on_hover_text("Fit the view to the selection")
             .clicked()
@@ -679,6 +688,13 @@ pub fn lightbox_ui(ctx: &egui::Context, state: &mut ViewState, map_area: egui::R
                 }
                 if ui.button("Open in system viewer").clicked() {
                     requests.push(Request::OpenInSystemViewer(lb.path.clone()));
+                }
+                if ui
+                    .button("More like this")
+                    .on_hover_text("Selects the most similar images (exact cosine ranking)")
+                    .clicked()
+                {
+                    requests.push(Request::MoreLikeThis(Some(lb.image)));
                 }
             });
             ui.separator();
