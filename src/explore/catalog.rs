@@ -127,13 +127,12 @@ impl Column {
     /// The items of row `i` of a list column (the whole text otherwise), trimmed, empty
     /// ones left out.
     pub fn items(&self, i: usize) -> impl Iterator<Item = &str> {
-        let text = self.text(i);
-        let parts: Box<dyn Iterator<Item = &str>> = if self.is_list {
-            Box::new(text.split('|'))
-        } else {
-            Box::new(std::iter::once(text))
-        };
-        parts.map(str::trim).filter(|t| !t.is_empty())
+        // A cell never holds a NUL (see `new`), so splitting on it yields the whole text.
+        let separator = if self.is_list { '|' } else { '\0' };
+        self.text(i)
+            .split(separator)
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
     }
 }
 
