@@ -367,11 +367,16 @@ impl Session {
     /// list, everything outside it. Evaluates only when something changed.
     /// `want_counts`: the facets are shown, so evaluate (and count) even with no filter.
     pub fn update_dimming(&mut self, hovered_hotspot: Option<usize>, want_counts: bool) {
-        let key = (self.filters.clone(), hovered_hotspot);
         let needed = want_counts || !self.filters.is_empty();
-        if self.dim_key.as_ref() == Some(&key) && (self.outcome.is_some() || !needed) {
+        let same = self
+            .dim_key
+            .as_ref()
+            .is_some_and(|(f, h)| *f == self.filters && *h == hovered_hotspot);
+        // Runs every frame: nothing is cloned or evaluated unless something changed.
+        if same && (self.outcome.is_some() || !needed) {
             return;
         }
+        let key = (self.filters.clone(), hovered_hotspot);
         let filters_changed = self.dim_key.as_ref().map(|k| &k.0) != Some(&self.filters)
             || (self.outcome.is_none() && needed);
         if filters_changed {

@@ -49,28 +49,10 @@ pub fn similarities(vectors: &NpyArray, query: &[f32]) -> Vec<f32> {
             let mut row = vec![0f32; d];
             for (k, s) in sims.iter_mut().enumerate() {
                 vectors.read_row(block * BLOCK + k, &mut row);
-                *s = dot(&row, query);
+                *s = crate::layout::dot(&row, query);
             }
         });
     out
-}
-
-/// A dot product the compiler vectorises (eight independent sums).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for k in 0..8 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 /// The `k` most similar images, best first (ties by image order), as (image, similarity).
