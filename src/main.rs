@@ -50,6 +50,10 @@ struct Cli {
     dataset: Option<PathBuf>,
     #[command(flatten)]
     parts: DatasetParts,
+    /// Open this saved view (layout, camera, filters, colours) [default: the view the
+    /// window was last closed on].
+    #[arg(long, value_name = "NAME")]
+    view: Option<String>,
     #[command(flatten)]
     window: WindowArgs,
 }
@@ -119,6 +123,12 @@ struct RenderArgs {
     /// Leave the dataset's logo out.
     #[arg(long)]
     no_logo: bool,
+    /// Draw a view saved in the window: its layout, camera, filters and colours.
+    #[arg(long, value_name = "NAME", conflicts_with = "layout")]
+    view: Option<String>,
+    /// Colour the images by this metadata column (with a legend in the picture).
+    #[arg(long, value_name = "COLUMN")]
+    colour_by: Option<String>,
 }
 
 /// Parses "1920x1080" (also "1920×1080").
@@ -302,6 +312,10 @@ struct ExportArgs {
     /// Also write the hotspots (label, size, representative, members by file name) as JSON.
     #[arg(long, value_name = "FILE")]
     hotspots: Option<PathBuf>,
+    /// Export what a view saved in the window shows: its layout and filters (ANDed with
+    /// --where).
+    #[arg(long, value_name = "NAME", conflicts_with = "layout")]
+    view: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -469,15 +483,27 @@ fn run_prepare_with(
 
 /// Opens the window on `dataset` (or, with none, asks for a folder); what is not prepared
 /// yet is prepared in the background while the window shows progress.
-fn view(dataset: Option<&DatasetArgs>, window: &WindowArgs) -> anyhow::Result<()> {
+fn view(
+    dataset: Option<&DatasetArgs>,
+    saved_view: Option<String>,
+    window: &WindowArgs,
+) -> anyhow::Result<()> {
     if let Some(d) = dataset {
         set_threads(d.parts.threads);
+    }
+    // A view that is not there stops here, before a window opens on the wrong thing.
+    if let (Some(d), Some(name)) = (dataset, &saved_view) {
+        let cache =
+            clip_plot::cache::CacheDir::new(clip_plot::prepare::cache_dir_for(&d.options()));
+        let views = clip_plot::explore::views::Views::load(&cache)?;
+        views.get(name).map_err(ExploreError::View)?;
     }
     clip_plot::app::run(clip_plot::app::AppOptions {
         prepare: dataset.map(|d| PrepareOptions::new(d.options())),
         exit_after_frames: window.exit_after_frames,
         screenshot_on_exit: window.screenshot_on_exit.clone(),
         exit_early: window.exit_early,
+        view: saved_view,
     })
 }
 
@@ -491,10 +517,27 @@ fn explorer(dataset: &DatasetArgs) -> anyhow::Result<Explorer> {
 
 fn export(args: &ExportArgs) -> anyhow::Result<()> {
     let ex = explorer(&args.dataset)?;
-    let mut table = ExportTable::from_prepared(&ex.prepared, &args.layout)?;
-    let passing = ex.filter(args.filter.as_deref().unwrap_or(""))?;
+    let (layout, filter) = match &args.view {
+        Some(name) => {
+            let view = ex.view(name)?;
+            let facets = clip_plot::explore::facets::facets(ex.catalog());
+            let both = [
+                view.expression(&facets),
+                args.filter.clone().unwrap_or_default(),
+            ];
+            let both: Vec<&str> = both
+                .iter()
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .collect();
+            (view.layout, (!both.is_empty()).then(|| both.join(" ")))
+        }
+        None => (args.layout.clone(), args.filter.clone()),
+    };
+    let mut table = ExportTable::from_prepared(&ex.prepared, &layout)?;
+    let passing = ex.filter(filter.as_deref().unwrap_or(""))?;
     let mut rows: Vec<u32> = passing.ones().map(|i| i as u32).collect();
-    let mut what = match &args.filter {
+    let mut what = match &filter {
         Some(f) => format!("{} of {} images match `{f}`", rows.len(), ex.len()),
         None => format!("{} images", rows.len()),
     };
@@ -518,7 +561,7 @@ fn export(args: &ExportArgs) -> anyhow::Result<()> {
     println!(
         "Wrote {} rows of layout '{}' ({what}) to {}",
         table.filenames.len(),
-        args.layout,
+        layout,
         args.output.display()
     );
     if let Some(path) = &args.hotspots {
@@ -526,6 +569,66 @@ fn export(args: &ExportArgs) -> anyhow::Result<()> {
             clip_plot::explore::hotspots::export_json(&ex.prepared, ex.hotspots.as_ref(), path)?;
         println!("Wrote {n} hotspots to {}", path.display());
     }
+    Ok(())
+}
+
+fn render(args: &RenderArgs) -> anyhow::Result<()> {
+    let ex = explorer(&args.dataset)?;
+    let prepared = ex.prepared.clone();
+    let gpu = clip_plot::render::Gpu::headless()?;
+    let mut options = clip_plot::render::RenderOptions {
+        style: clip_plot::render::Style {
+            size_scale: args.thumb_size.clamp(0.05, 20.0),
+            ..Default::default()
+        },
+        logo: !args.no_logo,
+        detail: true,
+        ..Default::default()
+    };
+    let mut layout = args.layout.clone();
+    let mut colour_by = args.colour_by.clone();
+    if let Some(name) = &args.view {
+        let view = ex.view(name)?;
+        let pass = ex.view_filter(&view)?;
+        options.filtered_out = Some((0..ex.len()).map(|i| !pass.get(i)).collect());
+        options.hide = view.hide;
+        options.camera = view.camera.map(|c| clip_plot::render::Camera {
+            centre: c.centre,
+            span: c.span,
+        });
+        colour_by = colour_by.or(view.colour_by.clone());
+        layout = view.layout;
+    }
+    let colouring = colour_by.as_deref().map(|c| ex.colouring(c)).transpose()?;
+    if let Some(c) = &colouring {
+        options.colours = Some((c.index.clone(), c.palette.clone()));
+    }
+    let start = std::time::Instant::now();
+    let mut image = clip_plot::render::render_image(&gpu, &prepared, &layout, args.size, &options)?;
+    if let Some(c) = &colouring {
+        let items = clip_plot::app::legend_items(c);
+        clip_plot::render::legend::stamp_legend(&gpu, &mut image, &c.column, &items)?;
+    }
+    let drawn = start.elapsed();
+    clip_plot::render::offscreen::write_png(&args.output, &image)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    let tiles = clip_plot::render::offscreen::tiles(
+        args.size,
+        clip_plot::render::offscreen::tile_side(&gpu, options.max_tile),
+    )
+    .len();
+    println!(
+        "Drew layout '{}' of {} images at {}×{} ({} tile{}, {:.1} s) on {}: {}",
+        layout,
+        prepared.len(),
+        args.size.0,
+        args.size.1,
+        tiles,
+        if tiles == 1 { "" } else { "s" },
+        drawn.as_secs_f64(),
+        gpu.adapter_name,
+        args.output.display()
+    );
     Ok(())
 }
 
@@ -587,52 +690,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if args.no_view {
                 run_prepare(&dataset, false, clip_plot::thumbs::LARGE_PX)?;
             } else {
-                view(Some(&dataset), &WindowArgs::default())?;
+                view(Some(&dataset), None, &WindowArgs::default())?;
             }
         }
-        Some(Command::Render(args)) => {
-            run_prepare(&args.dataset, false, clip_plot::thumbs::LARGE_PX)?;
-            let cache = clip_plot::prepare::cache_dir_for(&args.dataset.options());
-            let prepared = std::sync::Arc::new(clip_plot::cache::PreparedDataset::open(&cache)?);
-            let gpu = clip_plot::render::Gpu::headless()?;
-            let options = clip_plot::render::RenderOptions {
-                style: clip_plot::render::Style {
-                    size_scale: args.thumb_size.clamp(0.05, 20.0),
-                    ..Default::default()
-                },
-                logo: !args.no_logo,
-                detail: true,
-                ..Default::default()
-            };
-            let start = std::time::Instant::now();
-            let image = clip_plot::render::render_image(
-                &gpu,
-                &prepared,
-                &args.layout,
-                args.size,
-                &options,
-            )?;
-            let drawn = start.elapsed();
-            clip_plot::render::offscreen::write_png(&args.output, &image)
-                .with_context(|| format!("writing {}", args.output.display()))?;
-            let tiles = clip_plot::render::offscreen::tiles(
-                args.size,
-                clip_plot::render::offscreen::tile_side(&gpu, options.max_tile),
-            )
-            .len();
-            println!(
-                "Drew layout '{}' of {} images at {}×{} ({} tile{}, {:.1} s) on {}: {}",
-                args.layout,
-                prepared.len(),
-                args.size.0,
-                args.size.1,
-                tiles,
-                if tiles == 1 { "" } else { "s" },
-                drawn.as_secs_f64(),
-                gpu.adapter_name,
-                args.output.display()
-            );
-        }
+        Some(Command::Render(args)) => render(&args)?,
         Some(Command::Bench(args)) => {
             let cache = clip_plot::prepare::cache_dir_for(&args.dataset.options());
             if cache.join("manifest.json").is_file() {
@@ -702,7 +763,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 dataset,
                 parts: cli.parts,
             });
-            view(dataset.as_ref(), &cli.window)?;
+            view(dataset.as_ref(), cli.view, &cli.window)?;
         }
     }
     Ok(())
@@ -722,7 +783,12 @@ fn main() -> ExitCode {
                 .is_some();
             let bad_request = matches!(
                 e.downcast_ref::<ExploreError>(),
-                Some(ExploreError::Filter(_) | ExploreError::Tag(_) | ExploreError::Image(_))
+                Some(
+                    ExploreError::Filter(_)
+                        | ExploreError::Tag(_)
+                        | ExploreError::Image(_)
+                        | ExploreError::View(_)
+                )
             ) || e
                 .downcast_ref::<clip_plot::explore::FilterError>()
                 .is_some()

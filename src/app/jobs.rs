@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 
+use crate::explore::takeaway::{self, Method};
 use crate::prepare::{PrepareError, PrepareOptions, PrepareReport, Progress, prepare};
 
 /// What background work reports.
@@ -21,6 +22,10 @@ pub enum JobEvent {
     SavePath(SaveKind, Option<PathBuf>),
     /// A file was written (or not).
     Written(Result<String, String>),
+    /// The take-away folder dialog closed (None: cancelled).
+    TakeAwayFolder(Method, Option<PathBuf>),
+    /// A take-away ended: its one-line report.
+    TakenAway(Result<String, String>),
 }
 
 /// What a preparation reports.
@@ -226,6 +231,43 @@ pub fn pick_folder(notifier: Notifier) {
             .set_title("Open an image collection")
             .pick_folder();
         notifier.send(JobEvent::FolderChosen(folder));
+    });
+}
+
+/// Asks on its own thread which folder to copy or link a selection into.
+pub fn pick_take_away_folder(method: Method, notifier: Notifier) {
+    std::thread::spawn(move || {
+        let folder = rfd::FileDialog::new()
+            .set_title(match method {
+                Method::Copy => "Copy the selected images into…",
+                Method::HardLink => "Hard-link the selected images into…",
+            })
+            .pick_folder();
+        notifier.send(JobEvent::TakeAwayFolder(method, folder));
+    });
+}
+
+/// Copies or links `images` (relative to `images_dir`) into `folder` on its own thread,
+/// counting in `progress`; reports with [`JobEvent::TakenAway`].
+pub fn take_away(
+    images_dir: PathBuf,
+    images: Vec<String>,
+    folder: PathBuf,
+    method: Method,
+    progress: Arc<takeaway::Progress>,
+    notifier: Notifier,
+) {
+    std::thread::spawn(move || {
+        let names: Vec<&str> = images.iter().map(String::as_str).collect();
+        let result = takeaway::take_away(&images_dir, &names, &folder, method, &progress)
+            .map(|report| {
+                for (name, why) in &report.failed {
+                    eprintln!("clip-plot: not taken away: {name}: {why}");
+                }
+                report.summary(&folder)
+            })
+            .map_err(|e| format!("{}: {e}", folder.display()));
+        notifier.send(JobEvent::TakenAway(result));
     });
 }
 

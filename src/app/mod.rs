@@ -2,6 +2,7 @@
 //! draw the panels over the map), the open dataset ([`session::Session`]) and the
 //! background jobs ([`jobs`]), and routes input to the panels or the map.
 
+mod actions;
 pub mod jobs;
 pub mod session;
 
@@ -24,10 +25,7 @@ use crate::render::camera::CameraController;
 use crate::render::{FrameState, Gpu, render_view};
 use crate::ui::{self, HotspotRow, LayoutEntry, Lightbox, Preparing, Request, ViewState};
 use jobs::{JobEvent, Notifier, PrepareEvent, PrepareSlot, SaveKind};
-use session::Session;
-
-/// How many images "More like this" selects.
-const MORE_LIKE_THIS: usize = 50;
+use session::{Combine, Session};
 
 /// How the window starts.
 #[derive(Clone, Debug, Default)]
@@ -40,6 +38,8 @@ pub struct AppOptions {
     pub screenshot_on_exit: Option<PathBuf>,
     /// Close after those frames even while preparing or animating.
     pub exit_early: bool,
+    /// Open this saved view (else the view the window last closed on).
+    pub view: Option<String>,
 }
 
 /// Opens the window and runs until it closes.
@@ -70,10 +70,15 @@ struct Pointer {
     pressed_at: Option<[f32; 2]>,
     dragging: bool,
     last_move: Option<Instant>,
-    /// Lasso points in layout space.
+    /// Lasso (or box corner) points in layout space.
     lasso: Option<Vec<[f32; 2]>>,
+    /// Where a box selection started (layout space); the lasso holds its corners.
+    box_start: Option<[f32; 2]>,
+    /// How the lasso or box being drawn changes the selection.
+    combine: Option<Combine>,
     shift: bool,
     ctrl: bool,
+    alt: bool,
 }
 
 struct App {
@@ -100,6 +105,13 @@ struct App {
     match_cursor: usize,
     /// The session's hotspots version the panel's rows were built from.
     hotspot_rows_version: Option<u64>,
+    /// The selection version and page the selection thumbnails were built from.
+    selection_seen: Option<(u64, usize)>,
+    /// The tags and outcome versions the tag counts were made from.
+    tags_seen: Option<(u64, u64)>,
+    take_away: Option<actions::TakeAway>,
+    /// The saved view asked for on the command line was shown (or failed).
+    view_applied: bool,
     started: Instant,
     first_frame_reported: bool,
     reported_failures: usize,
@@ -134,6 +146,10 @@ impl App {
             last_frame: Instant::now(),
             session_frames: 0,
             hotspot_rows_version: None,
+            selection_seen: None,
+            tags_seen: None,
+            take_away: None,
+            view_applied: false,
             outcome_seen: 0,
             match_cursor: 0,
             started: Instant::now(),
@@ -258,9 +274,64 @@ impl App {
                 self.session = Some(s);
                 self.session_frames = 0;
                 self.hotspot_rows_version = None;
+                self.selection_seen = None;
+                self.tags_seen = None;
                 self.sync_ui_lists();
+                self.sync_views();
+                self.restore_view();
+                self.sync_colouring();
             }
             Err(e) => self.ui.status.message = Some(e.to_string()),
+        }
+    }
+
+    /// Shows the view asked for with `--view`, once; else the one the window closed on.
+    fn restore_view(&mut self) {
+        if self.view_applied {
+            return;
+        }
+        let Some(s) = &self.session else {
+            return;
+        };
+        let wanted = match &self.options.view {
+            Some(name) => Some(name.clone()),
+            None => s.views.last.as_ref().map(|_| String::new()),
+        };
+        let Some(name) = wanted else {
+            self.view_applied = true;
+            return;
+        };
+        let view = if name.is_empty() {
+            s.views.last.clone()
+        } else {
+            match s.views.get(&name) {
+                Ok(v) => Some(v.clone()),
+                Err(e) => {
+                    self.ui.status.message = Some(e);
+                    self.view_applied = true;
+                    return;
+                }
+            }
+        };
+        // A view on a layout still being computed waits for it.
+        let Some(view) = view.filter(|v| s.has_layout(&v.layout)) else {
+            return;
+        };
+        self.view_applied = true;
+        let (Some(g), Some(s)) = (&self.gfx, &mut self.session) else {
+            return;
+        };
+        match s.apply_view(&g.gpu, &view) {
+            Ok(camera) => {
+                self.ui.current = s.current.clone();
+                self.ui.search = s.filters.search.clone();
+                self.ui.hide = s.hide;
+                if let Some(c) = camera {
+                    self.camera.camera = c;
+                    self.camera.stop();
+                }
+            }
+            Err(e) => self.ui.status.message = Some(e),
         }
     }
 
@@ -406,13 +477,23 @@ impl App {
                     .explorer
                     .similarity_to(&query)
                     .map_err(|e| e.to_string())?;
-                let top = crate::explore::similar::top_k(&sims, MORE_LIKE_THIS);
+                let top = if self.ui.similar_by_threshold {
+                    let mut top: Vec<(usize, f32)> =
+                        crate::explore::similar::at_least(&sims, self.ui.similar_min)
+                            .ones()
+                            .map(|i| (i, sims[i]))
+                            .collect();
+                    top.sort_by(|a, b| b.1.total_cmp(&a.1));
+                    top
+                } else {
+                    crate::explore::similar::top_k(&sims, self.ui.similar_k.max(1))
+                };
                 let ids: Vec<u32> = top.iter().map(|(i, _)| *i as u32).collect();
                 s.select(&ids, false);
                 self.ui.selected = s.selected;
                 if let Some((_, worst)) = top.last() {
                     self.ui.status.message = Some(format!(
-                        "selected the {} most similar images (similarity ≥ {worst:.2})",
+                        "selected the {} most similar images (similarity at least {worst:.2})",
                         ids.len()
                     ));
                 }
@@ -478,6 +559,14 @@ impl App {
                 JobEvent::SavePath(kind, Some(path)) => self.save(kind, path),
                 JobEvent::SavePath(_, None) => {}
                 JobEvent::Written(result) => {
+                    self.ui.status.message = Some(result.unwrap_or_else(|e| e));
+                }
+                JobEvent::TakeAwayFolder(method, Some(folder)) => {
+                    self.start_take_away(method, folder);
+                }
+                JobEvent::TakeAwayFolder(_, None) => {}
+                JobEvent::TakenAway(result) => {
+                    self.take_away = None;
                     self.ui.status.message = Some(result.unwrap_or_else(|e| e));
                 }
             }
@@ -551,10 +640,14 @@ impl App {
 
     fn handle_requests(&mut self) {
         let requests = std::mem::take(&mut self.ui.requests);
+        let any = !requests.is_empty();
         for request in requests {
             if let Err(e) = self.handle(request) {
                 self.ui.status.message = Some(e);
             }
+        }
+        if any {
+            self.sync_ui_lists(); // hotspot edits, undo
         }
     }
 
@@ -636,6 +729,7 @@ impl App {
             | Request::TagSelection(..)
             | Request::MoreLikeThis(_)
             | Request::FitToSelection) => self.handle_filter(other)?,
+            other => self.handle_explore(other)?,
         }
         Ok(())
     }
@@ -686,6 +780,7 @@ impl App {
             permalink,
             texture: s.large_thumb(i).map(|img| load(&img, "lightbox".into())),
             full_resolution: false,
+            tags: s.tags_of(i),
             neighbours,
             cursor,
         });
@@ -729,6 +824,14 @@ impl App {
                     None,
                 );
                 s.invalidate_visible();
+                // The colour legend goes into the picture, as on screen.
+                let result = result.and_then(|mut img| {
+                    if let Some(c) = &s.colouring {
+                        let items = legend_items(c);
+                        crate::render::legend::stamp_legend(&g.gpu, &mut img, &c.column, &items)?;
+                    }
+                    Ok(img)
+                });
                 match result {
                     Ok(img) => jobs::save_png(img, path, self.notifier.clone()),
                     Err(e) => self.ui.status.message = Some(e.to_string()),
@@ -750,39 +853,16 @@ impl App {
         if self.gfx.is_none() {
             return;
         }
-        let size = (self.map_rect[2], self.map_rect[3]);
-        let origin = [self.map_rect[0] as f32, self.map_rect[1] as f32];
         let over_ui = self.egui.is_pointer_over_egui() || self.egui.egui_wants_pointer_input();
         match event {
             WindowEvent::ModifiersChanged(m) => {
                 self.pointer.shift = m.state().shift_key();
                 self.pointer.ctrl = m.state().control_key() || m.state().super_key();
+                self.pointer.alt = m.state().alt_key();
             }
             WindowEvent::CursorMoved { position, .. } => {
-                let pos = [position.x as f32 - origin[0], position.y as f32 - origin[1]];
-                let now = Instant::now();
-                if let (Some(prev), Some(_)) = (self.pointer.pos, self.pointer.pressed_at) {
-                    if let Some(lasso) = &mut self.pointer.lasso {
-                        lasso.push(self.camera.to_layout(pos, size));
-                    } else {
-                        let delta = [pos[0] - prev[0], pos[1] - prev[1]];
-                        let dt = self
-                            .pointer
-                            .last_move
-                            .map_or(1.0 / 60.0, |t| now.duration_since(t).as_secs_f32())
-                            .max(1e-3);
-                        if let Some(start) = self.pointer.pressed_at
-                            && (pos[0] - start[0]).hypot(pos[1] - start[1]) > 4.0
-                        {
-                            self.pointer.dragging = true;
-                        }
-                        if self.pointer.dragging {
-                            self.camera.drag(delta, dt, size);
-                        }
-                    }
-                }
-                self.pointer.pos = Some(pos);
-                self.pointer.last_move = Some(now);
+                let origin = [self.map_rect[0] as f32, self.map_rect[1] as f32];
+                self.pointer_moved([position.x as f32 - origin[0], position.y as f32 - origin[1]]);
             }
             WindowEvent::CursorLeft { .. } => {
                 self.pointer.pos = None;
@@ -792,53 +872,14 @@ impl App {
                 state: ElementState::Pressed,
                 button: MouseButton::Left,
                 ..
-            } if !over_ui => {
-                self.pointer.pressed_at = self.pointer.pos;
-                self.pointer.dragging = false;
-                if self.pointer.shift
-                    && let Some(p) = self.pointer.pos
-                {
-                    self.pointer.lasso = Some(vec![self.camera.to_layout(p, size)]);
-                }
-                self.camera.stop();
-            }
+            } if !over_ui => self.pointer_pressed(),
             WindowEvent::MouseInput {
                 state: ElementState::Released,
                 button: MouseButton::Left,
                 ..
-            } => {
-                let was_drag = self.pointer.dragging;
-                let pressed = self.pointer.pressed_at.take();
-                self.pointer.dragging = false;
-                if let Some(lasso) = self.pointer.lasso.take() {
-                    if let Some(s) = &mut self.session {
-                        let ids = s.index.lasso(&lasso);
-                        s.select(&ids, self.pointer.ctrl);
-                        self.ui.selected = s.selected;
-                    }
-                } else if was_drag {
-                    // Held still before letting go: no coasting.
-                    if self
-                        .pointer
-                        .last_move
-                        .is_some_and(|t| t.elapsed().as_secs_f32() > 0.06)
-                    {
-                        self.camera.stop();
-                    }
-                } else if pressed.is_some() {
-                    match self.hover {
-                        Some(i) => self.ui.requests.push(Request::OpenLightbox(i as usize)),
-                        None => {
-                            // A click on empty space closes the lightbox, or clears the
-                            // selection when there is none.
-                            if self.ui.lightbox.take().is_none() {
-                                self.ui.requests.push(Request::ClearSelection);
-                            }
-                        }
-                    }
-                }
-            }
+            } => self.pointer_released(),
             WindowEvent::MouseWheel { delta, .. } if !over_ui => {
+                let size = (self.map_rect[2], self.map_rect[3]);
                 let lines = match delta {
                     MouseScrollDelta::LineDelta(_, y) => *y,
                     MouseScrollDelta::PixelDelta(p) => p.y as f32 / 40.0,
@@ -856,38 +897,153 @@ impl App {
                             return;
                         }
                         self.keys.insert(code);
-                        let centre = [size.0 as f32 / 2.0, size.1 as f32 / 2.0];
-                        match code {
-                            KeyCode::Equal | KeyCode::NumpadAdd => {
-                                self.camera.zoom_at(centre, 1.25, size);
-                            }
-                            KeyCode::Minus | KeyCode::NumpadSubtract => {
-                                self.camera.zoom_at(centre, 0.8, size);
-                            }
-                            KeyCode::Home => self.camera.fit_all(0.8),
-                            KeyCode::KeyP if !event.repeat => {
-                                self.ui.requests.push(Request::Screenshot);
-                            }
-                            KeyCode::Tab if !event.repeat => {
-                                self.ui.show_panels = !self.ui.show_panels;
-                            }
-                            KeyCode::Slash => {
-                                self.ui.show_panels = true;
-                                self.ui.focus_search = true;
-                            }
-                            KeyCode::KeyN => self
-                                .ui
-                                .requests
-                                .push(Request::StepMatch(if self.pointer.shift { -1 } else { 1 })),
-                            KeyCode::Escape if self.ui.lightbox.is_none() => {
-                                self.ui.requests.push(Request::ClearSelection);
-                            }
-                            _ => {}
-                        }
+                        self.key_pressed(code, event.repeat);
                     } else {
                         self.keys.remove(&code);
                     }
                 }
+            }
+            _ => {}
+        }
+    }
+
+    /// The pointer moved to `pos` (map pixels): extends a lasso or box, or pans.
+    fn pointer_moved(&mut self, pos: [f32; 2]) {
+        let size = (self.map_rect[2], self.map_rect[3]);
+        let now = Instant::now();
+        if let (Some(prev), Some(start)) = (self.pointer.pos, self.pointer.pressed_at) {
+            let at = self.camera.to_layout(pos, size);
+            if let (Some(lasso), Some(b)) = (&mut self.pointer.lasso, self.pointer.box_start) {
+                *lasso = vec![b, [at[0], b[1]], at, [b[0], at[1]]];
+            } else if let Some(lasso) = &mut self.pointer.lasso {
+                lasso.push(at);
+            } else {
+                let delta = [pos[0] - prev[0], pos[1] - prev[1]];
+                let dt = self
+                    .pointer
+                    .last_move
+                    .map_or(1.0 / 60.0, |t| now.duration_since(t).as_secs_f32())
+                    .max(1e-3);
+                if (pos[0] - start[0]).hypot(pos[1] - start[1]) > 4.0 {
+                    self.pointer.dragging = true;
+                }
+                if self.pointer.dragging {
+                    self.camera.drag(delta, dt, size);
+                }
+            }
+        }
+        self.pointer.pos = Some(pos);
+        self.pointer.last_move = Some(now);
+    }
+
+    /// How a selection gesture combines with the selection, from the modifiers held.
+    fn combine(&self) -> Combine {
+        if self.pointer.alt {
+            Combine::Remove
+        } else if self.pointer.shift || self.pointer.ctrl {
+            Combine::Add
+        } else {
+            Combine::Replace
+        }
+    }
+
+    /// The button went down on the map: a lasso or box starts (by tool or modifier), or
+    /// a pan or click.
+    fn pointer_pressed(&mut self) {
+        let size = (self.map_rect[2], self.map_rect[3]);
+        self.pointer.pressed_at = self.pointer.pos;
+        self.pointer.dragging = false;
+        let modifier = self.pointer.shift || self.pointer.alt;
+        let tool = self.ui.tool;
+        if let Some(p) = self.pointer.pos
+            && (tool != ui::Tool::Pan || modifier)
+        {
+            let at = self.camera.to_layout(p, size);
+            self.pointer.lasso = Some(vec![at]);
+            self.pointer.box_start = (tool == ui::Tool::Box).then_some(at);
+            self.pointer.combine = Some(self.combine());
+        }
+        self.camera.stop();
+    }
+
+    /// The button came up: a lasso or box selects, a drag coasts, a click opens the image
+    /// (Shift adds it to the selection, Alt removes it) or clears.
+    fn pointer_released(&mut self) {
+        let was_drag = self.pointer.dragging;
+        let pressed = self.pointer.pressed_at.take();
+        self.pointer.dragging = false;
+        self.pointer.box_start = None;
+        let combine = self.pointer.combine.take();
+        if let Some(lasso) = self.pointer.lasso.take() {
+            let moved = lasso.len() >= 3;
+            if let Some(s) = &mut self.session
+                && moved
+            {
+                let ids = s.index.lasso(&lasso);
+                s.select_with(&ids, combine.unwrap_or(Combine::Replace));
+                self.ui.selected = s.selected;
+                return;
+            }
+        }
+        if was_drag {
+            // Held still before letting go: no coasting.
+            if self
+                .pointer
+                .last_move
+                .is_some_and(|t| t.elapsed().as_secs_f32() > 0.06)
+            {
+                self.camera.stop();
+            }
+            return;
+        }
+        if pressed.is_none() {
+            return;
+        }
+        match (self.hover, self.combine()) {
+            (Some(i), how @ (Combine::Add | Combine::Remove)) => {
+                if let Some(s) = &mut self.session {
+                    s.select_with(&[i], how);
+                }
+            }
+            (Some(i), Combine::Replace) => {
+                self.ui.requests.push(Request::OpenLightbox(i as usize));
+            }
+            (None, _) => {
+                // A click on empty space closes the lightbox, or clears the selection
+                // when there is none.
+                if self.ui.lightbox.take().is_none() {
+                    self.ui.requests.push(Request::ClearSelection);
+                }
+            }
+        }
+    }
+
+    /// A key the panels did not take.
+    fn key_pressed(&mut self, code: KeyCode, repeat: bool) {
+        let size = (self.map_rect[2], self.map_rect[3]);
+        let centre = [size.0 as f32 / 2.0, size.1 as f32 / 2.0];
+        match code {
+            KeyCode::Equal | KeyCode::NumpadAdd => self.camera.zoom_at(centre, 1.25, size),
+            KeyCode::Minus | KeyCode::NumpadSubtract => self.camera.zoom_at(centre, 0.8, size),
+            KeyCode::Home => self.camera.fit_all(0.8),
+            KeyCode::KeyP if !repeat => self.ui.requests.push(Request::Screenshot),
+            KeyCode::Tab if !repeat => self.ui.show_panels = !self.ui.show_panels,
+            KeyCode::Slash if self.pointer.shift => self.ui.show_help = !self.ui.show_help,
+            KeyCode::Slash => {
+                self.ui.show_panels = true;
+                self.ui.focus_search = true;
+            }
+            KeyCode::KeyN => {
+                let step = if self.pointer.shift { -1 } else { 1 };
+                self.ui.requests.push(Request::StepMatch(step));
+            }
+            KeyCode::KeyZ if self.pointer.ctrl && !repeat => self.ui.requests.push(Request::Undo),
+            KeyCode::KeyV => self.ui.tool = ui::Tool::Pan,
+            KeyCode::KeyL => self.ui.tool = ui::Tool::Lasso,
+            KeyCode::KeyB => self.ui.tool = ui::Tool::Box,
+            KeyCode::Escape if self.ui.show_help => self.ui.show_help = false,
+            KeyCode::Escape if self.ui.lightbox.is_none() => {
+                self.ui.requests.push(Request::ClearSelection);
             }
             _ => {}
         }
@@ -941,7 +1097,11 @@ impl App {
                     && self.pointer.lasso.is_none() =>
             {
                 s.index
-                    .pick(self.camera.to_layout(p, size), self.ui.style.size_scale)
+                    .pick_where(
+                        self.camera.to_layout(p, size),
+                        self.ui.style.size_scale,
+                        |i| s.shown(i),
+                    )
                     .map(|i| i as u32)
             }
             _ => None,
@@ -1000,6 +1160,10 @@ impl App {
                 self.sync_outcome();
             }
         }
+        if !self.view_applied {
+            self.restore_view();
+        }
+        self.sync_derived();
         let Some(g) = &mut self.gfx else {
             return;
         };
@@ -1194,6 +1358,20 @@ fn draw_frame(
         .submit(extra.into_iter().chain([encoder.finish()]));
 }
 
+/// The legend rows of a colouring, as pictures draw them.
+pub fn legend_items(
+    c: &crate::explore::colour::Colouring,
+) -> Vec<crate::render::legend::LegendItem> {
+    c.legend
+        .iter()
+        .map(|e| crate::render::legend::LegendItem {
+            label: e.label.clone(),
+            colour: e.colour,
+            count: e.count,
+        })
+        .collect()
+}
+
 /// An egui image from an RGBA image.
 fn color_image(img: &image::RgbaImage) -> egui::ColorImage {
     egui::ColorImage::from_rgba_unmultiplied(
@@ -1328,6 +1506,11 @@ impl ApplicationHandler<()> for App {
         }
         match &event {
             WindowEvent::CloseRequested => {
+                if let Some(s) = &mut self.session
+                    && let Err(e) = s.save_last_view(self.camera.camera)
+                {
+                    eprintln!("clip-plot: the view could not be remembered: {e}");
+                }
                 self.prepare.cancel();
                 event_loop.exit();
                 return;

@@ -9,18 +9,38 @@ use std::time::Instant;
 use crate::cache::{CacheDir, LayoutInfo, PreparedDataset};
 use crate::cluster::Hotspots;
 use crate::explore::Explorer;
+use crate::explore::colour::Colouring;
 use crate::explore::facets::Facet;
+use crate::explore::hotspots::Edit;
 use crate::explore::state::{FilterState, Outcome};
+use crate::explore::tags::UserTags;
+use crate::explore::views::{SavedCamera, View, Views};
 use crate::layout::kind;
 use crate::layout::meta::{LabelledLayout, MapLabel};
 use crate::render::index::{LayoutIndex, Visible, half_extents};
 use crate::render::lod::{self, LodPool};
-use crate::render::map::{DIMMED, SELECTED};
+use crate::render::map::{DIMMED, HIDDEN, SELECTED};
 use crate::render::overlay::{Logo, read_logo};
 use crate::render::{Camera, FrameState, Gpu, MapRenderer, RenderError, cell_of};
 
 /// How long a layout switch animates, seconds.
 pub const TRANSITION_SECONDS: f32 = 1.0;
+/// Edits Ctrl+Z can undo.
+const UNDO_DEPTH: usize = 50;
+
+/// How a lasso, a box or a click changes the selection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Combine {
+    Replace,
+    Add,
+    Remove,
+}
+
+/// The state before an edit of the user's data, for Ctrl+Z.
+enum Undo {
+    Tags(UserTags),
+    Hotspots(Option<Hotspots>),
+}
 
 /// An open, prepared dataset.
 pub struct Session {
@@ -49,9 +69,19 @@ pub struct Session {
     pub hotspot_boxes: Vec<([f32; 2], [f32; 2])>,
     pub selection: Vec<bool>,
     pub selected: usize,
-    /// Lower-cased file name and metadata of each image, built when the filter is first used.
-    /// The filters and hovered hotspot the dimming was last computed for.
-    dim_key: Option<(FilterState, Option<usize>)>,
+    /// Bumped whenever the selection changes (the panel rebuilds its thumbnails then).
+    pub selection_version: u64,
+    /// Bumped whenever the user's tags change.
+    pub tags_version: u64,
+    /// The filters, hovered hotspot and hiding the dimming was last computed for.
+    dim_key: Option<(FilterState, Option<usize>, bool)>,
+    /// Filtered-out images are hidden rather than dimmed.
+    pub hide: bool,
+    /// The field the images are coloured by, with its legend.
+    pub colouring: Option<Colouring>,
+    /// The dataset's saved views.
+    pub views: Views,
+    undo: Vec<Undo>,
     visible_key: Option<(Camera, (u32, u32), u32)>,
     pub visible: Visible,
     /// The images of `visible` that want their detail level, most central first.
@@ -103,7 +133,13 @@ impl Session {
             hotspot_boxes: Vec::new(),
             selection: vec![false; n],
             selected: 0,
+            selection_version: 0,
+            tags_version: 0,
             dim_key: None,
+            hide: false,
+            colouring: None,
+            views: Views::default(),
+            undo: Vec::new(),
             visible_key: None,
             visible: Visible::default(),
             wanted: Vec::new(),
@@ -111,6 +147,10 @@ impl Session {
             opened: Instant::now(),
         };
         session.load_hotspots();
+        session.views = Views::load(session.cache_dir()).unwrap_or_else(|e| {
+            eprintln!("clip-plot: the saved views are unreadable, left as they are: {e}");
+            Views::default()
+        });
         Ok(session)
     }
 
@@ -168,20 +208,83 @@ impl Session {
     fn load_hotspots(&mut self) {
         self.hotspots_version += 1;
         self.explorer.hotspots = crate::explore::hotspots::load(&self.prepared);
+        // Undoing onto another clustering would bring back hotspots of the old one.
+        self.undo.retain(|u| !matches!(u, Undo::Hotspots(_)));
         self.dim_key = None;
         self.hotspot_boxes = self.boxes_for_current();
     }
 
     /// Renames hotspot `k` and remembers the name in the cache.
     pub fn rename_hotspot(&mut self, k: usize, name: &str) -> Result<(), String> {
-        let Some(h) = &mut self.explorer.hotspots else {
-            return Ok(());
+        self.edit_hotspots(&Edit::Rename(k, name.to_string()))
+    }
+
+    /// Applies `edit` to the hotspots and saves them as the user's (Ctrl+Z undoes it).
+    pub fn edit_hotspots(&mut self, edit: &Edit) -> Result<(), String> {
+        let Some(old) = &self.explorer.hotspots else {
+            return Err("this dataset has no hotspots yet".into());
         };
-        let Some(spot) = h.hotspots.get_mut(k) else {
-            return Ok(());
+        let positions = self
+            .prepared
+            .layout(kind::HOTSPOT_SOURCE)
+            .map_err(|e| e.to_string())?;
+        let new = crate::explore::hotspots::apply(old, edit, &positions)?;
+        crate::explore::hotspots::save_edits(&self.prepared, &new)?;
+        let old = self.explorer.hotspots.replace(new);
+        self.push_undo(Undo::Hotspots(old));
+        self.hotspots_changed();
+        Ok(())
+    }
+
+    /// A new hotspot of the selected images, first in the list.
+    pub fn hotspot_from_selection(&mut self, name: &str) -> Result<(), String> {
+        let rows: Vec<usize> = self
+            .selected_ids()
+            .into_iter()
+            .map(|i| i as usize)
+            .collect();
+        let name = if name.trim().is_empty() {
+            format!("Selection of {}", rows.len())
+        } else {
+            name.to_string()
         };
-        spot.label = name.to_string();
-        crate::explore::hotspots::save_names(&self.prepared, h)
+        self.edit_hotspots(&Edit::FromRows(name, rows))
+    }
+
+    fn hotspots_changed(&mut self) {
+        self.hotspots_version += 1;
+        self.dim_key = None;
+        self.outcome = None; // `hotspot:` terms see the change
+        self.hotspot_boxes = self.boxes_for_current();
+    }
+
+    fn push_undo(&mut self, undo: Undo) {
+        if self.undo.len() == UNDO_DEPTH {
+            self.undo.remove(0);
+        }
+        self.undo.push(undo);
+    }
+
+    /// Undoes the last tag or hotspot edit (saved again); what was undone, if anything.
+    pub fn undo(&mut self) -> Result<Option<&'static str>, String> {
+        match self.undo.pop() {
+            None => Ok(None),
+            Some(Undo::Tags(tags)) => {
+                self.explorer
+                    .restore_tags(tags)
+                    .map_err(|e| e.to_string())?;
+                self.tags_changed();
+                Ok(Some("tag edit"))
+            }
+            Some(Undo::Hotspots(old)) => {
+                if let Some(h) = &old {
+                    crate::explore::hotspots::save_edits(&self.prepared, h)?;
+                }
+                self.explorer.hotspots = old;
+                self.hotspots_changed();
+                Ok(Some("hotspot edit"))
+            }
+        }
     }
 
     /// Each hotspot's member box in the layout shown (for fly-to and labels).
@@ -368,15 +471,14 @@ impl Session {
     /// `want_counts`: the facets are shown, so evaluate (and count) even with no filter.
     pub fn update_dimming(&mut self, hovered_hotspot: Option<usize>, want_counts: bool) {
         let needed = want_counts || !self.filters.is_empty();
-        let same = self
-            .dim_key
-            .as_ref()
-            .is_some_and(|(f, h)| *f == self.filters && *h == hovered_hotspot);
+        let same = self.dim_key.as_ref().is_some_and(|(f, h, hide)| {
+            *f == self.filters && *h == hovered_hotspot && *hide == self.hide
+        });
         // Runs every frame: nothing is cloned or evaluated unless something changed.
         if same && (self.outcome.is_some() || !needed) {
             return;
         }
-        let key = (self.filters.clone(), hovered_hotspot);
+        let key = (self.filters.clone(), hovered_hotspot, self.hide);
         let filters_changed = self.dim_key.as_ref().map(|k| &k.0) != Some(&self.filters)
             || (self.outcome.is_none() && needed);
         if filters_changed {
@@ -394,15 +496,93 @@ impl Session {
             Some((h.hotspots.get(k)?.id as i32, &h.assignment))
         });
         let pass = self.outcome.as_ref().map(|o| &o.pass);
-        let dim: Vec<bool> = (0..self.map.len())
+        let filtered = |i: usize| pass.is_some_and(|p| !p.get(i));
+        let outside = |i: usize| member.is_some_and(|(id, a)| a.get(i) != Some(&id));
+        let hide = self.hide;
+        let flags: Vec<(bool, bool)> = (0..self.map.len())
             .map(|i| {
-                let filtered = pass.is_some_and(|p| !p.get(i));
-                let outside = member.is_some_and(|(id, a)| a.get(i) != Some(&id));
-                filtered || outside
+                let out = filtered(i);
+                (outside(i) || (out && !hide), out && hide)
             })
             .collect();
-        self.map.set_flags(DIMMED, |i| dim[i]);
+        self.map.set_flags(DIMMED, |i| flags[i].0);
+        self.map.set_flags(HIDDEN, |i| flags[i].1);
         self.dim_key = Some(key);
+    }
+
+    /// Colours the images by metadata column `column` (None: not at all).
+    pub fn set_colour_by(&mut self, gpu: &Gpu, column: Option<&str>) -> Result<(), String> {
+        self.colouring = match column {
+            None => None,
+            Some(c) => {
+                self.facets();
+                let facets = self.facets.as_deref().unwrap_or_default();
+                Some(
+                    crate::explore::colour::colour_by(self.explorer.catalog(), facets, c)
+                        .ok_or_else(|| {
+                            format!("'{c}' cannot colour the map (no such column, or free text)")
+                        })?,
+                )
+            }
+        };
+        match &self.colouring {
+            Some(c) => self.map.set_colours(gpu, Some(&c.index), &c.palette),
+            None => self.map.set_colours(gpu, None, &[]),
+        }
+        Ok(())
+    }
+
+    /// Whether image `i` is drawn (not hidden by the filters).
+    pub fn shown(&self, i: usize) -> bool {
+        !self.map.flag(i, HIDDEN)
+    }
+
+    /// What the map shows now, as a view called `name` (`camera`: the window's).
+    pub fn view_now(&self, name: &str, camera: Camera) -> View {
+        View {
+            name: name.to_string(),
+            layout: self.current.clone(),
+            camera: Some(SavedCamera {
+                centre: camera.centre,
+                span: camera.span,
+            }),
+            filters: self.filters.clone(),
+            colour_by: self.colouring.as_ref().map(|c| c.column.clone()),
+            hide: self.hide,
+        }
+    }
+
+    /// Saves what the map shows as view `name` (replacing one of that name).
+    pub fn save_view(&mut self, name: &str, camera: Camera) -> Result<(), String> {
+        let view = self.view_now(name, camera);
+        self.views.put(view)?;
+        self.views.save(self.cache_dir()).map_err(|e| e.to_string())
+    }
+
+    /// Remembers what the map shows as the view to come back to on reopening.
+    pub fn save_last_view(&mut self, camera: Camera) -> Result<(), String> {
+        self.views.last = Some(self.view_now("last", camera));
+        self.views.save(self.cache_dir()).map_err(|e| e.to_string())
+    }
+
+    /// Shows `view`: its layout, filters, colouring and hiding; its camera is returned for
+    /// the window to fly to.
+    pub fn apply_view(&mut self, gpu: &Gpu, view: &View) -> Result<Option<Camera>, String> {
+        if view.layout != self.current {
+            self.switch_to(gpu, &view.layout)
+                .map_err(|e| e.to_string())?;
+        }
+        self.filters = view.filters.clone();
+        self.hide = view.hide;
+        // A column gone since (other metadata) leaves the map uncoloured, not the view unopened.
+        if let Err(e) = self.set_colour_by(gpu, view.colour_by.as_deref()) {
+            eprintln!("clip-plot: view '{}': {e}", view.name);
+            self.set_colour_by(gpu, None)?;
+        }
+        Ok(view.camera.map(|c| Camera {
+            centre: c.centre,
+            span: c.span,
+        }))
     }
 
     /// The images the filters let through, in image order (all when none is set).
@@ -441,26 +621,60 @@ impl Session {
             .into_iter()
             .map(|i| i as usize)
             .collect();
+        self.tag_rows(name, &ids, on)
+    }
+
+    /// Adds (`on`) or removes tag `name` on images `rows` (Ctrl+Z undoes it).
+    pub fn tag_rows(&mut self, name: &str, rows: &[usize], on: bool) -> Result<usize, String> {
+        let before = self.explorer.tags.clone();
         let changed = self
             .explorer
-            .tag(name, ids, on)
+            .tag(name, rows.iter().copied(), on)
             .map_err(|e| e.to_string())?;
+        if changed > 0 {
+            self.push_undo(Undo::Tags(before));
+            self.tags_changed();
+        }
+        Ok(changed)
+    }
+
+    fn tags_changed(&mut self) {
+        self.tags_version += 1;
         self.dim_key = None; // `tag:` terms see the change
         self.outcome = None;
-        Ok(changed)
+    }
+
+    /// The user's tags on image `i`.
+    pub fn tags_of(&self, i: usize) -> Vec<String> {
+        let joined = self.explorer.tags.joined(i);
+        joined
+            .split('|')
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect()
     }
 
     /// Replaces (or extends) the selection.
     pub fn select(&mut self, ids: &[u32], add: bool) {
-        if !add {
+        self.select_with(ids, if add { Combine::Add } else { Combine::Replace });
+    }
+
+    /// Replaces the selection with `ids`, adds them or removes them; hidden images are
+    /// left out.
+    pub fn select_with(&mut self, ids: &[u32], how: Combine) {
+        if how == Combine::Replace {
             self.selection.iter_mut().for_each(|s| *s = false);
         }
         for &i in ids {
+            if how != Combine::Remove && !self.shown(i as usize) {
+                continue;
+            }
             if let Some(s) = self.selection.get_mut(i as usize) {
-                *s = true;
+                *s = how != Combine::Remove;
             }
         }
         self.selected = self.selection.iter().filter(|s| **s).count();
+        self.selection_version += 1;
         let selection = &self.selection;
         self.map.set_flags(SELECTED, |i| selection[i]);
     }

@@ -24,6 +24,9 @@ pub enum ExploreError {
     /// An image named on the command line that is not in the dataset (or not uniquely).
     #[error("{0}")]
     Image(String),
+    /// A saved view named on the command line that does not exist.
+    #[error("{0}")]
+    View(String),
     #[error(
         "this dataset has no similarity vectors yet: run `clip-plot-view prepare` on it (the \
          `vectors` stage writes them)"
@@ -120,6 +123,35 @@ impl Explorer {
             ExploreError::Image("the chosen images have no usable embedding".into())
         })?;
         Ok(similar::similarities(&vectors, &query))
+    }
+
+    /// The saved view called `name`.
+    pub fn view(&self, name: &str) -> Result<super::views::View, ExploreError> {
+        let views = super::views::Views::load(&self.prepared.dir)?;
+        views.get(name).cloned().map_err(ExploreError::View)
+    }
+
+    /// The images `view`'s filters let through.
+    pub fn view_filter(&self, view: &super::views::View) -> Result<Bits, FilterError> {
+        let facets = super::facets::facets(self.catalog());
+        self.filter(&view.expression(&facets))
+    }
+
+    /// The images coloured by `column`, as a view or `render` asks.
+    pub fn colouring(&self, column: &str) -> Result<super::colour::Colouring, ExploreError> {
+        let facets = super::facets::facets(self.catalog());
+        super::colour::colour_by(self.catalog(), &facets, column).ok_or_else(|| {
+            ExploreError::View(format!(
+                "'{column}' cannot colour the map (columns that can: {})",
+                super::colour::colourable(&facets).join(", ")
+            ))
+        })
+    }
+
+    /// Puts back `tags` (an undo) and saves them.
+    pub fn restore_tags(&mut self, tags: UserTags) -> Result<(), CacheError> {
+        self.tags = tags;
+        self.tags.save(&self.prepared.dir, &self.prepared.images)
     }
 
     /// Adds (`on`) or removes tag `name` on `rows` and saves the tags; how many changed.

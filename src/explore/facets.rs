@@ -187,6 +187,14 @@ impl Facet {
         }
     }
 
+    /// The value codes of row `i` (indices into [`Self::values`]).
+    pub fn codes_of(&self, i: usize) -> &[u32] {
+        match (self.starts.get(i), self.starts.get(i + 1)) {
+            (Some(&a), Some(&b)) => &self.codes[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+
     /// The histogram bin of `v`.
     pub fn bin_of(&self, v: f64) -> Option<usize> {
         let (lo, hi) = self.range?;

@@ -5,6 +5,7 @@
 
 pub mod bits;
 pub mod catalog;
+pub mod colour;
 pub mod explorer;
 pub mod facets;
 pub mod filter;
@@ -12,6 +13,8 @@ pub mod hotspots;
 pub mod similar;
 pub mod state;
 pub mod tags;
+pub mod takeaway;
+pub mod views;
 
 pub use bits::Bits;
 pub use catalog::Catalog;

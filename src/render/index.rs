@@ -95,6 +95,16 @@ impl LayoutIndex {
 
     /// The topmost image (the one drawn last) under layout point `p`.
     pub fn pick(&self, p: [f32; 2], size_scale: f32) -> Option<usize> {
+        self.pick_where(p, size_scale, |_| true)
+    }
+
+    /// As [`Self::pick`], among the images `keep` accepts (hidden ones are not picked).
+    pub fn pick_where(
+        &self,
+        p: [f32; 2],
+        size_scale: f32,
+        keep: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
         let cell = self.cell * size_scale;
         let reach = 0.5 * cell;
         let mut best: Option<usize> = None;
@@ -106,6 +116,7 @@ impl LayoutIndex {
                 if (p[0] - q[0]).abs() <= h[0] * cell
                     && (p[1] - q[1]).abs() <= h[1] * cell
                     && best.is_none_or(|b| i > b)
+                    && keep(i)
                 {
                     best = Some(i);
                 }

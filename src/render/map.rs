@@ -14,10 +14,17 @@ pub const LOD_SLOT_PX: u32 = 256;
 /// Slots per level-of-detail page (8 × 8 of 256 px in 2048 px).
 pub const LOD_PER_PAGE: u32 = (atlas::PAGE_PX / LOD_SLOT_PX) * (atlas::PAGE_PX / LOD_SLOT_PX);
 
-/// Per-image state bits, as the shader reads them.
-pub const SLOT_MASK: u32 = 0x00ff_ffff;
+/// Per-image state bits, as the shader reads them: the level-of-detail slot + 1 (the
+/// pool has at most 1024 slots), the colour-by palette index (0: none), and flags.
+pub const SLOT_MASK: u32 = 0x0000_ffff;
+pub const COLOUR_SHIFT: u32 = 16;
+pub const COLOUR_MASK: u32 = 0x00ff_0000;
 pub const SELECTED: u32 = 0x0100_0000;
 pub const DIMMED: u32 = 0x0200_0000;
+/// Filtered out and hidden rather than dimmed: not drawn.
+pub const HIDDEN: u32 = 0x0400_0000;
+/// Entries of the colour-by palette (index 0 is "no colour").
+pub const PALETTE_LEN: usize = 256;
 /// `hover` value for "no image".
 pub const NO_IMAGE: u32 = u32::MAX;
 
@@ -122,6 +129,7 @@ pub struct MapRenderer {
     positions: wgpu::Buffer,
     state_buffer: wgpu::Buffer,
     ids: wgpu::Buffer,
+    palette: wgpu::Buffer,
     pub(crate) lod_texture: wgpu::Texture,
     pub(crate) lod_format: wgpu::TextureFormat,
     pub(crate) lod_slots: u32,
@@ -135,6 +143,16 @@ pub struct MapRenderer {
     visible: Option<u32>,
     gpu_bytes: u64,
     format: wgpu::TextureFormat,
+}
+
+/// An sRGB byte as linear light (the targets are sRGB: the shader works linear).
+fn srgb_to_linear(c: u8) -> f32 {
+    let c = f32::from(c) / 255.0;
+    if c <= 0.04045 {
+        c / 12.92
+    } else {
+        ((c + 0.055) / 1.055).powf(2.4)
+    }
 }
 
 fn position_bytes(positions: &[[f32; 2]], count: usize) -> Vec<u8> {
@@ -300,6 +318,12 @@ impl MapRenderer {
             usage: storage,
             mapped_at_creation: false,
         });
+        let palette = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("palette"),
+            size: (PALETTE_LEN * 16) as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
         let view = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("view"),
             size: size_of::<ViewUniform>() as u64,
@@ -343,6 +367,7 @@ impl MapRenderer {
                 storage_entry(5),
                 storage_entry(6),
                 texture_entry(7),
+                super::uniform_entry(8, wgpu::ShaderStages::FRAGMENT),
             ],
         });
         let atlas_view = array_view(&texture);
@@ -383,6 +408,10 @@ impl MapRenderer {
                     binding: 7,
                     resource: wgpu::BindingResource::TextureView(&lod_view),
                 },
+                wgpu::BindGroupEntry {
+                    binding: 8,
+                    resource: palette.as_entire_binding(),
+                },
             ],
         });
         let pipeline = super::premultiplied_pipeline(device, "thumbs", &layout, &shader, format);
@@ -391,7 +420,8 @@ impl MapRenderer {
             + instances.size()
             + positions.size()
             + state_buffer.size()
-            + ids.size();
+            + ids.size()
+            + palette.size();
         Self {
             pipeline,
             bind_group,
@@ -399,6 +429,7 @@ impl MapRenderer {
             positions,
             state_buffer,
             ids,
+            palette,
             lod_texture,
             lod_format,
             lod_slots: lod_layers * LOD_PER_PAGE,
@@ -491,6 +522,32 @@ impl MapRenderer {
         for i in 0..self.count as usize {
             self.set_flag(i, bit, on(i));
         }
+    }
+
+    /// Colours image `i` with palette entry `index[i]` (0: none; `None` clears every
+    /// colour); entry k is `palette[k - 1]`, sRGB bytes.
+    pub fn set_colours(&mut self, gpu: &Gpu, index: Option<&[u8]>, palette: &[[u8; 3]]) {
+        let mut table = vec![[0.0f32; 4]; PALETTE_LEN];
+        for (entry, c) in table.iter_mut().skip(1).zip(palette) {
+            let [r, g, b] = c.map(srgb_to_linear);
+            *entry = [r, g, b, 1.0];
+        }
+        gpu.queue
+            .write_buffer(&self.palette, 0, bytemuck::cast_slice(&table));
+        for i in 0..self.count as usize {
+            let k = index.and_then(|x| x.get(i)).copied().unwrap_or(0);
+            let s = self.state[i];
+            let new = (s & !COLOUR_MASK) | (u32::from(k) << COLOUR_SHIFT);
+            if new != s {
+                self.state[i] = new;
+                self.mark(i);
+            }
+        }
+    }
+
+    /// Whether state `bit` is set on image `i`.
+    pub fn flag(&self, i: usize, bit: u32) -> bool {
+        self.state.get(i).is_some_and(|s| s & bit != 0)
     }
 
     /// Points image `i` at level-of-detail slot `slot` (None: the atlas thumbnail).

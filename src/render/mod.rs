@@ -14,6 +14,7 @@
 pub mod bench;
 pub mod camera;
 pub mod index;
+pub mod legend;
 pub mod lod;
 pub mod map;
 pub mod offscreen;

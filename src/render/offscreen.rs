@@ -9,6 +9,7 @@ use image::RgbaImage;
 
 use super::index::{LayoutIndex, half_extents};
 use super::lod::{self, LodPool};
+use super::map::{DIMMED, HIDDEN};
 use super::overlay::{Logo, read_logo};
 use super::{Camera, FrameState, Gpu, MapRenderer, RenderError, Style};
 use crate::cache::PreparedDataset;
@@ -241,6 +242,11 @@ pub struct RenderOptions {
     pub detail: bool,
     /// Largest tile side (the adapter's texture limit when `None`).
     pub max_tile: Option<u32>,
+    /// Per image: left out by the filters (dimmed, or hidden with `hide`).
+    pub filtered_out: Option<Vec<bool>>,
+    pub hide: bool,
+    /// Colour by a field: per image a palette index (0: none), and the palette (sRGB).
+    pub colours: Option<(Vec<u8>, Vec<[u8; 3]>)>,
 }
 
 /// Renders the transition from layout `from` to `to` at `blend` (0: `from`), headless.
@@ -286,6 +292,13 @@ pub fn render_image(
 ) -> Result<RgbaImage, RenderError> {
     let (positions, cell) = super::layout_with_cell(prepared, layout)?;
     let mut map = MapRenderer::new(gpu, prepared, &positions, cell, FORMAT);
+    if let Some(out) = &options.filtered_out {
+        let bit = if options.hide { HIDDEN } else { DIMMED };
+        map.set_flags(bit, |i| out.get(i).copied().unwrap_or(false));
+    }
+    if let Some((index, palette)) = &options.colours {
+        map.set_colours(gpu, Some(index), palette);
+    }
     let index = LayoutIndex::new(positions, cell, half_extents(prepared));
     let mut lod = options
         .detail

@@ -6,6 +6,32 @@ use egui::{Color32, RichText};
 
 use crate::render::Style;
 
+mod colour;
+mod duplicates;
+mod hotspots;
+mod lightbox;
+mod search;
+mod selection;
+mod views;
+
+pub use colour::{colour_ui, legend_ui};
+pub use duplicates::{DuplicateGroup, duplicates_ui};
+pub use hotspots::hotspots_ui;
+pub use lightbox::lightbox_ui;
+pub use search::{facets_ui, search_ui};
+pub use selection::{SELECTION_PAGE, selection_ui};
+pub use views::{SHORTCUTS, help_ui, views_ui};
+
+/// What a drag on the map does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Tool {
+    /// Pans (Shift-drag lassos, adding; Alt-drag lassos, removing).
+    #[default]
+    Pan,
+    Lasso,
+    Box,
+}
+
 /// Something the user asked for that the app must do (GPU work, files, jobs).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Request {
@@ -43,6 +69,31 @@ pub enum Request {
     FitToSelection,
     /// Select the images most similar to this one (None: to the selection's mean).
     MoreLikeThis(Option<usize>),
+    /// Hotspot edits (delete, merge, reorder).
+    EditHotspots(crate::explore::hotspots::Edit),
+    /// A new hotspot of the selection, with this name (empty: a default).
+    HotspotFromSelection(String),
+    /// Ctrl+Z.
+    Undo,
+    /// Copy or link the selection's originals into a folder (a dialog asks which).
+    TakeAway(crate::explore::takeaway::Method),
+    CancelTakeAway,
+    /// Untick one image of the selection.
+    Deselect(usize),
+    SelectImages(Vec<usize>),
+    SelectionPage(usize),
+    SetColourBy(Option<String>),
+    /// A legend entry was clicked (its index).
+    LegendClick(usize),
+    SetHide(bool),
+    SaveView(String),
+    OpenView(String),
+    DeleteView(String),
+    /// Add (true) or remove a tag on one image (the lightbox).
+    TagImage(usize, String, bool),
+    /// Toggle `tag:NAME` in the search.
+    ToggleTagFilter(String),
+    FindDuplicates,
 }
 
 /// One image in the search box's list of first matches.
@@ -82,6 +133,8 @@ pub struct Lightbox {
     /// The full-resolution image once decoded (the large thumbnail until then).
     pub texture: Option<egui::TextureHandle>,
     pub full_resolution: bool,
+    /// The user's tags on this image.
+    pub tags: Vec<String>,
     /// Nearest neighbours: image index and thumbnail.
     pub neighbours: Vec<(usize, Option<egui::TextureHandle>)>,
     /// Which neighbour ←/→ last went to (None: none yet).
@@ -131,6 +184,35 @@ pub struct ViewState {
     pub search_status: Option<Result<usize, String>>,
     /// The first matches, for the list under the search box.
     pub matches: Vec<MatchRow>,
+    /// The selection's thumbnails on the page shown.
+    pub selection_rows: Vec<MatchRow>,
+    pub selection_page: usize,
+    pub tool: Tool,
+    /// A take-away in progress: done, total.
+    pub take_away: Option<(usize, usize)>,
+    /// Hotspot edit mode and the hotspots ticked in it.
+    pub hotspot_edit: bool,
+    pub hotspot_ticks: std::collections::BTreeSet<usize>,
+    /// The column the map is coloured by, those it can be, and the legend.
+    pub colour_by: Option<String>,
+    pub colour_columns: Vec<String>,
+    pub legend: Vec<crate::explore::colour::LegendEntry>,
+    /// Filtered-out images hidden rather than dimmed.
+    pub hide: bool,
+    /// Saved views' names, and the name typed to save one.
+    pub views: Vec<String>,
+    pub view_name: String,
+    /// The shortcut sheet is open.
+    pub show_help: bool,
+    /// Find similar: the top K, or everything at least this similar.
+    pub similar_k: usize,
+    pub similar_min: f32,
+    pub similar_by_threshold: bool,
+    /// Duplicate groups (None: the window is closed) and their threshold.
+    pub duplicates: Option<Vec<DuplicateGroup>>,
+    pub duplicate_min: f32,
+    /// The user's tags: name, count under the filters, whether `tag:NAME` is searched.
+    pub user_tags: Vec<(String, usize, bool)>,
     /// Facets with their cross-filtered counts (derived from the session every frame).
     pub facets: Vec<crate::explore::state::FacetView>,
     /// Whether the facets section is open (counts are computed only then).
@@ -168,6 +250,25 @@ impl Default for ViewState {
             focus_search: false,
             search_status: None,
             matches: Vec::new(),
+            selection_rows: Vec::new(),
+            selection_page: 0,
+            tool: Tool::Pan,
+            take_away: None,
+            hotspot_edit: false,
+            hotspot_ticks: Default::default(),
+            colour_by: None,
+            colour_columns: Vec::new(),
+            legend: Vec::new(),
+            hide: false,
+            views: Vec::new(),
+            view_name: String::new(),
+            show_help: false,
+            similar_k: 50,
+            similar_min: 0.9,
+            similar_by_threshold: false,
+            duplicates: None,
+            duplicate_min: 0.97,
+            user_tags: Vec::new(),
             facets: Vec::new(),
             facets_open: false,
             facet_search: Default::default(),
@@ -218,12 +319,18 @@ pub fn side_panel_ui(ui: &mut egui::Ui, state: &mut ViewState) {
         egui::CollapsingHeader::new("Layouts")
             .default_open(true)
             .show(ui, |ui| layouts_ui(ui, state));
+        egui::CollapsingHeader::new("Colour")
+            .default_open(false)
+            .show(ui, |ui| colour_ui(ui, state));
         egui::CollapsingHeader::new("Hotspots")
             .default_open(true)
             .show(ui, |ui| hotspots_ui(ui, state));
         egui::CollapsingHeader::new("Selection")
             .default_open(true)
             .show(ui, |ui| selection_ui(ui, state));
+        egui::CollapsingHeader::new("Views")
+            .default_open(false)
+            .show(ui, |ui| views_ui(ui, state));
         egui::CollapsingHeader::new("Settings")
             .default_open(false)
             .show(ui, |ui| settings_ui(ui, state));
@@ -264,292 +371,6 @@ pub fn layouts_ui(ui: &mut egui::Ui, state: &mut ViewState) {
     }
 }
 
-/// Hotspots: thumbnail, label, size. Click flies there, hover brightens the members,
-/// double-click renames.
-pub fn hotspots_ui(ui: &mut egui::Ui, state: &mut ViewState) {
-    if state.hotspots.is_empty() {
-        ui.weak("No hotspots yet");
-        return;
-    }
-    let mut hovered = None;
-    for (k, row) in state.hotspots.iter().enumerate() {
-        if let Some((r, text)) = &mut state.renaming
-            && *r == k
-        {
-            let label = ui.label("Rename to");
-            let edit = ui.text_edit_singleline(text).labelled_by(label.id);
-            if edit.lost_focus() {
-                let name = text.trim().to_string();
-                if !name.is_empty() {
-                    state.requests.push(Request::RenameHotspot(k, name));
-                }
-                state.renaming = None;
-            } else {
-                edit.request_focus();
-            }
-            continue;
-        }
-        let response = ui
-            .horizontal(|ui| {
-                if let Some(texture) = &row.texture {
-                    ui.add(egui::Image::new(texture).fit_to_exact_size(egui::vec2(32.0, 32.0)));
-                }
-                ui.add(egui::Button::new(&row.label).frame(false))
-                    .on_hover_text("Click: fly there · double-click: rename")
-                    | ui.weak(row.size.to_string())
-            })
-            .inner;
-        if response.hovered() {
-            hovered = Some(k);
-        }
-        if response.double_clicked() {
-            state.renaming = Some((k, row.label.clone()));
-        } else if response.clicked() {
-            state.requests.push(Request::FlyToHotspot(k));
-        }
-    }
-    state.hovered_hotspot = hovered;
-}
-
-/// The search box: the filter language, a live count (or what is wrong), the first
-/// matches; Enter shows them all, `n`/`N` step through them.
-pub fn search_ui(ui: &mut egui::Ui, state: &mut ViewState) {
-    let label = ui.label("Search");
-    let edit = ui
-        .add(
-            egui::TextEdit::singleline(&mut state.search)
-                .hint_text("owl  category=birds  year:1970..1979  tag:keep")
-                .desired_width(f32::INFINITY),
-        )
-        .labelled_by(label.id)
-        .on_hover_text(
-            "Words match the file name and metadata; col:text, col=value, col>=N, col:A..B,              \"a phrase\", -term, a OR b, tag:NAME, hotspot:N. Key: /",
-        );
-    if std::mem::take(&mut state.focus_search) {
-        edit.request_focus();
-    }
-    if edit.changed() {
-        state
-            .requests
-            .push(Request::SetSearch(state.search.clone()));
-    }
-    if edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-        state.requests.push(Request::FitToMatches);
-    }
-    match &state.search_status {
-        Some(Ok(n)) => {
-            ui.horizontal(|ui| {
-                ui.label(format!("{n} of {} match", state.status.total));
-                if ui.small_button("Clear filters").clicked() {
-                    state.search.clear();
-                    state.requests.push(Request::ClearFilters);
-                }
-            });
-        }
-        Some(Err(why)) => {
-            ui.label(RichText::new(why).color(Color32::from_rgb(240, 120, 100)));
-        }
-        None => {}
-    }
-    if !state.matches.is_empty() {
-        ui.horizontal_wrapped(|ui| {
-            for m in &state.matches {
-                let response = match &m.texture {
-                    Some(t) => ui.add(egui::Button::image(
-                        egui::Image::new(t).fit_to_exact_size(egui::vec2(36.0, 36.0)),
-                    )),
-                    None => ui.small_button(&m.name),
-                };
-                if response.on_hover_text(&m.name).clicked() {
-                    state.requests.push(Request::OpenLightbox(m.image));
-                }
-            }
-        });
-    }
-}
-
-/// Facets: value lists with counts and checkboxes, histograms with a range brush. Counts
-/// are those the other filters let through.
-pub fn facets_ui(ui: &mut egui::Ui, state: &mut ViewState) {
-    if state.facets.is_empty() {
-        ui.weak("No metadata columns to filter by");
-        return;
-    }
-    let mut requests = Vec::new();
-    for facet in &state.facets {
-        let column = facet.column.clone();
-        egui::CollapsingHeader::new(&column)
-            .id_salt(("facet", &column))
-            .default_open(true)
-            .show(ui, |ui| {
-                if facet.values.is_empty() {
-                    histogram_ui(ui, facet, &mut requests);
-                } else {
-                    let filter = state.facet_search.entry(column.clone()).or_default();
-                    if facet.values.len() > 12 {
-                        ui.add(
-                            egui::TextEdit::singleline(filter)
-                                .hint_text("find a value")
-                                .desired_width(140.0),
-                        );
-                    }
-                    let needle = filter.to_lowercase();
-                    let shown = facet
-                        .values
-                        .iter()
-                        .filter(|(v, _, _)| needle.is_empty() || v.contains(&needle))
-                        .take(12);
-                    for (value, count, picked) in shown {
-                        let mut on = *picked;
-                        let text = format!("{value}  {count}");
-                        if ui.checkbox(&mut on, text).changed() {
-                            requests.push(Request::ToggleFacetValue(column.clone(), value.clone()));
-                        }
-                    }
-                }
-                let active = facet.brush.is_some() || facet.values.iter().any(|v| v.2);
-                if active && ui.small_button("Clear").clicked() {
-                    requests.push(Request::ClearFacet(column.clone()));
-                }
-            });
-    }
-    state.requests.extend(requests);
-}
-
-/// A histogram of a numeric or year facet; dragging across it (or clicking a bar) sets the
-/// range, drawn highlighted.
-fn histogram_ui(
-    ui: &mut egui::Ui,
-    facet: &crate::explore::state::FacetView,
-    requests: &mut Vec<Request>,
-) {
-    let Some((lo, hi)) = facet.range else {
-        ui.weak("no values");
-        return;
-    };
-    let bins = facet.bins.len().max(1);
-    let size = egui::vec2(ui.available_width().min(220.0), 48.0);
-    let (rect, response) = ui.allocate_exact_size(size, egui::Sense::click_and_drag());
-    let width = (hi - lo) / bins as f64;
-    let bin_at =
-        |x: f32| (((x - rect.left()) / rect.width()).clamp(0.0, 0.9999) * bins as f32) as usize;
-    let start_id = ui.scope_id().with(("brush", &facet.column));
-    if response.drag_started()
-        && let Some(p) = response.interact_pointer_pos()
-    {
-        ui.data_mut(|d| d.insert_temp(start_id, bin_at(p.x)));
-    }
-    let dragging = ui
-        .data(|d| d.get_temp::<usize>(start_id))
-        .zip(response.interact_pointer_pos().map(|p| bin_at(p.x)));
-    let max = facet.bins.iter().copied().max().unwrap_or(0).max(1) as f32;
-    let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 2.0, Color32::from_gray(30));
-    for (b, &count) in facet.bins.iter().enumerate() {
-        let (b0, b1) = (lo + width * b as f64, lo + width * (b + 1) as f64);
-        let inside = match (dragging, facet.brush) {
-            (Some((a, c)), _) => b >= a.min(c) && b <= a.max(c),
-            (None, Some((x0, x1))) => b1 > x0 && b0 <= x1,
-            _ => false,
-        };
-        let x0 = rect.left() + rect.width() * b as f32 / bins as f32;
-        let x1 = rect.left() + rect.width() * (b + 1) as f32 / bins as f32;
-        let h = rect.height() * count as f32 / max;
-        let colour = if inside {
-            Color32::from_rgb(245, 160, 30)
-        } else {
-            Color32::from_gray(150)
-        };
-        painter.rect_filled(
-            egui::Rect::from_min_max(
-                egui::pos2(x0, rect.bottom() - h),
-                egui::pos2(x1 - 1.0, rect.bottom()),
-            ),
-            0.0,
-            colour,
-        );
-    }
-    let finish = |a: usize, c: usize| {
-        let (a, c) = (a.min(c), a.max(c));
-        Request::SetFacetRange(
-            facet.column.clone(),
-            lo + width * a as f64,
-            lo + width * (c + 1) as f64,
-        )
-    };
-    if response.drag_stopped() {
-        if let Some((a, c)) = dragging {
-            requests.push(finish(a, c));
-        }
-        ui.data_mut(|d| d.remove::<usize>(start_id));
-    } else if response.clicked()
-        && let Some(p) = response.interact_pointer_pos()
-    {
-        let b = bin_at(p.x);
-        requests.push(finish(b, b));
-    }
-    let (from, to) = facet.brush.unwrap_or((lo, hi));
-    let year = facet.kind == crate::explore::facets::FacetKind::Year;
-    let fmt = |v: f64| {
-        if year {
-            format!("{v:.0}")
-        } else {
-            format!("{v:.4}")
-        }
-    };
-    ui.weak(format!("{} – {}", fmt(from), fmt(to)));
-}
-
-/// The selection: count, tag, export, clear.
-pub fn selection_ui(ui: &mut egui::Ui, state: &mut ViewState) {
-    ui.label(format!("{} selected", state.selected))
-        .on_hover_text("Shift-drag on the map draws a lasso; Ctrl-Shift adds to the selection");
-    ui.horizontal(|ui| {
-        if ui
-            .add_enabled(state.selected > 0, egui::Button::new("Export…"))
-            .clicked()
-        {
-            state.requests.push(Request::ExportSelection);
-        }
-        if ui
-            .add_enabled(state.selected > 0, egui::Button::new("Clear"))
-            .clicked()
-        {
-            state.requests.push(Request::ClearSelection);
-        }
-        if ui
-            .add_enabled(state.selected > 0, egui::Button::new("Similar"))
-            .on_hover_text("Selects the images most similar to the selection's mean")
-            .clicked()
-        {
-            state.requests.push(Request::MoreLikeThis(None));
-        }
-        if ui
-            .add_enabled(state.selected > 0, egui::Button::new("Fit"))
-            .on_hover_text("Fit the view to the selection")
-            .clicked()
-        {
-            state.requests.push(Request::FitToSelection);
-        }
-    });
-    ui.horizontal(|ui| {
-        let label = ui.label("tag");
-        ui.add(egui::TextEdit::singleline(&mut state.tag_name).desired_width(90.0))
-            .labelled_by(label.id);
-        let ok = state.selected > 0 && !state.tag_name.trim().is_empty();
-        if ui.add_enabled(ok, egui::Button::new("Add")).clicked() {
-            state
-                .requests
-                .push(Request::TagSelection(state.tag_name.clone(), true));
-        }
-        if ui.add_enabled(ok, egui::Button::new("Remove")).clicked() {
-            state
-                .requests
-                .push(Request::TagSelection(state.tag_name.clone(), false));
-        }
-    });
-}
-
 /// Thumbnail size, background, borders, filter, screenshot.
 pub fn settings_ui(ui: &mut egui::Ui, state: &mut ViewState) {
     ui.add(
@@ -574,9 +395,14 @@ pub fn settings_ui(ui: &mut egui::Ui, state: &mut ViewState) {
             state.requests.push(Request::FitAll);
         }
     });
-    if ui.button("Open folder…").clicked() {
-        state.requests.push(Request::OpenFolder);
-    }
+    ui.horizontal(|ui| {
+        if ui.button("Open folder…").clicked() {
+            state.requests.push(Request::OpenFolder);
+        }
+        if ui.button("Shortcuts").on_hover_text("Key: ?").clicked() {
+            state.show_help = true;
+        }
+    });
 }
 
 /// The status line: preparation progress, frame rate, images drawn, GPU memory.
@@ -620,111 +446,6 @@ pub fn status_ui(ui: &mut egui::Ui, state: &mut ViewState) {
     });
 }
 
-/// The lightbox: the image, its metadata, permalink and system-viewer buttons, and its
-/// nearest neighbours (click to go there; ←/→ step through them; Esc closes). It opens at
-/// the right of `map_area` and stays inside it, so the panels (hotspots) stay visible.
-pub fn lightbox_ui(ctx: &egui::Context, state: &mut ViewState, map_area: egui::Rect) {
-    let Some(lb) = &mut state.lightbox else {
-        return;
-    };
-    let mut requests = Vec::new();
-    let (left, right, escape) = ctx.input(|i| {
-        (
-            i.key_pressed(egui::Key::ArrowLeft),
-            i.key_pressed(egui::Key::ArrowRight),
-            i.key_pressed(egui::Key::Escape),
-        )
-    });
-    if escape {
-        requests.push(Request::CloseLightbox);
-    }
-    if (left || right) && !lb.neighbours.is_empty() {
-        let n = lb.neighbours.len();
-        let next = match (lb.cursor, right) {
-            (None, true) => 0,
-            (None, false) => n - 1,
-            (Some(c), true) => (c + 1) % n,
-            (Some(c), false) => (c + n - 1) % n,
-        };
-        lb.cursor = Some(next);
-        requests.push(Request::OpenLightbox(lb.neighbours[next].0));
-    }
-    let mut open = true;
-    egui::Window::new(lb.title.clone())
-        .id(egui::Id::unique("lightbox"))
-        .open(&mut open)
-        .collapsible(false)
-        .resizable(true)
-        .default_width(560.0)
-        .pivot(egui::Align2::RIGHT_TOP)
-        .default_pos(map_area.right_top() + egui::vec2(-8.0, 8.0))
-        .constrain_to(map_area)
-        .show(ctx, |ui| {
-            if let Some(texture) = &lb.texture {
-                let size = texture.size_vec2();
-                let fit = (520.0 / size.x).min(420.0 / size.y).min(4.0);
-                ui.add(egui::Image::new(texture).fit_to_exact_size(size * fit));
-            } else {
-                ui.spinner();
-            }
-            if !lb.full_resolution {
-                ui.weak("loading full resolution…");
-            }
-            egui::Grid::new("lightbox metadata")
-                .num_columns(2)
-                .striped(true)
-                .show(ui, |ui| {
-                    for (k, v) in &lb.metadata {
-                        ui.strong(k);
-                        ui.label(v);
-                        ui.end_row();
-                    }
-                });
-            ui.horizontal(|ui| {
-                if let Some(link) = &lb.permalink
-                    && ui.button("Permalink").on_hover_text(link).clicked()
-                {
-                    requests.push(Request::OpenUrl(link.clone()));
-                }
-                if ui.button("Open in system viewer").clicked() {
-                    requests.push(Request::OpenInSystemViewer(lb.path.clone()));
-                }
-                if ui
-                    .button("More like this")
-                    .on_hover_text("Selects the most similar images (exact cosine ranking)")
-                    .clicked()
-                {
-                    requests.push(Request::MoreLikeThis(Some(lb.image)));
-                }
-            });
-            ui.separator();
-            ui.label("Nearest neighbours (left and right arrow keys step through them)");
-            egui::ScrollArea::horizontal().show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    for (k, (image, texture)) in lb.neighbours.iter().enumerate() {
-                        let highlighted = lb.cursor == Some(k);
-                        let response = match texture {
-                            Some(t) => ui.add(
-                                egui::Button::image(
-                                    egui::Image::new(t).fit_to_exact_size(egui::vec2(64.0, 64.0)),
-                                )
-                                .selected(highlighted),
-                            ),
-                            None => ui.button(format!("#{image}")),
-                        };
-                        if response.clicked() {
-                            requests.push(Request::OpenLightbox(*image));
-                        }
-                    }
-                });
-            });
-        });
-    if !open {
-        requests.push(Request::CloseLightbox);
-    }
-    state.requests.extend(requests);
-}
-
 /// Everything the window shows over the map, in one pass; returns the rectangle left for
 /// the map (points).
 pub fn overlay_ui(ui: &mut egui::Ui, state: &mut ViewState) -> egui::Rect {
@@ -736,7 +457,10 @@ pub fn overlay_ui(ui: &mut egui::Ui, state: &mut ViewState) -> egui::Rect {
             .show(ui, |ui| side_panel_ui(ui, state));
     }
     let map_area = ui.available_rect_before_wrap();
+    legend_ui(ui.ctx(), state, map_area);
+    duplicates_ui(ui.ctx(), state, map_area);
     lightbox_ui(ui.ctx(), state, map_area);
+    help_ui(ui.ctx(), state, map_area);
     if state.welcome {
         welcome_ui(ui.ctx(), state, map_area);
     }

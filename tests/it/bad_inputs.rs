@@ -2,18 +2,14 @@
 //! skipped and named; inconsistent embeddings stop with one clear message; nothing is
 //! written outside the cache.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::path::{Path, PathBuf};
 
+use crate::common::{fixture, snapshot};
 use clip_plot::cache::PreparedDataset;
 use clip_plot::dataset::npy::{encode_npy_f16, encode_npy_f32};
 use clip_plot::dataset::{Dataset, DatasetError, DatasetOptions};
 use clip_plot::prepare::{NoProgress, PrepareError, PrepareOptions, prepare};
 use clip_plot::thumbs::decode_large;
-use common::{fixture, snapshot};
 
 fn real_jpeg() -> Vec<u8> {
     std::fs::read(fixture(

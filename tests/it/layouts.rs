@@ -1,7 +1,4 @@
 //! Grid, metadata layouts, hotspots and the `layout` command, end to end on the fixtures.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -12,7 +9,7 @@ use clip_plot::dataset::DatasetOptions;
 use clip_plot::layout::quality::knn_recall_2d;
 use clip_plot::prepare::{NoProgress, PrepareOptions, prepare};
 
-use common::{binary, fixture};
+use crate::common::{binary, fixture};
 
 fn butterflies(cache: &Path) -> PreparedDataset {
     let b = fixture("butterflies");
@@ -222,11 +219,11 @@ fn tuxpaint_hotspots_grid_and_export() {
     assert_eq!(exported, h.assignment);
 
     // Changing a hotspot parameter recomputes the hotspots only.
-    let before = common::snapshot(&cache.join("layouts"));
+    let before = crate::common::snapshot(&cache.join("layouts"));
     let mut again = opts.clone();
     again.hotspots.max_clusters = 1;
     prepare(&again, &NoProgress).unwrap();
-    assert_eq!(common::snapshot(&cache.join("layouts")), before);
+    assert_eq!(crate::common::snapshot(&cache.join("layouts")), before);
     let p = PreparedDataset::open(&cache).unwrap();
     assert_eq!(p.hotspots("umap").unwrap().unwrap().hotspots.len(), 1);
 }

@@ -1,13 +1,9 @@
 //! Ingesting real clip-retrieval output and PixPlot metadata (tests/fixtures/butterflies and
 //! tuxpaint, copied from shared/fixtures).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
+use crate::common::fixture;
 use clip_plot::dataset::npy::NpyArray;
 use clip_plot::dataset::{Dataset, DatasetError, DatasetOptions};
-use common::fixture;
 
 fn butterflies(images: &str, embeddings: &str, metadata: Option<&str>) -> DatasetOptions {
     let root = fixture("butterflies");
@@ -187,13 +183,13 @@ fn tuxpaint_dataset_is_discovered_with_captions_and_categories() {
 fn loose_images_are_found_anywhere_below_without_the_logo() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    common::copy_dir(&fixture("butterflies/jpgs"), &root.join("photos/2021"));
+    crate::common::copy_dir(&fixture("butterflies/jpgs"), &root.join("photos/2021"));
     std::fs::copy(
         fixture("tuxpaint/images/symbols/shapes/circle.png"),
         root.join("logo.png"),
     )
     .or_else(|_| {
-        let any = common::snapshot(&fixture("tuxpaint/images/symbols"))
+        let any = crate::common::snapshot(&fixture("tuxpaint/images/symbols"))
             .into_keys()
             .next()
             .unwrap();

@@ -47,3 +47,31 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (u64, std::time::SystemTime)> {
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_clip-plot-view"))
 }
+
+/// The tuxpaint fixture prepared once per test run (every test that needs it shares the
+/// preparation, the slow part); returns its cache, which tests must not change.
+pub fn shared_tuxpaint_cache() -> &'static Path {
+    static CACHE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| {
+        let cache = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("shared-tuxpaint-{}", std::process::id()));
+        clip_plot::prepare::prepare(
+            &clip_plot::prepare::PrepareOptions::new(clip_plot::dataset::DatasetOptions {
+                root: fixture("tuxpaint"),
+                cache: Some(cache.clone()),
+                logo: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/logo.png")),
+                ..Default::default()
+            }),
+            &clip_plot::prepare::NoProgress,
+        )
+        .unwrap();
+        cache
+    })
+}
+
+/// A copy of the shared prepared tuxpaint cache in `dir/cache`, for a test to change.
+pub fn prepared_tuxpaint_copy(dir: &Path) -> PathBuf {
+    let cache = dir.join("cache");
+    copy_dir(shared_tuxpaint_cache(), &cache);
+    cache
+}

@@ -1,6 +1,5 @@
 //! The panels driven like a user would, headless (egui_kittest): they change the view state
 //! and ask the app for work through requests.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
@@ -38,14 +37,16 @@ fn state() -> ViewState {
 }
 
 fn harness(state: ViewState) -> Harness<'static, ViewState> {
-    Harness::builder()
-        .with_size(egui::vec2(1000.0, 700.0))
-        .build_ui_state(
-            |ui, state: &mut ViewState| {
-                ui::overlay_ui(ui, state);
-            },
-            state,
-        )
+    harness_sized(state, egui::vec2(1000.0, 700.0))
+}
+
+fn harness_sized(state: ViewState, size: egui::Vec2) -> Harness<'static, ViewState> {
+    Harness::builder().with_size(size).build_ui_state(
+        |ui, state: &mut ViewState| {
+            ui::overlay_ui(ui, state);
+        },
+        state,
+    )
 }
 
 #[test]
@@ -125,6 +126,7 @@ fn the_lightbox_shows_metadata_and_steps_through_neighbours() {
         permalink: Some("https://example.org/apple".into()),
         texture: None,
         full_resolution: false,
+        tags: vec!["keep".into()],
         neighbours: vec![(3, None), (9, None)],
         cursor: None,
     });
@@ -249,4 +251,125 @@ fn a_facet_click_toggles_its_value_and_a_bar_sets_a_range() {
         h.state().requests
     );
     assert!(h.query_by_label("1900 – 2000").is_some());
+}
+
+#[test]
+fn hotspots_are_merged_deleted_and_moved_in_edit_mode() {
+    use clip_plot::explore::hotspots::Edit;
+    let mut s = state();
+    s.hotspots.push(HotspotRow {
+        label: "cats".into(),
+        size: 9,
+        texture: None,
+    });
+    let mut h = harness(s);
+    h.get_by_label("Edit").click();
+    h.run();
+    assert!(h.state().hotspot_edit);
+    // Tick the third and the first: merged into the first ticked in list order.
+    h.get_by_label("tick cats").click();
+    h.run();
+    h.get_by_label("tick planet, apple, solar").click();
+    h.run();
+    h.get_by_label("Merge").click();
+    h.run();
+    assert_eq!(
+        h.state().requests,
+        vec![Request::EditHotspots(Edit::Merge(vec![0, 2]))]
+    );
+    assert!(h.state().hotspot_ticks.is_empty());
+    h.state_mut().requests.clear();
+    h.get_by_label("tick cats").click();
+    h.run();
+    h.get_by_label("Delete").click();
+    h.run();
+    assert_eq!(
+        h.state().requests,
+        vec![Request::EditHotspots(Edit::Delete(vec![2]))]
+    );
+    h.state_mut().requests.clear();
+    // ↑ of the second row moves it up (the first row's ↑ is disabled).
+    let ups = h.query_all_by_label("Up").collect::<Vec<_>>();
+    assert_eq!(ups.len(), 3);
+    ups[1].click();
+    h.run();
+    assert_eq!(
+        h.state().requests,
+        vec![Request::EditHotspots(Edit::Move(1, -1))]
+    );
+}
+
+#[test]
+fn the_selection_pages_unticks_and_acts() {
+    use clip_plot::explore::takeaway::Method;
+    let mut s = state();
+    s.selected = 30;
+    s.selection_rows = (0..ui::SELECTION_PAGE)
+        .map(|i| ui::MatchRow {
+            image: 100 + i,
+            name: format!("img{i}.png"),
+            texture: None,
+        })
+        .collect();
+    let mut h = harness_sized(s, egui::vec2(1000.0, 1600.0));
+    h.get_by_label("untick to leave img3.png out").click();
+    h.run();
+    assert_eq!(h.state().requests, vec![Request::Deselect(103)]);
+    h.state_mut().requests.clear();
+    assert!(h.query_by_label("page 1 of 2").is_some());
+    h.get_by_label(">").click();
+    h.run();
+    h.get_by_label("Copy to folder…").click();
+    h.run();
+    h.get_by_label("Link to folder…").click();
+    h.run();
+    h.get_by_label("Make a hotspot").click();
+    h.run();
+    assert_eq!(
+        h.state().requests,
+        vec![
+            Request::SelectionPage(1),
+            Request::TakeAway(Method::Copy),
+            Request::TakeAway(Method::HardLink),
+            Request::HotspotFromSelection(String::new()),
+        ]
+    );
+}
+
+#[test]
+fn the_legend_filters_and_the_shortcut_sheet_lists_every_key() {
+    use clip_plot::explore::colour::LegendEntry;
+    let mut s = state();
+    s.colour_by = Some("category".into());
+    s.legend = vec![
+        LegendEntry {
+            label: "food".into(),
+            colour: [78, 121, 167],
+            count: 16,
+            filter: None,
+        },
+        LegendEntry {
+            label: "animals".into(),
+            colour: [242, 142, 43],
+            count: 40,
+            filter: None,
+        },
+    ];
+    s.show_help = true;
+    let mut h = harness(s);
+    h.run();
+    for (keys, _) in ui::SHORTCUTS {
+        assert!(
+            h.query_by_label(keys).is_some(),
+            "{keys} is not on the sheet"
+        );
+    }
+    // The legend's rows are drawn over the map; each is a button.
+    h.get_by_label("legend animals").click();
+    h.run();
+    assert!(
+        h.state().requests.contains(&Request::LegendClick(1)),
+        "{:?}",
+        h.state().requests
+    );
 }

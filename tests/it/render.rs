@@ -1,13 +1,8 @@
 //! The renderer, headless (lavapipe in CI): prepared layouts drawn and compared with
-//! reference PNGs. `CLIP_PLOT_UPDATE_REFERENCES=1 cargo test --test render` rewrites them
+//! reference PNGs. `CLIP_PLOT_UPDATE_REFERENCES=1 cargo test --test it render::` rewrites them
 //! (look at every one before committing it).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use clip_plot::cache::PreparedDataset;
-use clip_plot::dataset::DatasetOptions;
-use clip_plot::prepare::{NoProgress, PrepareOptions, prepare};
 use std::sync::Arc;
 
 use clip_plot::render::index::{LayoutIndex, half_extents};
@@ -20,7 +15,7 @@ use clip_plot::render::{
     render_image, render_transition, render_view,
 };
 
-use common::fixture;
+use crate::common::fixture;
 
 /// Mean absolute channel difference (0–255) and the share of pixels off by more than 48.
 fn difference(a: &image::RgbaImage, b: &image::RgbaImage) -> (f64, f64) {
@@ -39,19 +34,9 @@ fn difference(a: &image::RgbaImage, b: &image::RgbaImage) -> (f64, f64) {
 }
 
 /// The tuxpaint fixture prepared into `dir/cache`, with our logo as the dataset's.
-fn prepared_tuxpaint(dir: &std::path::Path) -> Arc<PreparedDataset> {
-    let cache = dir.join("cache");
-    prepare(
-        &PrepareOptions::new(DatasetOptions {
-            root: fixture("tuxpaint"),
-            cache: Some(cache.clone()),
-            logo: Some(logo_path()),
-            ..Default::default()
-        }),
-        &NoProgress,
-    )
-    .unwrap();
-    Arc::new(PreparedDataset::open(&cache).unwrap())
+/// The shared prepared tuxpaint fixture (with the logo), read only.
+fn prepared_tuxpaint(_dir: &std::path::Path) -> Arc<PreparedDataset> {
+    Arc::new(PreparedDataset::open(crate::common::shared_tuxpaint_cache()).unwrap())
 }
 
 fn logo_path() -> std::path::PathBuf {
@@ -260,7 +245,7 @@ fn render_command_draws_screen_and_poster_sizes() {
     let cache = dir.path().join("cache");
     let logo = logo_path();
     let run = |size: &str, out: &std::path::Path| {
-        let output = std::process::Command::new(common::binary())
+        let output = std::process::Command::new(crate::common::binary())
             .arg("render")
             .arg(fixture("tuxpaint"))
             .arg("--cache")

@@ -1,8 +1,5 @@
 //! The window's dataset state without a window (lavapipe): open a prepared dataset, switch
 //! layouts, filter, select, fly to and rename hotspots; pictures through the offscreen path.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use clip_plot::app::session::Session;
 use clip_plot::dataset::DatasetOptions;
@@ -11,7 +8,7 @@ use clip_plot::prepare::{NoProgress, PrepareOptions, prepare};
 use clip_plot::render::offscreen::FORMAT;
 use clip_plot::render::{Camera, FrameState, Gpu, render_view};
 
-use common::fixture;
+use crate::common::fixture;
 
 /// Mean brightness above the background's (18, 18, 20): what the thumbnails add.
 fn mean_brightness(img: &image::RgbaImage) -> f64 {
@@ -38,19 +35,9 @@ fn draw(gpu: &Gpu, s: &mut Session, camera: Camera) -> image::RgbaImage {
     img
 }
 
-/// The tuxpaint fixture prepared into `dir/cache`.
+/// A copy of the shared prepared tuxpaint fixture in `dir/cache`.
 fn prepared_tuxpaint(dir: &std::path::Path) -> std::path::PathBuf {
-    let cache = dir.join("cache");
-    prepare(
-        &PrepareOptions::new(DatasetOptions {
-            root: fixture("tuxpaint"),
-            cache: Some(cache.clone()),
-            ..Default::default()
-        }),
-        &NoProgress,
-    )
-    .unwrap();
-    cache
+    crate::common::prepared_tuxpaint_copy(dir)
 }
 
 #[test]
@@ -260,4 +247,204 @@ fn facets_in_the_window_cross_filter_and_dim_the_map() {
         s.matches(),
         ids.iter().map(|&i| i as usize).collect::<Vec<_>>()
     );
+}
+
+fn spot_list(s: &Session) -> Vec<(String, usize)> {
+    s.hotspots()
+        .unwrap()
+        .hotspots
+        .iter()
+        .map(|h| (h.label.clone(), h.size))
+        .collect()
+}
+
+#[test]
+fn hotspot_and_tag_edits_undo_and_survive_reopening_and_re_prepare() {
+    use clip_plot::explore::hotspots::{Edit, HOTSPOT_EDITS, stale_edits};
+    let dir = tempfile::tempdir().unwrap();
+    let cache = prepared_tuxpaint(dir.path());
+    let gpu = Gpu::headless().unwrap();
+    let mut s = Session::open(&gpu, &cache, FORMAT).unwrap();
+    let original = spot_list(&s);
+    assert!(original.len() >= 3, "{original:?}");
+
+    s.edit_hotspots(&Edit::Merge(vec![0, 1])).unwrap();
+    let merged = spot_list(&s);
+    assert_eq!(merged.len(), original.len() - 1);
+    assert_eq!(
+        merged[0],
+        (original[0].0.clone(), original[0].1 + original[1].1)
+    );
+    s.edit_hotspots(&Edit::Move(0, 1)).unwrap();
+    assert_eq!(spot_list(&s)[1], merged[0]);
+    let last = spot_list(&s).len() - 1;
+    s.edit_hotspots(&Edit::Delete(vec![last])).unwrap();
+    s.select(&[0, 1, 2], false);
+    s.hotspot_from_selection("  my three ").unwrap();
+    let edited = spot_list(&s);
+    assert_eq!(edited[0], ("my three".to_string(), 3));
+    // The filter language and the dimming see the new hotspot at once.
+    s.set_filters(FilterState {
+        search: "hotspot:\"my three\"".into(),
+        ..Default::default()
+    });
+    s.update_dimming(None, false);
+    assert_eq!(s.matches(), vec![0, 1, 2]);
+
+    // Reopened, and after a re-prepare that keeps the clustering: the same list.
+    assert_eq!(
+        spot_list(&Session::open(&gpu, &cache, FORMAT).unwrap()),
+        edited
+    );
+    let options = |max_clusters| {
+        let mut o = PrepareOptions::new(DatasetOptions {
+            root: fixture("tuxpaint"),
+            cache: Some(cache.clone()),
+            ..Default::default()
+        });
+        o.hotspots.max_clusters = max_clusters;
+        o
+    };
+    prepare(&options(20), &NoProgress).unwrap();
+    assert_eq!(
+        spot_list(&Session::open(&gpu, &cache, FORMAT).unwrap()),
+        edited
+    );
+
+    // Ctrl+Z, four times, brings the clusters back as prepare found them.
+    for _ in 0..4 {
+        assert_eq!(s.undo().unwrap(), Some("hotspot edit"));
+    }
+    assert_eq!(spot_list(&s), original);
+    assert_eq!(
+        spot_list(&Session::open(&gpu, &cache, FORMAT).unwrap()),
+        original
+    );
+
+    // Tags undo the same way, and the undone state is what is saved.
+    s.select(&[5, 6], false);
+    assert_eq!(s.tag_selection("check", true).unwrap(), 2);
+    assert_eq!(s.tags_of(5), vec!["check".to_string()]);
+    assert_eq!(s.undo().unwrap(), Some("tag edit"));
+    assert!(s.tags_of(5).is_empty());
+    let again = Session::open(&gpu, &cache, FORMAT).unwrap();
+    assert!(
+        again
+            .explorer
+            .tags
+            .rows("check")
+            .is_none_or(|b| b.count() == 0)
+    );
+    assert_eq!(s.undo().unwrap(), None);
+
+    // A new clustering shows its own hotspots; the edits stay on disk, untouched.
+    s.edit_hotspots(&Edit::Rename(0, "kept on disk".into()))
+        .unwrap();
+    let edits = std::fs::read(cache.join(HOTSPOT_EDITS)).unwrap();
+    prepare(&options(2), &NoProgress).unwrap();
+    let reclustered = Session::open(&gpu, &cache, FORMAT).unwrap();
+    assert_eq!(spot_list(&reclustered).len(), 2);
+    assert!(stale_edits(&reclustered.prepared));
+    assert_eq!(std::fs::read(cache.join(HOTSPOT_EDITS)).unwrap(), edits);
+}
+
+/// Pixels within `tolerance` of `rgb` (sum of channel differences).
+fn pixels_near(img: &image::RgbaImage, rgb: [u8; 3], tolerance: i32) -> usize {
+    img.pixels()
+        .filter(|p| {
+            (0..3)
+                .map(|c| (i32::from(p[c]) - i32::from(rgb[c])).abs())
+                .sum::<i32>()
+                <= tolerance
+        })
+        .count()
+}
+
+#[test]
+fn colour_by_hide_and_saved_views_show_in_pictures() {
+    use clip_plot::explore::views::Views;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = prepared_tuxpaint(dir.path());
+    let gpu = Gpu::headless().unwrap();
+    let mut s = Session::open(&gpu, &cache, FORMAT).unwrap();
+    let all = Camera::fit_all();
+    let plain = draw(&gpu, &mut s, all);
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+
+    // Colour by category: every category's colour frames its images.
+    s.set_colour_by(&gpu, Some("category")).unwrap();
+    let c = s.colouring.clone().unwrap();
+    let filled = (0..s.map.len())
+        .filter(|&i| s.metadata_of(i).iter().any(|(k, _)| k == "category"))
+        .count();
+    assert_eq!(c.legend.iter().map(|e| e.count).sum::<usize>(), filled);
+    let mut coloured = draw(&gpu, &mut s, all);
+    for entry in c.legend.iter().take(3) {
+        let (before, after) = (
+            pixels_near(&plain, entry.colour, 24),
+            pixels_near(&coloured, entry.colour, 24),
+        );
+        assert!(
+            after > before + 40,
+            "{}: {before} → {after} pixels of its colour",
+            entry.label
+        );
+    }
+    let items = clip_plot::app::legend_items(&c);
+    clip_plot::render::legend::stamp_legend(&gpu, &mut coloured, "category", &items).unwrap();
+    coloured
+        .save(out.join("session_colour_category.png"))
+        .unwrap();
+    // The legend sits bottom-left: dark box, swatches in the entries' colours.
+    let corner = image::imageops::crop_imm(&coloured, 0, 320 - 140, 140, 140).to_image();
+    assert!(pixels_near(&corner, c.legend[0].colour, 10) > 15);
+    let rest = image::imageops::crop_imm(&coloured, 140, 0, 180, 320).to_image();
+    let before = image::imageops::crop_imm(&plain, 140, 0, 180, 320).to_image();
+    assert!(
+        pixels_near(&rest, [0, 0, 0], 30) <= pixels_near(&before, [0, 0, 0], 30) + 100,
+        "the legend spreads beyond the corner"
+    );
+
+    // Hiding what the filters leave out draws fewer images than dimming it.
+    let mut filters = FilterState::default();
+    filters.toggle_value("category", "food");
+    s.set_filters(filters.clone());
+    s.set_colour_by(&gpu, None).unwrap();
+    s.update_dimming(None, false);
+    let dimmed = draw(&gpu, &mut s, all);
+    s.hide = true;
+    s.update_dimming(None, false);
+    let hidden = draw(&gpu, &mut s, all);
+    hidden.save(out.join("session_hidden_food.png")).unwrap();
+    let background = |img: &image::RgbaImage| pixels_near(img, [18, 18, 20], 6);
+    assert!(
+        background(&hidden) > background(&dimmed) + 2000,
+        "{} vs {}",
+        background(&hidden),
+        background(&dimmed)
+    );
+    // A hidden image can neither be picked nor selected.
+    let hidden_one = (0..s.map.len()).find(|&i| !s.shown(i)).unwrap();
+    s.select(&[hidden_one as u32], false);
+    assert_eq!(s.selected, 0);
+
+    // A saved view brings back layout, camera, filters, colours and hiding.
+    s.set_colour_by(&gpu, Some("category")).unwrap();
+    let camera = Camera {
+        centre: [0.2, -0.1],
+        span: 0.7,
+    };
+    s.save_view("Food, \"hidden\"", camera).unwrap();
+    s.switch_to(&gpu, "grid").unwrap();
+    s.set_filters(FilterState::default());
+    s.hide = false;
+    s.set_colour_by(&gpu, None).unwrap();
+    let mut again = Session::open(&gpu, &cache, FORMAT).unwrap();
+    assert_eq!(again.views, Views::load(again.cache_dir()).unwrap());
+    let view = again.views.get("food, \"HIDDEN\"").unwrap().clone();
+    assert_eq!(again.apply_view(&gpu, &view).unwrap(), Some(camera));
+    assert_eq!(again.current, "umap");
+    assert_eq!(again.filters, filters);
+    assert!(again.hide);
+    assert_eq!(again.colouring.as_ref().unwrap().column, "category");
 }

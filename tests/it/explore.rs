@@ -1,9 +1,6 @@
 //! Finding and acting on parts of a real collection: facet counts against counts made
 //! independently from the metadata files, the filter language through `export --where`,
 //! similarity ranking through `export --similar-to`, and tags that survive a re-prepare.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,7 +13,7 @@ use clip_plot::explore::facets::{FacetFilter, FacetKind, facets};
 use clip_plot::explore::{Bits, Explorer};
 use clip_plot::prepare::{NoProgress, PrepareOptions, prepare};
 
-use common::{binary, copy_dir, fixture};
+use crate::common::{binary, copy_dir, fixture};
 
 fn prepared(root: &Path, cache: &Path, metadata: Option<&Path>) -> Arc<PreparedDataset> {
     let mut opts = DatasetOptions {
@@ -306,7 +303,7 @@ fn export_where_similar_to_and_tags_from_the_command_line() {
 #[test]
 fn bad_requests_say_what_is_wrong_and_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
-    let cache = tmp.path().join("cache");
+    let cache = crate::common::prepared_tuxpaint_copy(tmp.path());
     let check = |args: &[&str], wanted: &str| {
         let out = Command::new(binary())
             .args(args)
@@ -336,6 +333,14 @@ fn bad_requests_say_what_is_wrong_and_exit_2() {
         "no image of this dataset is called 'no-such.png'",
     );
     check(&["tag", "--where", "owl", "--add", "a|b"], "contains '|'");
+    check(
+        &["export", "--view", "nope", "-o", o],
+        "no saved view called 'nope' (no views yet",
+    );
+    check(
+        &["render", "--colour-by", "nope", "-o", o],
+        "'nope' cannot colour the map (columns that can: category",
+    );
 
     // A file given as the dataset.
     let out = Command::new(binary())
@@ -346,4 +351,74 @@ fn bad_requests_say_what_is_wrong_and_exit_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("is a file, not a folder"), "{stderr}");
     assert!(stderr.contains("--metadata"), "{stderr}");
+}
+
+#[test]
+fn a_saved_view_is_rendered_and_exported_as_it_shows() {
+    use clip_plot::explore::views::{SavedCamera, View, Views};
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = crate::common::prepared_tuxpaint_copy(tmp.path());
+    let dir = clip_plot::cache::CacheDir::new(&cache);
+    let mut filters = clip_plot::explore::state::FilterState::default();
+    filters.toggle_value("category", "food");
+    let mut views = Views::default();
+    views
+        .put(View {
+            name: "food only".into(),
+            layout: "grid".into(),
+            camera: Some(SavedCamera {
+                centre: [0.0, 0.0],
+                span: 2.2,
+            }),
+            filters,
+            colour_by: Some("category".into()),
+            hide: true,
+        })
+        .unwrap();
+    views.save(&dir).unwrap();
+    let dataset = fixture("tuxpaint");
+    let out = tmp.path().join("food.csv");
+    let said = run(
+        &["export", "--view", "FOOD ONLY", "-o", out.to_str().unwrap()],
+        &dataset,
+        &cache,
+    );
+    assert!(said.contains("layout 'grid'"), "{said}");
+    let food = csv_rows(&dataset.join("metadata.csv"))
+        .iter()
+        .filter(|r| r["category"] == "food")
+        .count();
+    let (header, rows) = read_csv(&out);
+    let category = header.iter().position(|h| h == "category").unwrap();
+    assert_eq!(rows.len(), food);
+    assert!(rows.iter().all(|r| r[category] == "food"));
+
+    let png = Path::new(env!("CARGO_TARGET_TMPDIR")).join("view_food_only.png");
+    let _ = std::fs::remove_file(&png);
+    let said = run(
+        &[
+            "render",
+            "--view",
+            "food only",
+            "--size",
+            "640x480",
+            "-o",
+            png.to_str().unwrap(),
+        ],
+        &dataset,
+        &cache,
+    );
+    assert!(said.contains("layout 'grid'"), "{said}");
+    let img = image::open(&png).unwrap().to_rgba8();
+    assert_eq!(img.dimensions(), (640, 480));
+    // Hidden: only the food is drawn, so most of the picture is background; the legend
+    // sits in the bottom-left corner.
+    let background = img
+        .pixels()
+        .filter(|p| p[0] < 30 && p[1] < 30 && p[2] < 34)
+        .count();
+    assert!(background > 640 * 480 * 7 / 10, "{background}");
+    let corner = image::imageops::crop_imm(&img, 0, 480 - 160, 160, 160).to_image();
+    let lit = corner.pixels().filter(|p| p[0] > 180 && p[1] > 180).count();
+    assert!(lit > 80, "the legend's text is missing: {lit}");
 }

@@ -2,17 +2,13 @@
 //! umap-learn's authors' tools give on the same data (shared/fixtures/tuxpaint/README):
 //! PCA reaches trustworthiness 0.768 (k=15, cosine) and 10-NN category accuracy 0.498.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::collections::HashMap;
 
+use crate::common::fixture;
 use clip_plot::dataset::{NpyArray, Table};
 use clip_plot::layout::quality::{knn_label_accuracy, knn_recall, trustworthiness};
 use clip_plot::layout::umap::{UmapParams, umap_2d};
 use clip_plot::layout::{DenseRows, pca_2d};
-use common::fixture;
 
 /// Embeddings in image-path order, with each image's category.
 fn tuxpaint_all() -> (Vec<f32>, usize, Vec<String>) {

@@ -1,12 +1,9 @@
 //! The real window, under Xvfb (CI installs it): opens the tuxpaint fixture (preparing it in
 //! the background first), draws frames, saves a picture of the whole window and exits.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::process::Command;
 
-use common::{binary, fixture};
+use crate::common::{binary, fixture};
 
 #[test]
 fn the_window_opens_draws_and_saves_a_screenshot_under_xvfb() {

@@ -1,19 +1,15 @@
 //! Prepare end to end on real data: the cache, incremental runs, resuming after SIGKILL,
 //! export, and the command line.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::common::{binary, copy_dir, fixture, snapshot};
 use clip_plot::cache::{EmbeddingOrigin, PreparedDataset};
 use clip_plot::dataset::{DatasetOptions, Table};
 use clip_plot::export::ExportTable;
 use clip_plot::prepare::{NoProgress, PrepareOptions, prepare};
 use clip_plot::thumbs::{atlas, decode_large};
-use common::{binary, copy_dir, fixture, snapshot};
 
 fn options(root: &Path, cache: &Path) -> PrepareOptions {
     PrepareOptions::new(DatasetOptions {

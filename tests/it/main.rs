@@ -1,0 +1,16 @@
+//! Every integration test in one binary: one link of wgpu, egui and parquet instead of
+//! ten (linking was most of CI's time), and one place for the fixtures they share.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+mod bad_inputs;
+mod explore;
+mod ingest;
+mod layout_quality;
+mod layouts;
+mod panels;
+mod prepare;
+mod render;
+mod session;
+mod window;
