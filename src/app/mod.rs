@@ -564,7 +564,13 @@ impl App {
                 JobEvent::TakeAwayFolder(method, Some(folder)) => {
                     self.start_take_away(method, folder);
                 }
-                JobEvent::TakeAwayFolder(_, None) => {}
+                JobEvent::TakeAwayFolder(_, None) => {
+                    self.ui.status.message = Some(
+                        "no folder chosen, nothing copied (where no file-chooser portal runs, \
+                         the dialog cannot open)"
+                            .into(),
+                    );
+                }
                 JobEvent::TakenAway(result) => {
                     self.take_away = None;
                     self.ui.status.message = Some(result.unwrap_or_else(|e| e));

@@ -622,7 +622,7 @@ impl MapRenderer {
             hover: frame.hover.unwrap_or(NO_IMAGE),
             use_ids: u32::from(self.visible.is_some()),
             border_px: if frame.style.borders { 1.0 } else { 0.0 },
-            dim: 0.16,
+            dim: 0.04,
             accent: [0.95, 0.55, 0.05, 0.35],
         };
         gpu.queue

@@ -18,6 +18,20 @@ fn mean_brightness(img: &image::RgbaImage) -> f64 {
         / f64::from(img.width() * img.height())
 }
 
+/// Of the pixels bright in `plain` (an image there), the share still at least `at` of
+/// that brightness in `shot`: what a filter left undimmed.
+fn share_still_bright(plain: &image::RgbaImage, shot: &image::RgbaImage, at: f64) -> f64 {
+    let light = |p: &image::Rgba<u8>| f64::from(p[0]) + f64::from(p[1]) + f64::from(p[2]);
+    let (mut bright, mut kept) = (0usize, 0usize);
+    for (a, b) in plain.pixels().zip(shot.pixels()) {
+        if light(a) > 240.0 {
+            bright += 1;
+            kept += usize::from(light(b) >= at * light(a));
+        }
+    }
+    kept as f64 / bright.max(1) as f64
+}
+
 fn draw(gpu: &Gpu, s: &mut Session, camera: Camera) -> image::RgbaImage {
     let frame = FrameState::still(camera);
     let img = render_view(
@@ -234,6 +248,17 @@ fn facets_in_the_window_cross_filter_and_dim_the_map() {
     let shot = draw(&gpu, &mut s, Camera::fit_all());
     shot.save(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("session_facet_food.png"))
         .unwrap();
+    // What is not food is dark: a third of its brightness at most (16 of 207 images, a
+    // tenth of the lit pixels, keep theirs).
+    s.set_filters(FilterState::default());
+    s.update_dimming(None, false);
+    let plain = draw(&gpu, &mut s, Camera::fit_all());
+    let kept = share_still_bright(&plain, &shot, 0.34);
+    assert!(kept < 0.2, "{:.0}% of the map stayed bright", kept * 100.0);
+    let mut filters = FilterState::default();
+    filters.toggle_value("category", "food");
+    s.set_filters(filters);
+    s.update_dimming(None, false);
     // Tagging the selection shows in `tag:` at once.
     let ids: Vec<u32> = s.matches().iter().take(3).map(|&i| i as u32).collect();
     s.select(&ids, false);
