@@ -244,6 +244,25 @@ impl App {
             self.tags_seen = Some(key);
             self.sync_tag_counts();
         }
+        let Some(s) = &self.session else {
+            return;
+        };
+        let active = s.colouring.as_ref().map(|c| {
+            let chosen = s.filters.facets.get(&c.column);
+            c.legend
+                .iter()
+                .map(|e| match (&e.filter, chosen) {
+                    (Some(FacetFilter::Values(v)), Some(FacetFilter::Values(set))) => {
+                        v.iter().all(|x| set.contains(x))
+                    }
+                    (Some(FacetFilter::Range(a, b)), Some(FacetFilter::Range(x, y))) => {
+                        a == x && b == y
+                    }
+                    _ => false,
+                })
+                .collect()
+        });
+        self.ui.legend_active = active.unwrap_or_default();
         self.ui.take_away = self.take_away.as_ref().map(|t| {
             (
                 t.progress.done.load(std::sync::atomic::Ordering::Relaxed),

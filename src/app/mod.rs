@@ -48,6 +48,12 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
     let proxy = event_loop.create_proxy();
     let mut app = App::new(options, proxy);
     event_loop.run_app(&mut app)?;
+    // However the window closed, it comes back as it was.
+    if let Some(s) = &mut app.session
+        && let Err(e) = s.save_last_view(app.camera.camera)
+    {
+        eprintln!("clip-plot: the view could not be remembered: {e}");
+    }
     match app.fatal.take() {
         Some(e) => Err(e),
         None => Ok(()),
@@ -859,7 +865,16 @@ impl App {
         if self.gfx.is_none() {
             return;
         }
-        let over_ui = self.egui.is_pointer_over_egui() || self.egui.egui_wants_pointer_input();
+        // egui knows where the pointer was at its last frame; a press that arrives with the
+        // move before any frame (a jump, a touch) is placed by the map's own rectangle.
+        let outside_map = self.pointer.pos.is_some_and(|p| {
+            p[0] < 0.0
+                || p[1] < 0.0
+                || p[0] >= self.map_rect[2] as f32
+                || p[1] >= self.map_rect[3] as f32
+        });
+        let over_ui =
+            outside_map || self.egui.is_pointer_over_egui() || self.egui.egui_wants_pointer_input();
         match event {
             WindowEvent::ModifiersChanged(m) => {
                 self.pointer.shift = m.state().shift_key();
@@ -1512,11 +1527,6 @@ impl ApplicationHandler<()> for App {
         }
         match &event {
             WindowEvent::CloseRequested => {
-                if let Some(s) = &mut self.session
-                    && let Err(e) = s.save_last_view(self.camera.camera)
-                {
-                    eprintln!("clip-plot: the view could not be remembered: {e}");
-                }
                 self.prepare.cancel();
                 event_loop.exit();
                 return;

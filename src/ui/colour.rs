@@ -54,6 +54,7 @@ pub fn legend_ui(ctx: &egui::Context, state: &mut ViewState, map_area: egui::Rec
     let origin = egui::pos2(map_area.left() + 12.0, map_area.bottom() - size.y - 12.0);
     let mut clicked = None;
     egui::Area::new(egui::Id::unique("legend"))
+        .order(egui::Order::Foreground)
         .fixed_pos(origin)
         .show(ctx, |ui| {
             let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
@@ -69,11 +70,17 @@ pub fn legend_ui(ctx: &egui::Context, state: &mut ViewState, map_area: egui::Rec
                 response
                     .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
                 let response = response.on_hover_text("Click: show only these (again: all)");
-                if response.hovered() {
+                let active = state.legend_active.get(k).copied().unwrap_or(false);
+                if response.hovered() || active {
+                    let colour = if active {
+                        egui::Color32::from_rgb(245, 160, 30)
+                    } else {
+                        egui::Color32::from_gray(200)
+                    };
                     ui.painter().rect_stroke(
                         row,
                         2.0,
-                        egui::Stroke::new(1.0, egui::Color32::from_gray(200)),
+                        egui::Stroke::new(1.0, colour),
                         egui::StrokeKind::Inside,
                     );
                 }

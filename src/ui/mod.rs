@@ -197,6 +197,8 @@ pub struct ViewState {
     pub colour_by: Option<String>,
     pub colour_columns: Vec<String>,
     pub legend: Vec<crate::explore::colour::LegendEntry>,
+    /// Which legend entries are filters now (outlined).
+    pub legend_active: Vec<bool>,
     /// Filtered-out images hidden rather than dimmed.
     pub hide: bool,
     /// Saved views' names, and the name typed to save one.
@@ -259,6 +261,7 @@ impl Default for ViewState {
             colour_by: None,
             colour_columns: Vec::new(),
             legend: Vec::new(),
+            legend_active: Vec::new(),
             hide: false,
             views: Vec::new(),
             view_name: String::new(),

@@ -86,3 +86,84 @@ fn with_no_argument_the_window_stays_up_and_offers_to_open_a_folder() {
         keep.display()
     );
 }
+
+/// Runs the window on `cache` (tuxpaint) with `args` until it settles; its screenshot.
+fn window_shot(cache: &std::path::Path, args: &[&str], name: &str) -> (image::RgbaImage, String) {
+    let shot = cache.with_file_name(name);
+    let output = Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1280x800x24"])
+        .arg(binary())
+        .arg(fixture("tuxpaint"))
+        .arg("--cache")
+        .arg(cache)
+        .args(args)
+        .args(["--exit-after-frames", "20", "--screenshot-on-exit"])
+        .arg(&shot)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "the window failed: {stderr}");
+    let img = image::open(&shot).unwrap().to_rgba8();
+    img.save(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name))
+        .unwrap();
+    (img, stderr)
+}
+
+#[test]
+fn a_saved_view_opens_with_view_and_the_last_view_comes_back() {
+    use clip_plot::explore::views::{View, Views};
+    let dir = tempfile::tempdir().unwrap();
+    let cache = crate::common::prepared_tuxpaint_copy(dir.path());
+    let mut filters = clip_plot::explore::state::FilterState::default();
+    filters.toggle_value("category", "food");
+    let mut views = Views::default();
+    views
+        .put(View {
+            name: "food".into(),
+            layout: "grid".into(),
+            camera: None,
+            filters,
+            colour_by: Some("category".into()),
+            hide: false,
+        })
+        .unwrap();
+    views
+        .save(&clip_plot::cache::CacheDir::new(&cache))
+        .unwrap();
+
+    let (img, _) = window_shot(&cache, &["--view", "food"], "window_view_food.png");
+    // The panels say what the view filters by; the legend sits over the map's corner.
+    let legend_text = (395..640)
+        .flat_map(|x| (560..770).map(move |y| (x, y)))
+        .filter(|&(x, y)| img.get_pixel(x, y).0[..3].iter().all(|&c| c > 200))
+        .count();
+    assert!(legend_text > 300, "no legend: {legend_text}");
+    // Closing remembered the view: opened again without --view, the same picture.
+    let back = Views::load(&clip_plot::cache::CacheDir::new(&cache)).unwrap();
+    let last = back.last.expect("the view the window closed on");
+    assert_eq!(last.layout, "grid");
+    assert_eq!(last.colour_by.as_deref(), Some("category"));
+    let (again, _) = window_shot(&cache, &[], "window_last_view.png");
+    let differing = img
+        .pixels()
+        .zip(again.pixels())
+        .filter(|(a, b)| {
+            a.0[..3]
+                .iter()
+                .zip(&b.0[..3])
+                .any(|(x, y)| x.abs_diff(*y) > 40)
+        })
+        .count();
+    assert!(differing < 1280 * 800 / 50, "{differing} pixels differ");
+
+    // A view that is not there stops before a window opens.
+    let out = Command::new(binary())
+        .arg(fixture("tuxpaint"))
+        .arg("--cache")
+        .arg(&cache)
+        .args(["--view", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("(views: food)"));
+}
