@@ -1106,11 +1106,59 @@ impl App {
         if !self.pointer.dragging {
             animating |= self.camera.update(dt);
         }
-        let Some(g) = &mut self.gfx else {
+        if self.gfx.is_none() {
+            return;
+        }
+        self.update_hover();
+        // Settled since the start of this frame, labels included (a transition may end
+        // while the frame is drawn).
+        let settled_before = self
+            .session
+            .as_ref()
+            .is_some_and(|s| !s.transitioning() && !s.live);
+        let Some(mut full) = self.run_panels() else {
             return;
         };
+        self.handle_requests();
+        self.sync_session();
+        let Some(frame) = self.prepare_map(&mut animating) else {
+            return;
+        };
+        let settled = settled_before
+            && self
+                .session
+                .as_ref()
+                .is_some_and(|s| !s.transitioning() && !s.live);
+        let done = self.options.exit_early
+            || (!self.prepare.running() && settled)
+            || self.prepare_options.is_none();
+        let last_frame = self
+            .options
+            .exit_after_frames
+            .is_some_and(|limit| self.session_frames + 1 >= limit && done);
+        if !self.present(&mut full, &frame, last_frame) {
+            return;
+        }
+        self.count_frame(now, dt);
+        if last_frame {
+            event_loop.exit();
+            return;
+        }
+        let repaint = full
+            .viewport_output
+            .get(&egui::ViewportId::ROOT)
+            .is_some_and(|v| v.repaint_delay.is_zero());
+        let busy = self.prepare.running() || self.options.exit_after_frames.is_some();
+        if (animating || repaint || busy)
+            && let Some(g) = &self.gfx
+        {
+            g.window.request_redraw();
+        }
+    }
+
+    /// The image under the pointer, unless the pointer is on a panel.
+    fn update_hover(&mut self) {
         let size = (self.map_rect[2].max(1), self.map_rect[3].max(1));
-        // Hover: the image under the pointer, unless the pointer is on a panel.
         self.hover = match (&self.session, self.pointer.pos) {
             (Some(s), Some(p))
                 if !self.egui.is_pointer_over_egui()
@@ -1127,8 +1175,13 @@ impl App {
             }
             _ => None,
         };
+    }
 
-        // The panels.
+    /// Runs the panels (and the labels over the map) for this frame; the map gets the
+    /// part of the window they leave.
+    fn run_panels(&mut self) -> Option<egui::FullOutput> {
+        let g = self.gfx.as_mut()?;
+        let size = (self.map_rect[2].max(1), self.map_rect[3].max(1));
         let raw = g.egui_state.take_egui_input(&g.window);
         let ppp = self.egui.pixels_per_point();
         let origin = [self.map_rect[0] as f32 / ppp, self.map_rect[1] as f32 / ppp];
@@ -1138,42 +1191,27 @@ impl App {
             ppp,
             origin,
         };
-        // Settled since the start of this frame, labels included (a transition may end
-        // while the frame is drawn).
-        let settled_before = self
-            .session
-            .as_ref()
-            .is_some_and(|s| !s.transitioning() && !s.live);
         let overlay = MapOverlay::new(&self.session, mapping, self.hover);
         let lasso = self.pointer.lasso.clone();
         let mut map_area = egui::Rect::NOTHING;
-        let mut full = self.egui.run_ui(raw, |ui| {
+        let full = self.egui.run_ui(raw, |ui| {
             map_area = ui::overlay_ui(ui, &mut self.ui);
             overlay.paint(ui, lasso.as_deref());
         });
-        let window_size = (g.config.width, g.config.height);
-        let ppp_now = full.pixels_per_point;
-        let rect = [
-            (map_area.min.x * ppp_now)
-                .round()
-                .clamp(0.0, window_size.0 as f32 - 1.0) as u32,
-            (map_area.min.y * ppp_now)
-                .round()
-                .clamp(0.0, window_size.1 as f32 - 1.0) as u32,
-            0,
-            0,
-        ];
-        let rect = [
-            rect[0],
-            rect[1],
-            ((map_area.width() * ppp_now).round() as u32).clamp(1, window_size.0 - rect[0]),
-            ((map_area.height() * ppp_now).round() as u32).clamp(1, window_size.1 - rect[1]),
-        ];
-        self.map_rect = rect;
+        self.map_rect = map_rect_of(
+            map_area,
+            full.pixels_per_point,
+            (g.config.width, g.config.height),
+        );
         g.egui_state
             .handle_platform_output(&g.window, full.platform_output.clone());
-        self.handle_requests();
-        // Filters: evaluated when they changed; the panels show the outcome next frame.
+        Some(full)
+    }
+
+    /// The session's derived state for the panels: filters evaluated when they changed
+    /// (the panels show the outcome next frame), a saved view waiting for its layout, the
+    /// selection's thumbnails, tag counts.
+    fn sync_session(&mut self) {
         if let Some(s) = &mut self.session {
             s.update_dimming(self.ui.hovered_hotspot, self.ui.facets_open);
             if s.outcome_version != self.outcome_seen {
@@ -1185,11 +1223,12 @@ impl App {
             self.restore_view();
         }
         self.sync_derived();
-        let Some(g) = &mut self.gfx else {
-            return;
-        };
+    }
 
-        // The map.
+    /// Culls and streams detail for this frame; the frame's state.
+    fn prepare_map(&mut self, animating: &mut bool) -> Option<FrameState> {
+        let g = self.gfx.as_ref()?;
+        let size = (self.map_rect[2].max(1), self.map_rect[3].max(1));
         let mut frame = FrameState {
             camera: self.camera.camera,
             blend: 1.0,
@@ -1198,8 +1237,8 @@ impl App {
         };
         if let Some(s) = &mut self.session {
             frame.blend = s.blend();
-            animating |= s.transitioning() || s.live;
-            animating |= s.prepare_frame(&g.gpu, &frame, size);
+            *animating |= s.transitioning() || s.live;
+            *animating |= s.prepare_frame(&g.gpu, &frame, size);
             self.ui.status.drawn = s.map.drawn() as usize;
             self.ui.status.total = s.map.len();
             self.ui.status.gpu_bytes = s.map.gpu_bytes();
@@ -1212,6 +1251,15 @@ impl App {
                 self.reported_failures = failures;
             }
         }
+        Some(frame)
+    }
+
+    /// Draws the map and panels into the window and presents them (and, on the last
+    /// frame of a smoke test, saves the whole window); false when there was no frame.
+    fn present(&mut self, full: &mut egui::FullOutput, frame: &FrameState, last: bool) -> bool {
+        let Some(g) = &mut self.gfx else {
+            return false;
+        };
         for (id, deltas) in full.textures_delta.set.drain() {
             for delta in &deltas {
                 g.egui_renderer
@@ -1222,73 +1270,43 @@ impl App {
         let texture = match g.surface.get_current_texture() {
             wgpu::CurrentSurfaceTexture::Success(t)
             | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
-            wgpu::CurrentSurfaceTexture::Outdated | wgpu::CurrentSurfaceTexture::Lost => {
-                g.surface.configure(&g.gpu.device, &g.config);
+            other => {
+                if matches!(
+                    other,
+                    wgpu::CurrentSurfaceTexture::Outdated | wgpu::CurrentSurfaceTexture::Lost
+                ) {
+                    g.surface.configure(&g.gpu.device, &g.config);
+                }
                 freed.iter().for_each(|id| g.egui_renderer.free_texture(id));
                 g.window.request_redraw();
-                return;
-            }
-            _ => {
-                freed.iter().for_each(|id| g.egui_renderer.free_texture(id));
-                g.window.request_redraw();
-                return;
+                return false;
             }
         };
         let view = texture.texture.create_view(&Default::default());
-        let paint_jobs = self.egui.tessellate(full.shapes, full.pixels_per_point);
+        let paint_jobs = self
+            .egui
+            .tessellate(std::mem::take(&mut full.shapes), full.pixels_per_point);
         let screen = egui_wgpu::ScreenDescriptor {
             size_in_pixels: [g.config.width, g.config.height],
             pixels_per_point: full.pixels_per_point,
         };
-        let settled = settled_before
-            && self
-                .session
-                .as_ref()
-                .is_some_and(|s| !s.transitioning() && !s.live);
         let mut session = self.session.as_mut();
+        let map_rect = self.map_rect;
         draw_frame(
             g,
             session.as_deref_mut(),
-            &frame,
-            self.map_rect,
+            frame,
+            map_rect,
             &view,
             &paint_jobs,
             &screen,
         );
-        let done = self.options.exit_early
-            || (!self.prepare.running() && settled)
-            || self.prepare_options.is_none();
-        let last_frame = self
-            .options
-            .exit_after_frames
-            .is_some_and(|limit| self.session_frames + 1 >= limit && done);
-        if last_frame && let Some(path) = self.options.screenshot_on_exit.clone() {
-            // The whole window, panels included, drawn once more offscreen.
-            let size = (g.config.width, g.config.height);
-            let target = crate::render::offscreen::Target::new(&g.gpu, size, g.config.format);
-            draw_frame(
-                g,
-                session,
-                &frame,
-                self.map_rect,
-                &target.view,
-                &paint_jobs,
-                &screen,
-            );
-            let mut encoder = g.gpu.device.create_command_encoder(&Default::default());
-            target.copy(&mut encoder);
-            g.gpu.queue.submit([encoder.finish()]);
-            let mut img = image::RgbaImage::new(size.0, size.1);
-            let read = target.read(&g.gpu, |y, row| {
-                let start = (y * size.0 * 4) as usize;
-                img.as_mut()[start..start + row.len()].copy_from_slice(row);
-            });
-            let saved = read.map_err(|e| e.to_string()).and_then(|()| {
-                crate::render::offscreen::write_png(&path, &img).map_err(|e| e.to_string())
-            });
-            match saved {
-                Ok(()) => eprintln!("clip-plot: window saved to {}", path.display()),
-                Err(e) => self.fatal = Some(anyhow::anyhow!("screenshot {}: {e}", path.display())),
+        if last && let Some(path) = self.options.screenshot_on_exit.clone() {
+            let saved = save_window(g, session, frame, map_rect, &paint_jobs, &screen, &path);
+            if let Err(e) = saved {
+                self.fatal = Some(anyhow::anyhow!("screenshot {}: {e}", path.display()));
+            } else {
+                eprintln!("clip-plot: window saved to {}", path.display());
             }
         }
         g.window.pre_present_notify();
@@ -1296,9 +1314,12 @@ impl App {
         for id in &freed {
             g.egui_renderer.free_texture(id);
         }
+        true
+    }
 
-        // Figures for the status line.
-        let ms = now.elapsed().as_secs_f32() * 1000.0;
+    /// The status line's figures, and the first frame's report.
+    fn count_frame(&mut self, started: Instant, dt: f32) {
+        let ms = started.elapsed().as_secs_f32() * 1000.0;
         let fps = if dt > 0.0 { 1.0 / dt } else { 0.0 };
         self.ui.status.fps = 0.9 * self.ui.status.fps + 0.1 * fps;
         self.ui.status.frame_ms = 0.9 * self.ui.status.frame_ms + 0.1 * ms;
@@ -1317,21 +1338,54 @@ impl App {
                 );
             }
         }
-        if last_frame {
-            event_loop.exit();
-            return;
-        }
-        let repaint = full
-            .viewport_output
-            .get(&egui::ViewportId::ROOT)
-            .is_some_and(|v| v.repaint_delay.is_zero());
-        let busy = self.prepare.running() || self.options.exit_after_frames.is_some();
-        if (animating || repaint || busy)
-            && let Some(g) = &self.gfx
-        {
-            g.window.request_redraw();
-        }
     }
+}
+
+/// The window's part left for the map, physical pixels (x, y, width, height), from the
+/// egui rectangle `area` (points).
+fn map_rect_of(area: egui::Rect, ppp: f32, window: (u32, u32)) -> [u32; 4] {
+    let x = (area.min.x * ppp).round().clamp(0.0, window.0 as f32 - 1.0) as u32;
+    let y = (area.min.y * ppp).round().clamp(0.0, window.1 as f32 - 1.0) as u32;
+    [
+        x,
+        y,
+        ((area.width() * ppp).round() as u32).clamp(1, window.0 - x),
+        ((area.height() * ppp).round() as u32).clamp(1, window.1 - y),
+    ]
+}
+
+/// The whole window, panels included, drawn once more offscreen and written to `path`.
+fn save_window(
+    g: &mut Graphics,
+    session: Option<&mut Session>,
+    frame: &FrameState,
+    map_rect: [u32; 4],
+    paint_jobs: &[egui::ClippedPrimitive],
+    screen: &egui_wgpu::ScreenDescriptor,
+    path: &std::path::Path,
+) -> Result<(), String> {
+    let size = (g.config.width, g.config.height);
+    let target = crate::render::offscreen::Target::new(&g.gpu, size, g.config.format);
+    draw_frame(
+        g,
+        session,
+        frame,
+        map_rect,
+        &target.view,
+        paint_jobs,
+        screen,
+    );
+    let mut encoder = g.gpu.device.create_command_encoder(&Default::default());
+    target.copy(&mut encoder);
+    g.gpu.queue.submit([encoder.finish()]);
+    let mut img = image::RgbaImage::new(size.0, size.1);
+    target
+        .read(&g.gpu, |y, row| {
+            let start = (y * size.0 * 4) as usize;
+            img.as_mut()[start..start + row.len()].copy_from_slice(row);
+        })
+        .map_err(|e| e.to_string())?;
+    crate::render::offscreen::write_png(path, &img).map_err(|e| e.to_string())
 }
 
 /// Records and submits one frame into `view`: the map, the logo, the panels.

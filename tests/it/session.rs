@@ -362,6 +362,18 @@ fn hotspot_and_tag_edits_undo_and_survive_reopening_and_re_prepare() {
     );
     assert_eq!(s.undo().unwrap(), None);
 
+    // A hostile name is only ever text: stored escaped, read back as typed.
+    let hostile = "\"}], \"x\": [1]; rm -rf / <script>alert(1)</script> ../../etc";
+    s.edit_hotspots(&Edit::Rename(0, hostile.into())).unwrap();
+    let text = std::fs::read_to_string(cache.join(HOTSPOT_EDITS)).unwrap();
+    assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok());
+    let again = Session::open(&gpu, &cache, FORMAT).unwrap();
+    assert_eq!(spot_list(&again)[0].0, hostile);
+    assert!(
+        s.edit_hotspots(&Edit::Rename(0, "two\nlines".into()))
+            .is_err()
+    );
+
     // A new clustering shows its own hotspots; the edits stay on disk, untouched.
     s.edit_hotspots(&Edit::Rename(0, "kept on disk".into()))
         .unwrap();
