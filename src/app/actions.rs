@@ -6,10 +6,10 @@
 use std::sync::Arc;
 
 use super::session::Combine;
-use super::{App, color_image, jobs};
+use super::{App, color_image, jobs, thumb_row};
 use crate::explore::facets::FacetFilter;
 use crate::explore::takeaway::{Method, Progress};
-use crate::ui::{DuplicateGroup, MatchRow, Request, SELECTION_PAGE};
+use crate::ui::{DuplicateGroup, Request, SELECTION_PAGE};
 
 /// Duplicate groups listed, and members shown per group.
 const DUPLICATE_GROUPS: usize = 60;
@@ -285,20 +285,7 @@ impl App {
             .iter()
             .skip(start)
             .take(SELECTION_PAGE)
-            .map(|&i| {
-                let i = i as usize;
-                MatchRow {
-                    image: i,
-                    name: s.prepared.images[i].clone(),
-                    texture: s.large_thumb(i).map(|img| {
-                        self.egui.load_texture(
-                            format!("selected {i}"),
-                            color_image(&img),
-                            egui::TextureOptions::LINEAR,
-                        )
-                    }),
-                }
-            })
+            .map(|&i| thumb_row(&self.egui, s, i as usize, "selected"))
             .collect();
     }
 

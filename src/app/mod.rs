@@ -414,17 +414,7 @@ impl App {
             o.pass
                 .ones()
                 .take(8)
-                .map(|i| ui::MatchRow {
-                    image: i,
-                    name: s.prepared.images[i].clone(),
-                    texture: s.large_thumb(i).map(|img| {
-                        self.egui.load_texture(
-                            format!("match {i}"),
-                            color_image(&img),
-                            egui::TextureOptions::LINEAR,
-                        )
-                    }),
-                })
+                .map(|i| thumb_row(&self.egui, s, i, "match"))
                 .collect()
         };
         self.match_cursor = 0;
@@ -1445,6 +1435,21 @@ pub fn legend_items(
             count: e.count,
         })
         .collect()
+}
+
+/// Image `i` as a row of thumbnails in a panel (its texture named `kind` and `i`).
+fn thumb_row(egui: &egui::Context, s: &Session, i: usize, kind: &str) -> ui::MatchRow {
+    ui::MatchRow {
+        image: i,
+        name: s.prepared.images[i].clone(),
+        texture: s.large_thumb(i).map(|img| {
+            egui.load_texture(
+                format!("{kind} {i}"),
+                color_image(&img),
+                egui::TextureOptions::LINEAR,
+            )
+        }),
+    }
 }
 
 /// An egui image from an RGBA image.

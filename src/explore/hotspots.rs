@@ -64,19 +64,7 @@ pub enum Edit {
 
 /// A hotspot name as stored: trimmed, without control characters, not too long.
 pub fn clean_name(name: &str) -> Result<String, String> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err("a hotspot needs a name".into());
-    }
-    if name.chars().any(char::is_control) {
-        return Err("hotspot names cannot hold control characters (tabs, line breaks)".into());
-    }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(format!(
-            "hotspot names are at most {MAX_NAME_CHARS} characters"
-        ));
-    }
-    Ok(name.to_string())
+    super::clean_name(name, "hotspot", MAX_NAME_CHARS)
 }
 
 /// The fingerprint of the hotspots on disk now ("" for none).
@@ -158,18 +146,10 @@ fn from_edits(prepared: &PreparedDataset, edits: &EditFile, n: usize) -> Hotspot
 /// Saves `hotspots` as the user's edited list, atomically.
 pub fn save_edits(prepared: &PreparedDataset, hotspots: &Hotspots) -> Result<(), String> {
     let path = |i: usize| prepared.images.get(i).cloned().unwrap_or_default();
-    let mut members: Vec<Vec<String>> = vec![Vec::new(); hotspots.hotspots.len()];
-    let slot: FxHashMap<i32, usize> = hotspots
-        .hotspots
-        .iter()
-        .enumerate()
-        .map(|(k, s)| (s.id as i32, k))
+    let members: Vec<Vec<String>> = members_of(hotspots)
+        .into_iter()
+        .map(|rows| rows.into_iter().map(path).collect())
         .collect();
-    for (i, id) in hotspots.assignment.iter().enumerate() {
-        if let Some(&k) = slot.get(id) {
-            members[k].push(path(i));
-        }
-    }
     let file = EditFile {
         version: 1,
         fingerprint: fingerprint(prepared),
@@ -190,18 +170,8 @@ pub fn save_edits(prepared: &PreparedDataset, hotspots: &Hotspots) -> Result<(),
         .map_err(|e| e.to_string())
 }
 
-/// One hotspot while editing: its members and what stays when they do not change.
-struct Group {
-    label: String,
-    label_source: String,
-    top_category: Option<(String, f32)>,
-    rows: Vec<usize>,
-    /// The representative and centroid to keep (None: recompute from the members).
-    kept: Option<(usize, Option<[f32; 2]>)>,
-}
-
-/// The hotspots as editable groups, in list order.
-fn groups_of(h: &Hotspots) -> Vec<Group> {
+/// Each hotspot's member rows, in list order.
+fn members_of(h: &Hotspots) -> Vec<Vec<usize>> {
     let slot: FxHashMap<i32, usize> = h
         .hotspots
         .iter()
@@ -214,6 +184,22 @@ fn groups_of(h: &Hotspots) -> Vec<Group> {
             rows[k].push(i);
         }
     }
+    rows
+}
+
+/// One hotspot while editing: its members and what stays when they do not change.
+struct Group {
+    label: String,
+    label_source: String,
+    top_category: Option<(String, f32)>,
+    rows: Vec<usize>,
+    /// The representative and centroid to keep (None: recompute from the members).
+    kept: Option<(usize, Option<[f32; 2]>)>,
+}
+
+/// The hotspots as editable groups, in list order.
+fn groups_of(h: &Hotspots) -> Vec<Group> {
+    let rows = members_of(h);
     h.hotspots
         .iter()
         .zip(rows)

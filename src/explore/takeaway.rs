@@ -113,6 +113,15 @@ fn with_suffix(name: &str, k: usize) -> String {
     }
 }
 
+/// The `k`-th name tried for `name` in `folder` (1: the name itself).
+fn candidate(folder: &Path, name: &str, k: usize) -> PathBuf {
+    if k == 1 {
+        folder.join(name)
+    } else {
+        folder.join(with_suffix(name, k))
+    }
+}
+
 /// Whether anything (a symlink included, even a dangling one) has this name.
 fn taken(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok()
@@ -188,11 +197,7 @@ fn place(
 fn link_free(from: &Path, name: &str, folder: &Path, report: &mut Report) -> io::Result<PathBuf> {
     let mut k = 1;
     loop {
-        let candidate = folder.join(if k == 1 {
-            name.to_string()
-        } else {
-            with_suffix(name, k)
-        });
+        let candidate = candidate(folder, name, k);
         match fs::hard_link(from, &candidate) {
             Ok(()) => {
                 report.renamed += usize::from(k > 1);
@@ -208,11 +213,7 @@ fn link_free(from: &Path, name: &str, folder: &Path, report: &mut Report) -> io:
 fn rename_free(from: &Path, name: &str, folder: &Path, report: &mut Report) -> io::Result<PathBuf> {
     let mut k = 1;
     loop {
-        let candidate = folder.join(if k == 1 {
-            name.to_string()
-        } else {
-            with_suffix(name, k)
-        });
+        let candidate = candidate(folder, name, k);
         if !taken(&candidate) {
             fs::rename(from, &candidate)?;
             report.renamed += usize::from(k > 1);

@@ -68,19 +68,7 @@ pub struct Views {
 
 /// A view name as stored: trimmed, without control characters, not too long.
 pub fn clean_name(name: &str) -> Result<String, String> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err("a view needs a name".into());
-    }
-    if name.chars().any(char::is_control) {
-        return Err("view names cannot hold control characters (tabs, line breaks)".into());
-    }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(format!(
-            "view names are at most {MAX_NAME_CHARS} characters"
-        ));
-    }
-    Ok(name.to_string())
+    super::clean_name(name, "view", MAX_NAME_CHARS)
 }
 
 impl Views {
