@@ -123,6 +123,8 @@ fn histogram_ui(
     let bins = facet.bins.len().max(1);
     let size = egui::vec2(ui.available_width().min(220.0), 48.0);
     let (rect, response) = ui.allocate_exact_size(size, egui::Sense::click_and_drag());
+    let label = format!("histogram {}", facet.column);
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, &label));
     let width = (hi - lo) / bins as f64;
     let bin_at =
         |x: f32| (((x - rect.left()) / rect.width()).clamp(0.0, 0.9999) * bins as f32) as usize;

@@ -251,6 +251,73 @@ fn a_facet_click_toggles_its_value_and_a_bar_sets_a_range() {
         h.state().requests
     );
     assert!(h.query_by_label("1900 – 2000").is_some());
+
+    // Dragging across the histogram from the second bar to the third sets that range.
+    h.state_mut().requests.clear();
+    let bars = h.get_by_label("histogram year").rect();
+    let at = |f: f32| egui::pos2(bars.left() + bars.width() * f, bars.center().y);
+    let button = |pos, pressed| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: Default::default(),
+    };
+    h.event(egui::Event::PointerMoved(at(0.3)));
+    h.run();
+    h.event(button(at(0.3), true));
+    h.run();
+    for f in [0.4, 0.5, 0.6, 0.7] {
+        h.event(egui::Event::PointerMoved(at(f)));
+        h.run();
+    }
+    h.event(button(at(0.7), false));
+    h.run();
+    assert_eq!(
+        h.state().requests,
+        vec![Request::SetFacetRange("year".into(), 1925.0, 1975.0)]
+    );
+}
+
+#[test]
+fn tags_are_added_to_the_selection_and_to_and_from_the_lightbox_image() {
+    let mut s = state();
+    s.selected = 3;
+    let mut h = harness_sized(s, egui::vec2(1000.0, 1200.0));
+    h.get_by_label("name").click();
+    h.run();
+    h.get_by_label("name").type_text("keep");
+    h.run();
+    h.get_by_label("Tag").click();
+    h.run();
+    assert_eq!(
+        h.state().requests,
+        vec![Request::TagSelection("keep".into(), true)]
+    );
+    h.state_mut().requests.clear();
+    h.state_mut().lightbox = Some(Lightbox {
+        image: 4,
+        title: "apple.png".into(),
+        path: "/data/apple.png".into(),
+        metadata: Vec::new(),
+        permalink: None,
+        texture: None,
+        full_resolution: true,
+        tags: vec!["mislabelled".into()],
+        neighbours: Vec::new(),
+        cursor: None,
+    });
+    h.run_steps(2);
+    h.get_by_label("mislabelled x").click();
+    h.run_steps(2);
+    h.get_by_label("Add tag").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().requests,
+        vec![
+            Request::TagImage(4, "mislabelled".into(), false),
+            Request::TagImage(4, "keep".into(), true)
+        ]
+    );
 }
 
 #[test]
