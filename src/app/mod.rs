@@ -243,6 +243,8 @@ impl App {
     fn open_dataset(&mut self, options: PrepareOptions) {
         self.prepare.abandon();
         self.session = None;
+        // Each dataset comes back as it was closed (`--view` named one for the first).
+        self.view_applied = false;
         self.ui = ViewState {
             style: self.ui.style,
             show_panels: self.ui.show_panels,
@@ -324,6 +326,7 @@ impl App {
             return;
         };
         self.view_applied = true;
+        self.options.view = None;
         let (Some(g), Some(s)) = (&self.gfx, &mut self.session) else {
             return;
         };
