@@ -106,6 +106,22 @@ fn filter_eval(bencher: divan::Bencher) {
         .bench(|| expr.eval(&scope).unwrap().count());
 }
 
+/// The terms of `filter_eval` one at a time, to see where its time goes.
+#[divan::bench(sample_count = 10, args = ["owl", "year:1900..1950", "-category=\"category 3\"", "tags=snow OR tags=cat"])]
+fn filter_term(bencher: divan::Bencher, term: &str) {
+    let c = catalog();
+    let scope = Scope {
+        catalog: c,
+        tags: None,
+        hotspots: None,
+    };
+    let expr = Expr::parse(term, c).unwrap();
+    expr.eval(&scope).unwrap();
+    bencher
+        .counter(ItemsCount::new(c.len()))
+        .bench(|| expr.eval(&scope).unwrap().count());
+}
+
 /// Every facet's counts under a mask that lets half the rows through.
 #[divan::bench(sample_count = 10)]
 fn facet_counts(bencher: divan::Bencher) {

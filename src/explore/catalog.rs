@@ -116,12 +116,25 @@ impl Column {
 
     /// Rows whose whole (trimmed, lower-cased) text is `value`; in a list column, rows
     /// with `value` as one of their items.
+    ///
+    /// In a list column a row can only hold the item if it contains it, so one `memmem`
+    /// pass finds the candidates and only those are split and compared (splitting a
+    /// million list cells took 47 ms a term). A plain column is compared row by row in
+    /// parallel: a common prefix ("category 3" in "category 31") would make most rows
+    /// candidates.
     pub fn equals(&self, value: &str) -> Bits {
-        if self.is_list {
-            Bits::from_fn(self.len(), |i| self.items(i).any(|t| t == value))
-        } else {
-            Bits::from_fn(self.len(), |i| self.text(i) == value)
+        if !self.is_list {
+            return Bits::from_fn(self.len(), |i| self.text(i) == value);
         }
+        let mut out = self.contains(value);
+        let wrong: Vec<usize> = out
+            .ones()
+            .filter(|&i| !self.items(i).any(|t| t == value))
+            .collect();
+        for i in wrong {
+            out.set(i, false);
+        }
+        out
     }
 
     /// The items of row `i` of a list column (the whole text otherwise), trimmed, empty
