@@ -61,7 +61,6 @@ pub struct Session {
     pub explorer: Explorer,
     /// What the person filters by, and its evaluation (facet counts, what passes).
     pub filters: FilterState,
-    facets: Option<Vec<Facet>>,
     pub outcome: Option<Outcome>,
     /// Bumped whenever `outcome` is evaluated again (the panels rebuild from it then).
     pub outcome_version: u64,
@@ -127,7 +126,6 @@ impl Session {
             live: false,
             explorer,
             filters: FilterState::default(),
-            facets: None,
             outcome: None,
             outcome_version: 0,
             hotspot_boxes: Vec::new(),
@@ -455,10 +453,8 @@ impl Session {
     }
 
     /// Every metadata column's facet, typed on first use.
-    pub fn facets(&mut self) -> &[Facet] {
-        let explorer = &self.explorer;
-        self.facets
-            .get_or_insert_with(|| crate::explore::facets::facets(explorer.catalog()))
+    pub fn facets(&self) -> &[Facet] {
+        self.explorer.facets()
     }
 
     /// Sets what the person filters by; evaluated (and the map dimmed) on the next frame.
@@ -483,9 +479,10 @@ impl Session {
             || (self.outcome.is_none() && needed);
         if filters_changed {
             self.outcome = if needed {
-                self.facets();
-                let facets = self.facets.as_deref().unwrap_or_default();
-                Some(self.filters.evaluate(&self.explorer, facets))
+                Some(
+                    self.filters
+                        .evaluate(&self.explorer, self.explorer.facets()),
+                )
             } else {
                 None
             };
@@ -515,8 +512,7 @@ impl Session {
         self.colouring = match column {
             None => None,
             Some(c) => {
-                self.facets();
-                let facets = self.facets.as_deref().unwrap_or_default();
+                let facets = self.explorer.facets();
                 Some(
                     crate::explore::colour::colour_by(self.explorer.catalog(), facets, c)
                         .ok_or_else(|| {

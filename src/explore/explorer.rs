@@ -40,6 +40,8 @@ pub struct Explorer {
     /// Built on first use: lower-casing a million rows' text is not worth doing for a
     /// window that only flies (opening stays well under a second).
     catalog: std::sync::OnceLock<Catalog>,
+    /// Every metadata column typed, on first use (the window, views and colouring share it).
+    facets: std::sync::OnceLock<Vec<super::facets::Facet>>,
     pub tags: UserTags,
     pub hotspots: Option<Hotspots>,
 }
@@ -52,6 +54,7 @@ impl Explorer {
         Ok(Self {
             prepared,
             catalog: std::sync::OnceLock::new(),
+            facets: std::sync::OnceLock::new(),
             tags,
             hotspots,
         })
@@ -69,6 +72,12 @@ impl Explorer {
     pub fn catalog(&self) -> &Catalog {
         self.catalog
             .get_or_init(|| Catalog::new(&self.prepared.images, &self.prepared.metadata))
+    }
+
+    /// Every metadata column's facet, typed once.
+    pub fn facets(&self) -> &[super::facets::Facet] {
+        self.facets
+            .get_or_init(|| super::facets::facets(self.catalog()))
     }
 
     pub fn scope(&self) -> Scope<'_> {
@@ -133,17 +142,16 @@ impl Explorer {
 
     /// The images `view`'s filters let through.
     pub fn view_filter(&self, view: &super::views::View) -> Result<Bits, FilterError> {
-        let facets = super::facets::facets(self.catalog());
-        self.filter(&view.expression(&facets))
+        self.filter(&view.expression(self.facets()))
     }
 
     /// The images coloured by `column`, as a view or `render` asks.
     pub fn colouring(&self, column: &str) -> Result<super::colour::Colouring, ExploreError> {
-        let facets = super::facets::facets(self.catalog());
-        super::colour::colour_by(self.catalog(), &facets, column).ok_or_else(|| {
+        let facets = self.facets();
+        super::colour::colour_by(self.catalog(), facets, column).ok_or_else(|| {
             ExploreError::View(format!(
                 "'{column}' cannot colour the map (columns that can: {})",
-                super::colour::colourable(&facets).join(", ")
+                super::colour::colourable(facets).join(", ")
             ))
         })
     }
