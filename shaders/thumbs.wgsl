@@ -31,6 +31,8 @@ struct View {
     dim: f32,
     // Selection colour (linear RGB) and tint strength.
     accent: vec4<f32>,
+    // Card behind images with transparency (linear RGB; a = 1: on, 0: off).
+    card: vec4<f32>,
 };
 
 struct Thumb {
@@ -42,10 +44,14 @@ struct Thumb {
     rect: vec4<f32>,
     // Atlas page (array layer).
     page: u32,
-    _pad0: u32,
+    // THUMB_* bits.
+    flags: u32,
     _pad1: u32,
     _pad2: u32,
 };
+
+// Thumb flags: the thumbnail has transparent pixels (drawn on a card).
+const THUMB_TRANSPARENT: u32 = 1u;
 
 // Per-image state bits: the level-of-detail slot + 1 (0: none) in the low 16 bits, the
 // colour-by palette index (0: none) in the next 8, then flags.
@@ -83,6 +89,7 @@ struct VsOut {
     @location(4) @interpolate(flat) bits: u32,
     @location(5) @interpolate(flat) hovered: u32,
     @location(6) @interpolate(flat) large_size: vec2<f32>,
+    @location(7) @interpolate(flat) thumb_flags: u32,
 };
 
 @vertex
@@ -112,6 +119,7 @@ fn vs_main(@builtin(vertex_index) v: u32, @builtin(instance_index) k: u32) -> Vs
     out.bits = state[i];
     out.hovered = select(0u, 1u, i == view.hover);
     out.large_size = t.large_size;
+    out.thumb_flags = t.flags;
     if ((state[i] & HIDDEN) != 0u) {
         // Filtered out and hidden: a degenerate quad outside the target draws nothing.
         out.clip = vec4(2.0, 2.0, 2.0, 1.0);
@@ -143,8 +151,16 @@ fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
     // Distance to the quad's edge in pixels, for frames and outlines.
     let edge = min(in.local, 1.0 - in.local) * in.px;
     let d = min(edge.x, edge.y);
-    var rgb = colour.rgb;
+    // Texels are premultiplied (transparent ones are black), so filtering blends colour
+    // by coverage and leaves no dark fringe; the effects below work on straight colour.
     var alpha = colour.a;
+    var rgb = colour.rgb / max(alpha, 1e-4);
+    // A transparent image (an icon, line art) sits on a card that contrasts with the
+    // background, so dark glyphs on alpha show on a dark map.
+    if (view.card.a > 0.0 && (in.thumb_flags & THUMB_TRANSPARENT) != 0u) {
+        rgb = rgb * alpha + view.card.rgb * (1.0 - alpha);
+        alpha = 1.0;
+    }
     // Colour by a field: a light tint here, a frame in the field's colour below.
     let colour_index = (in.bits >> COLOUR_SHIFT) & 0xffu;
     let field = palette[colour_index].rgb;

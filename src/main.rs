@@ -129,6 +129,19 @@ struct RenderArgs {
     /// Colour the images by this metadata column (with a legend in the picture).
     #[arg(long, value_name = "COLUMN")]
     colour_by: Option<String>,
+    /// A title over the top of the picture.
+    #[arg(long, value_name = "TEXT")]
+    title: Option<String>,
+    /// Text size factor: 1 sizes labels for the picture as a screen shows them (a poster's
+    /// grow with it), 2 doubles them.
+    #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
+    label_scale: f32,
+    /// Leave the hotspot and layout labels out (the legend and title stay when asked for).
+    #[arg(long)]
+    no_labels: bool,
+    /// Draw images with transparency straight on the background, without a card.
+    #[arg(long)]
+    no_cards: bool,
 }
 
 /// Parses "1920x1080" (also "1920×1080").
@@ -579,6 +592,7 @@ fn render(args: &RenderArgs) -> anyhow::Result<()> {
     let mut options = clip_plot::render::RenderOptions {
         style: clip_plot::render::Style {
             size_scale: args.thumb_size.clamp(0.05, 20.0),
+            cards: !args.no_cards,
             ..Default::default()
         },
         logo: !args.no_logo,
@@ -587,10 +601,14 @@ fn render(args: &RenderArgs) -> anyhow::Result<()> {
     };
     let mut layout = args.layout.clone();
     let mut colour_by = args.colour_by.clone();
+    let mut shown = None;
     if let Some(name) = &args.view {
         let view = ex.view(name)?;
         let pass = ex.view_filter(&view)?;
         options.filtered_out = Some((0..ex.len()).map(|i| !pass.get(i)).collect());
+        if view.hide {
+            shown = Some(pass);
+        }
         options.hide = view.hide;
         options.camera = view.camera.map(|c| clip_plot::render::Camera {
             centre: c.centre,
@@ -602,13 +620,15 @@ fn render(args: &RenderArgs) -> anyhow::Result<()> {
     let colouring = colour_by.as_deref().map(|c| ex.colouring(c)).transpose()?;
     if let Some(c) = &colouring {
         options.colours = Some((c.index.clone(), c.palette.clone()));
+        options.annotations.legend = Some((c.column.clone(), clip_plot::app::legend_items(c)));
     }
+    if !args.no_labels {
+        options.annotations.labels = ex.map_labels(&layout, shown.as_ref())?;
+    }
+    options.annotations.title = args.title.clone();
+    options.label_scale = Some(args.label_scale);
     let start = std::time::Instant::now();
-    let mut image = clip_plot::render::render_image(&gpu, &prepared, &layout, args.size, &options)?;
-    if let Some(c) = &colouring {
-        let items = clip_plot::app::legend_items(c);
-        clip_plot::render::legend::stamp_legend(&gpu, &mut image, &c.column, &items)?;
-    }
+    let image = clip_plot::render::render_image(&gpu, &prepared, &layout, args.size, &options)?;
     let drawn = start.elapsed();
     clip_plot::render::offscreen::write_png(&args.output, &image)
         .with_context(|| format!("writing {}", args.output.display()))?;
@@ -769,8 +789,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Keeps offscreen commands from probing window systems. Mesa's Vulkan device-select
+/// layer connects to Wayland to find the display's GPU and, on a machine without a desktop
+/// session (CI, SSH, a render farm), prints "XDG_RUNTIME_DIR is invalid or not set" for
+/// nothing; `render` and `bench` have no display and pick their adapter themselves, so the
+/// layer is switched off for them (its own opt-out variable). The window keeps it.
+#[allow(unsafe_code)]
+fn quiet_headless_vulkan() {
+    if std::env::var_os("NODEVICE_SELECT").is_none() {
+        // SAFETY: called first thing in `main`, before any thread is started, so nothing
+        // reads the environment concurrently.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Some(Command::Render(_) | Command::Bench(_))) {
+        quiet_headless_vulkan();
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -20,8 +20,10 @@ use winit::window::{Window, WindowId};
 
 use crate::dataset::DatasetOptions;
 use crate::layout::kind;
+use crate::layout::meta::MapLabel;
 use crate::prepare::{PrepareOptions, cache_dir_for};
 use crate::render::camera::CameraController;
+use crate::render::text::{ToPoints, paint_labels};
 use crate::render::{FrameState, Gpu, render_view};
 use crate::ui::{self, HotspotRow, LayoutEntry, Lightbox, Preparing, Request, ViewState};
 use jobs::{JobEvent, Notifier, PrepareEvent, PrepareSlot, SaveKind};
@@ -118,6 +120,9 @@ struct App {
     take_away: Option<actions::TakeAway>,
     /// The saved view asked for on the command line was shown (or failed).
     view_applied: bool,
+    /// A dataset was opened: show its first view once the map's size is known (a restored
+    /// view's camera wins).
+    first_fit: bool,
     started: Instant,
     first_frame_reported: bool,
     reported_failures: usize,
@@ -156,6 +161,7 @@ impl App {
             tags_seen: None,
             take_away: None,
             view_applied: false,
+            first_fit: false,
             outcome_seen: 0,
             match_cursor: 0,
             started: Instant::now(),
@@ -263,13 +269,14 @@ impl App {
             g.window
                 .set_title(&format!("{} — clip-plot", self.ui.dataset_name));
         }
+        // Reset before opening: the session's restored view sets its own camera.
+        self.camera = CameraController::default();
         let cache = cache_dir_for(&options.dataset);
         if cache.join("manifest.json").is_file() {
             self.open_session(&cache);
         }
         self.prepare.start(options.clone(), self.notifier.clone());
         self.prepare_options = Some(options);
-        self.camera = CameraController::default();
     }
 
     fn open_session(&mut self, cache: &std::path::Path) {
@@ -281,6 +288,7 @@ impl App {
                 self.ui.current = s.current.clone();
                 self.session = Some(s);
                 self.session_frames = 0;
+                self.first_fit = true;
                 self.hotspot_rows_version = None;
                 self.selection_seen = None;
                 self.tags_seen = None;
@@ -290,6 +298,15 @@ impl App {
                 self.sync_colouring();
             }
             Err(e) => self.ui.status.message = Some(e.to_string()),
+        }
+    }
+
+    /// Flies to the layout's first view (its robust bounds) over `duration` seconds.
+    fn fit_view(&mut self, duration: f32) {
+        let size = (self.map_rect[2].max(1), self.map_rect[3].max(1));
+        match &self.session {
+            Some(s) => self.camera.fly_to(s.index.fit(size), duration),
+            None => self.camera.fit_all(duration),
         }
     }
 
@@ -338,6 +355,7 @@ impl App {
                 if let Some(c) = camera {
                     self.camera.camera = c;
                     self.camera.stop();
+                    self.first_fit = false;
                 }
             }
             Err(e) => self.ui.status.message = Some(e),
@@ -722,7 +740,7 @@ impl App {
             }
             Request::OpenInSystemViewer(path) => jobs::open_externally(path.as_os_str())?,
             Request::OpenUrl(url) => self.egui.open_url(egui::OpenUrl::new_tab(url)),
-            Request::FitAll => self.camera.fit_all(0.8),
+            Request::FitAll => self.fit_view(0.8),
             Request::CancelPrepare => self.prepare.cancel(),
             other @ (Request::SetSearch(_)
             | Request::ToggleFacetValue(..)
@@ -818,25 +836,30 @@ impl App {
                     hover: None,
                     style: self.ui.style,
                 };
+                // The labels and the colour legend go into the picture, as on screen and
+                // at the screen's size (times the screenshot scale).
+                let annotations = crate::render::Annotations {
+                    labels: s.labels(),
+                    legend: s
+                        .colouring
+                        .as_ref()
+                        .map(|c| (c.column.clone(), legend_items(c))),
+                    title: None,
+                };
+                let picture = crate::render::Picture {
+                    text_scale: g.window.scale_factor() as f32
+                        * self.ui.screenshot_scale.max(1) as f32,
+                    ..crate::render::Picture::new(frame, size, &annotations)
+                };
                 let result = render_view(
                     &g.gpu,
                     &mut s.map,
                     &s.index,
                     Some(&mut s.lod),
                     s.logo.as_mut(),
-                    &frame,
-                    size,
-                    None,
+                    &picture,
                 );
                 s.invalidate_visible();
-                // The colour legend goes into the picture, as on screen.
-                let result = result.and_then(|mut img| {
-                    if let Some(c) = &s.colouring {
-                        let items = legend_items(c);
-                        crate::render::legend::stamp_legend(&g.gpu, &mut img, &c.column, &items)?;
-                    }
-                    Ok(img)
-                });
                 match result {
                     Ok(img) => jobs::save_png(img, path, self.notifier.clone()),
                     Err(e) => self.ui.status.message = Some(e.to_string()),
@@ -1039,7 +1062,7 @@ impl App {
         match code {
             KeyCode::Equal | KeyCode::NumpadAdd => self.camera.zoom_at(centre, 1.25, size),
             KeyCode::Minus | KeyCode::NumpadSubtract => self.camera.zoom_at(centre, 0.8, size),
-            KeyCode::Home => self.camera.fit_all(0.8),
+            KeyCode::Home => self.fit_view(0.8),
             KeyCode::KeyP if !repeat => self.ui.requests.push(Request::Screenshot),
             KeyCode::Tab if !repeat => self.ui.show_panels = !self.ui.show_panels,
             KeyCode::Slash if self.pointer.shift => self.ui.show_help = !self.ui.show_help,
@@ -1178,11 +1201,10 @@ impl App {
         let raw = g.egui_state.take_egui_input(&g.window);
         let ppp = self.egui.pixels_per_point();
         let origin = [self.map_rect[0] as f32 / ppp, self.map_rect[1] as f32 / ppp];
-        let mapping = ScreenMapping {
+        let mapping = ToPoints {
             camera: self.camera.camera,
-            size,
-            ppp,
-            origin,
+            size_pt: egui::vec2(size.0 as f32, size.1 as f32) / ppp,
+            origin: egui::pos2(origin[0], origin[1]),
         };
         let overlay = MapOverlay::new(&self.session, mapping, self.hover);
         let lasso = self.pointer.lasso.clone();
@@ -1214,6 +1236,15 @@ impl App {
         }
         if !self.view_applied {
             self.restore_view();
+        }
+        if self.first_fit
+            && self.map_rect[2] > 1
+            && let Some(s) = &self.session
+        {
+            self.first_fit = false;
+            let size = (self.map_rect[2], self.map_rect[3].max(1));
+            self.camera.camera = s.index.fit(size);
+            self.camera.stop();
         }
         self.sync_derived();
     }
@@ -1464,44 +1495,18 @@ fn color_image(img: &image::RgbaImage) -> egui::ColorImage {
 }
 
 /// Where layout points land in egui's points: the map's camera, size (pixels), origin
-/// (points) and the pixels per point.
-struct ScreenMapping {
-    camera: crate::render::Camera,
-    size: (u32, u32),
-    ppp: f32,
-    origin: [f32; 2],
-}
-
-impl ScreenMapping {
-    fn to_points(&self, p: [f32; 2]) -> egui::Pos2 {
-        let c = &self.camera;
-        let ppu = c.pixels_per_unit(self.size.0, self.size.1);
-        egui::pos2(
-            self.origin[0] + ((p[0] - c.centre[0]) * ppu + self.size.0 as f32 / 2.0) / self.ppp,
-            self.origin[1] + (self.size.1 as f32 / 2.0 - (p[1] - c.centre[1]) * ppu) / self.ppp,
-        )
-    }
-}
-
 /// Labels, the hovered image's name and the lasso, painted by egui over the map.
 struct MapOverlay {
-    mapping: ScreenMapping,
-    labels: Vec<(String, egui::Pos2)>,
+    mapping: ToPoints,
+    labels: Vec<MapLabel>,
     hover_name: Option<String>,
 }
 
 impl MapOverlay {
-    fn new(session: &Option<Session>, mapping: ScreenMapping, hover: Option<u32>) -> Self {
+    fn new(session: &Option<Session>, mapping: ToPoints, hover: Option<u32>) -> Self {
         match session {
             Some(s) if !s.transitioning() && !s.live => Self {
-                labels: {
-                    let mut labels = s.labels();
-                    labels.sort_by_key(|l| std::cmp::Reverse(l.count));
-                    labels
-                        .into_iter()
-                        .map(|l| (l.text, mapping.to_points([l.x, l.y])))
-                        .collect()
-                },
+                labels: s.labels(),
                 hover_name: hover.and_then(|i| s.prepared.images.get(i as usize).cloned()),
                 mapping,
             },
@@ -1518,29 +1523,11 @@ impl MapOverlay {
             egui::Order::Background,
             egui::Id::unique("map overlay"),
         ));
-        let font = egui::FontId::proportional(14.0);
-        // Labels come largest first; one that would cover an earlier one is left out.
-        let mut placed: Vec<egui::Rect> = Vec::new();
-        for (text, pos) in &self.labels {
-            let pos = *pos;
-            let galley = painter.layout_no_wrap(text.clone(), font.clone(), egui::Color32::WHITE);
-            let rect = egui::Align2::CENTER_BOTTOM
-                .anchor_size(pos, galley.size())
-                .expand(3.0);
-            if placed.iter().any(|r| r.intersects(rect)) {
-                continue;
-            }
-            placed.push(rect);
-            painter.rect_filled(rect, 4.0, egui::Color32::from_black_alpha(170));
-            painter.galley(
-                rect.min + egui::vec2(3.0, 3.0),
-                galley,
-                egui::Color32::WHITE,
-            );
-        }
+        // The same placement as in pictures: largest first, no overlaps.
+        let bounds = egui::Rect::from_min_size(self.mapping.origin, self.mapping.size_pt);
+        paint_labels(&painter, &self.labels, &self.mapping, bounds);
         if let Some(points) = lasso {
-            let mut line: Vec<egui::Pos2> =
-                points.iter().map(|p| self.mapping.to_points(*p)).collect();
+            let mut line: Vec<egui::Pos2> = points.iter().map(|p| self.mapping.apply(*p)).collect();
             if let Some(first) = line.first().copied() {
                 line.push(first);
             }
@@ -1556,7 +1543,7 @@ impl MapOverlay {
                 p + egui::vec2(14.0, 14.0),
                 egui::Align2::LEFT_TOP,
                 name,
-                font.clone(),
+                egui::FontId::proportional(14.0),
                 egui::Color32::WHITE,
             );
         }

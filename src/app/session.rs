@@ -1,13 +1,12 @@
 //! An open dataset in the window: the prepared cache, the map on the GPU, the layout shown
 //! and its index, the detail pool, hotspots, selection and filter.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::cache::{CacheDir, LayoutInfo, PreparedDataset};
-use crate::cluster::Hotspots;
+use crate::cluster::{Bounds, Hotspots};
 use crate::explore::Explorer;
 use crate::explore::colour::Colouring;
 use crate::explore::facets::Facet;
@@ -65,7 +64,7 @@ pub struct Session {
     /// Bumped whenever `outcome` is evaluated again (the panels rebuild from it then).
     pub outcome_version: u64,
     /// Each hotspot's centre and extent in the layout shown.
-    pub hotspot_boxes: Vec<([f32; 2], [f32; 2])>,
+    pub hotspot_boxes: Vec<Bounds>,
     pub selection: Vec<bool>,
     pub selected: usize,
     /// Bumped whenever the selection changes (the panel rebuilds its thumbnails then).
@@ -103,7 +102,7 @@ impl Session {
             .ok_or_else(|| RenderError::Image("the dataset has no layout yet".into()))?;
         let positions = prepared.layout(&current)?;
         let extras = prepared.layout_extras(&current);
-        let cell = cell_of(extras.as_ref(), positions.len());
+        let cell = cell_of(extras.as_ref(), &positions);
         let map = MapRenderer::new(gpu, &prepared, &positions, cell, format);
         let half = half_extents(&prepared);
         let index = LayoutIndex::new(positions, cell, half.clone());
@@ -286,28 +285,12 @@ impl Session {
     }
 
     /// Each hotspot's member box in the layout shown (for fly-to and labels).
-    fn boxes_for_current(&self) -> Vec<([f32; 2], [f32; 2])> {
-        let Some(h) = &self.explorer.hotspots else {
-            return Vec::new();
-        };
-        let mut boxes = vec![([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]); h.hotspots.len()];
-        let ids: Vec<usize> = h.hotspots.iter().map(|s| s.id as usize).collect();
-        let slot_of: BTreeMap<usize, usize> =
-            ids.iter().enumerate().map(|(k, id)| (*id, k)).collect();
-        for (i, &c) in h.assignment.iter().enumerate() {
-            let Some(&k) = usize::try_from(c).ok().and_then(|c| slot_of.get(&c)) else {
-                continue;
-            };
-            let Some(p) = self.index.positions().get(i) else {
-                continue;
-            };
-            let (lo, hi) = &mut boxes[k];
-            for (a, v) in p.iter().enumerate() {
-                lo[a] = lo[a].min(*v);
-                hi[a] = hi[a].max(*v);
-            }
-        }
-        boxes
+    fn boxes_for_current(&self) -> Vec<Bounds> {
+        self.explorer
+            .hotspots
+            .as_ref()
+            .map(|h| h.boxes(self.index.positions()))
+            .unwrap_or_default()
     }
 
     /// Whether hotspots mean something in the layout shown (UMAP and its derivatives).
@@ -333,18 +316,7 @@ impl Session {
         if self.hotspots_apply()
             && let Some(h) = &self.explorer.hotspots
         {
-            return h
-                .hotspots
-                .iter()
-                .zip(&self.hotspot_boxes)
-                .filter(|(_, (lo, hi))| lo[0] <= hi[0])
-                .map(|(s, (lo, hi))| MapLabel {
-                    text: s.label.clone(),
-                    x: (lo[0] + hi[0]) / 2.0,
-                    y: hi[1],
-                    count: s.size,
-                })
-                .collect();
+            return h.map_labels(&self.hotspot_boxes);
         }
         self.extras
             .as_ref()
@@ -364,7 +336,7 @@ impl Session {
             .extras
             .as_ref()
             .and_then(|f| self.cache_dir().read_json(f).ok());
-        let cell = cell_of(extras.as_ref(), positions.len());
+        let cell = cell_of(extras.as_ref(), &positions);
         self.map.transition_to(gpu, &positions, cell);
         self.index = LayoutIndex::new(positions, cell, self.half.clone());
         self.extras = extras;
@@ -380,7 +352,7 @@ impl Session {
         if positions.len() != self.map.len() {
             return;
         }
-        let cell = cell_of(None, positions.len());
+        let cell = cell_of(None, &positions);
         if self.live && self.current == name {
             self.map.set_positions(gpu, &positions, cell);
         } else {

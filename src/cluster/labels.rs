@@ -117,24 +117,23 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         .filter(|w| !STOPWORDS.contains(&w.as_str()))
 }
 
-/// The most frequent non-empty value among `members` and its share of them.
-fn most_frequent<'a>(
-    members: &[usize],
-    value_of: impl Fn(usize) -> Vec<&'a str>,
-) -> Option<(String, f32)> {
+/// The values among `members`, most frequent first (ties by value), with their counts.
+fn ranked<'a>(members: &[usize], value_of: impl Fn(usize) -> Vec<&'a str>) -> Vec<(String, usize)> {
     let mut counts: FxHashMap<&str, usize> = FxHashMap::default();
     for &i in members {
         for v in value_of(i) {
             *counts.entry(v).or_default() += 1;
         }
     }
-    counts
+    let mut out: Vec<(String, usize)> = counts
         .into_iter()
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
-        .map(|(v, c)| (v.to_string(), c as f32 / members.len().max(1) as f32))
+        .map(|(v, c)| (v.to_string(), c))
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
 }
 
-/// Labels for clusters given by their member indices (rows of `metadata`).
+/// Labels for clusters given by their member indices (rows of `metadata`), no two alike.
 pub fn label_clusters(metadata: &Table, members: &[Vec<usize>]) -> Vec<ClusterLabel> {
     let category = column(metadata, &["category"]);
     let tags = column(metadata, &["tags", "tag"]);
@@ -142,64 +141,116 @@ pub fn label_clusters(metadata: &Table, members: &[Vec<usize>]) -> Vec<ClusterLa
     fn cell(col: Option<&[String]>, i: usize) -> &str {
         col.and_then(|c| c.get(i)).map_or("", |s| s.trim())
     }
-    let top_categories: Vec<Option<(String, f32)>> = members
-        .iter()
-        .map(|m| {
-            category.and_then(|_| {
-                most_frequent(m, |i| {
-                    let v = cell(category, i);
-                    if v.is_empty() { vec![] } else { vec![v] }
-                })
+    let caption_words = captions.map(|col| caption_words(col, members));
+    let mut spares: Vec<Vec<String>> = Vec::with_capacity(members.len());
+    let mut labels: Vec<ClusterLabel> = Vec::with_capacity(members.len());
+    for (c, m) in members.iter().enumerate() {
+        let categories = category.map_or_else(Vec::new, |_| {
+            ranked(m, |i| {
+                let v = cell(category, i);
+                if v.is_empty() { vec![] } else { vec![v] }
             })
-        })
-        .collect();
-    let caption_words = captions.map(|col| caption_labels(col, members));
-    members
-        .iter()
-        .enumerate()
-        .map(|(c, m)| {
-            let top_category = top_categories[c].clone();
-            if let Some(words) = caption_words.as_ref().and_then(|w| w[c].clone()) {
-                return ClusterLabel {
-                    label: words,
-                    source: "captions",
-                    top_category,
-                };
-            }
-            if let Some((cat, _)) = &top_category {
-                return ClusterLabel {
-                    label: cat.clone(),
-                    source: "category",
-                    top_category,
-                };
-            }
-            let tag = tags.and_then(|_| {
-                most_frequent(m, |i| {
-                    cell(tags, i)
-                        .split(['|', ',', ';'])
-                        .map(str::trim)
-                        .filter(|t| !t.is_empty())
-                        .collect()
-                })
-            });
-            if let Some((t, _)) = tag {
-                return ClusterLabel {
-                    label: t,
-                    source: "tags",
-                    top_category,
-                };
-            }
-            ClusterLabel {
-                label: format!("Cluster {}", c + 1),
-                source: "none",
-                top_category,
-            }
-        })
-        .collect()
+        });
+        let top_category = categories
+            .first()
+            .map(|(v, n)| (v.clone(), *n as f32 / m.len().max(1) as f32));
+        let cluster_tags = tags.map_or_else(Vec::new, |_| {
+            ranked(m, |i| {
+                cell(tags, i)
+                    .split(['|', ',', ';'])
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .collect()
+            })
+        });
+        let words = caption_words.as_ref().map_or(&[][..], |w| &w[c][..]);
+        let names = |v: &[(String, usize)]| v.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>();
+        let (label, source, spare) = if !words.is_empty() {
+            let cut = words.len().min(LABEL_WORDS);
+            (words[..cut].join(", "), "captions", words[cut..].to_vec())
+        } else if let Some((cat, _)) = categories.first() {
+            let mut spare = names(&cluster_tags);
+            spare.extend(names(&categories[1..]));
+            (cat.clone(), "category", spare)
+        } else if let Some((tag, _)) = cluster_tags.first() {
+            (tag.clone(), "tags", names(&cluster_tags[1..]))
+        } else {
+            (format!("Cluster {}", c + 1), "none", Vec::new())
+        };
+        spares.push(spare);
+        labels.push(ClusterLabel {
+            label,
+            source,
+            top_category,
+        });
+    }
+    let mut texts: Vec<String> = labels.iter().map(|l| l.label.clone()).collect();
+    make_distinct(&mut texts, &spares);
+    for (l, t) in labels.iter_mut().zip(texts) {
+        l.label = t;
+    }
+    labels
 }
 
-/// The three most distinctive caption words of each cluster (None when it has none).
-fn caption_labels(captions: &[String], members: &[Vec<usize>]) -> Vec<Option<String>> {
+/// Makes every label unique: where two or more share a label, each of them takes its next
+/// spare term ("animals" → "animals, bird" and "animals, dog"), up to [`SPARE_WORDS`] times;
+/// labels still alike are numbered in order ("pizza", "pizza (2)").
+pub fn make_distinct(labels: &mut [String], spares: &[Vec<String>]) {
+    let mut used = vec![0usize; labels.len()];
+    for _ in 0..SPARE_WORDS {
+        let mut groups: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
+        for (i, l) in labels.iter().enumerate() {
+            groups.entry(l.as_str()).or_default().push(i);
+        }
+        let alike: Vec<usize> = groups
+            .into_values()
+            .filter(|g| g.len() > 1)
+            .flatten()
+            .collect();
+        if alike.is_empty() {
+            return;
+        }
+        for i in alike {
+            let spare = spares.get(i).map_or(&[][..], |s| &s[..]);
+            while let Some(term) = spare.get(used[i]) {
+                used[i] += 1;
+                let already = labels[i].split(", ").any(|w| w == term);
+                if !already {
+                    labels[i] = format!("{}, {term}", labels[i]);
+                    break;
+                }
+            }
+        }
+    }
+    let mut seen: FxHashMap<String, usize> = FxHashMap::default();
+    for l in labels.iter() {
+        seen.insert(l.clone(), 1);
+    }
+    let mut first: rustc_hash::FxHashSet<String> = Default::default();
+    for l in labels.iter_mut() {
+        if first.insert(l.clone()) {
+            continue;
+        }
+        let mut k = 2;
+        let name = loop {
+            let candidate = format!("{l} ({k})");
+            if !seen.contains_key(&candidate) {
+                break candidate;
+            }
+            k += 1;
+        };
+        seen.insert(name.clone(), 1);
+        *l = name;
+    }
+}
+
+/// Caption words per label, and how many more a label may borrow to tell two apart.
+const LABEL_WORDS: usize = 3;
+const SPARE_WORDS: usize = 3;
+
+/// Each cluster's most distinctive caption words, best first (empty when it has none):
+/// the label takes the first [`LABEL_WORDS`], [`make_distinct`] the rest.
+fn caption_words(captions: &[String], members: &[Vec<usize>]) -> Vec<Vec<String>> {
     // Whole-collection word frequencies (every image, clustered or not).
     let mut total: FxHashMap<String, f64> = FxHashMap::default();
     for text in captions {
@@ -236,7 +287,7 @@ fn caption_labels(captions: &[String], members: &[Vec<usize>]) -> Vec<Option<Str
         .map(|(counts, m)| {
             let size: f64 = counts.values().sum();
             if size == 0.0 {
-                return None;
+                return Vec::new();
             }
             // In clusters of 4 or more, a word must occur in at least two captions.
             let min_count = if m.len() >= 4 { 2.0 } else { 1.0 };
@@ -249,8 +300,11 @@ fn caption_labels(captions: &[String], members: &[Vec<usize>]) -> Vec<Option<Str
                 })
                 .collect();
             scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-            let top: Vec<&str> = scored.iter().take(3).map(|s| s.1.as_str()).collect();
-            (!top.is_empty()).then(|| top.join(", "))
+            scored
+                .iter()
+                .take(LABEL_WORDS + SPARE_WORDS)
+                .map(|s| s.1.clone())
+                .collect()
         })
         .collect()
 }
@@ -303,5 +357,32 @@ mod tests {
         let l = label_clusters(&t, &[vec![0], vec![1]]);
         assert_eq!(l[1].label, "Cluster 2");
         assert_eq!(l[1].source, "none");
+    }
+
+    #[test]
+    fn no_two_clusters_share_a_label() {
+        // Two clusters of animals: the tags tell them apart.
+        let t = table(
+            &["filename", "category", "tags"],
+            &[
+                &["a", "animals", "bird"],
+                &["b", "animals", "bird|sky"],
+                &["c", "animals", "dog"],
+                &["d", "animals", "dog"],
+                &["e", "animals", ""],
+                &["f", "animals", ""],
+            ],
+        );
+        let l = label_clusters(&t, &[vec![0, 1], vec![2, 3], vec![4, 5]]);
+        let names: Vec<&str> = l.iter().map(|l| l.label.as_str()).collect();
+        assert_eq!(names, ["animals, bird", "animals, dog", "animals"]);
+        // Nothing to tell them apart: numbered.
+        let mut same = vec!["pizza".to_string(), "pizza".into(), "pizza (2)".into()];
+        make_distinct(&mut same, &[vec![], vec![], vec![]]);
+        assert_eq!(same, ["pizza", "pizza (3)", "pizza (2)"]);
+        // A spare term already in the label is skipped.
+        let mut words = vec!["frog, toad".to_string(), "frog, toad".into()];
+        make_distinct(&mut words, &[vec!["toad".into(), "pond".into()], vec![]]);
+        assert_eq!(words, ["frog, toad, pond", "frog, toad"]);
     }
 }

@@ -74,6 +74,59 @@ pub struct Hotspots {
     pub assignment: Vec<i32>,
 }
 
+/// A box in layout space: (min corner, max corner); empty when min > max.
+pub type Bounds = ([f32; 2], [f32; 2]);
+
+impl Hotspots {
+    /// Each hotspot's member box in a layout (`positions`, one per image): for labels and
+    /// fly-to. A hotspot with no member there gets an empty box.
+    pub fn boxes(&self, positions: &[[f32; 2]]) -> Vec<Bounds> {
+        self.boxes_where(positions, |_| true)
+    }
+
+    /// As [`Self::boxes`], over the images `keep` lets through only (a picture that hides
+    /// what its filters leave out labels only what it shows).
+    pub fn boxes_where(&self, positions: &[[f32; 2]], keep: impl Fn(usize) -> bool) -> Vec<Bounds> {
+        let mut boxes = vec![([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]); self.hotspots.len()];
+        let slot_of: rustc_hash::FxHashMap<i32, usize> = self
+            .hotspots
+            .iter()
+            .enumerate()
+            .map(|(k, s)| (s.id as i32, k))
+            .collect();
+        for (i, (&c, p)) in self.assignment.iter().zip(positions).enumerate() {
+            let Some(&k) = slot_of.get(&c) else {
+                continue;
+            };
+            if !keep(i) {
+                continue;
+            }
+            let (lo, hi) = &mut boxes[k];
+            for a in 0..2 {
+                lo[a] = lo[a].min(p[a]);
+                hi[a] = hi[a].max(p[a]);
+            }
+        }
+        boxes
+    }
+
+    /// The hotspots' labels in a layout whose member boxes are `boxes` (see [`Self::boxes`]):
+    /// centred over the top of each box.
+    pub fn map_labels(&self, boxes: &[Bounds]) -> Vec<crate::layout::meta::MapLabel> {
+        self.hotspots
+            .iter()
+            .zip(boxes)
+            .filter(|(_, (lo, hi))| lo[0] <= hi[0])
+            .map(|(s, (lo, hi))| crate::layout::meta::MapLabel {
+                text: s.label.clone(),
+                x: (lo[0] + hi[0]) / 2.0,
+                y: hi[1],
+                count: s.size,
+            })
+            .collect()
+    }
+}
+
 /// Clusters `positions` (a layout of `rows`) into labelled hotspots.
 pub fn hotspots(
     positions: &[[f32; 2]],

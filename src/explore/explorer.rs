@@ -11,6 +11,7 @@ use super::similar;
 use super::tags::{TagError, UserTags, clean_name};
 use crate::cache::{CacheError, PreparedDataset};
 use crate::cluster::Hotspots;
+use crate::layout::meta::MapLabel;
 
 /// What a query can go wrong with.
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +155,28 @@ impl Explorer {
                 super::colour::colourable(facets).join(", ")
             ))
         })
+    }
+
+    /// The labels layout `layout` shows: the hotspots' on UMAP-like layouts (as the user
+    /// named them; with `shown`, only hotspots with an image in it), else the layout's own
+    /// (categories, years, initials).
+    pub fn map_labels(
+        &self,
+        layout: &str,
+        shown: Option<&Bits>,
+    ) -> Result<Vec<MapLabel>, CacheError> {
+        if crate::layout::kind::shows_hotspots(layout)
+            && let Some(h) = &self.hotspots
+        {
+            let positions = self.prepared.layout(layout)?;
+            let boxes = h.boxes_where(&positions, |i| shown.is_none_or(|b| b.get(i)));
+            return Ok(h.map_labels(&boxes));
+        }
+        Ok(self
+            .prepared
+            .layout_extras(layout)
+            .map(|e| e.labels)
+            .unwrap_or_default())
     }
 
     /// Puts back `tags` (an undo) and saves them.

@@ -4,6 +4,7 @@
 //! from the design): a million float16 embeddings stay memory-mapped and are converted row
 //! by row, rather than expanded into a 2 GB f32 copy first.
 
+pub mod density;
 pub mod file;
 pub mod grid;
 pub mod kind;

@@ -140,7 +140,9 @@ pub fn fly_through(
         target,
         size,
     };
-    bench.frame(Camera::fit_all(), 1.0)?;
+    // The first view, as the window opens on it.
+    let overview = bench.index.fit(size);
+    bench.frame(overview, 1.0)?;
     let first_frame_s = opened.elapsed().as_secs_f64();
 
     // Where to zoom: the representative image of the largest hotspot (an image, so the
@@ -160,7 +162,6 @@ pub fn fly_through(
         .or_else(nearest_middle)
         .and_then(|i| positions.get(i).copied())
         .unwrap_or([0.0, 0.0]);
-    let overview = Camera::fit_all();
     let close = Camera {
         centre,
         span: cell * 12.0,

@@ -14,6 +14,8 @@ pub struct LayoutIndex {
     /// Half extent of each image for a cell of 1 (aspect kept), as the renderer draws it.
     half: std::sync::Arc<[[f32; 2]]>,
     cell: f32,
+    /// What the first view shows: all but the outermost images (see `layout::density`).
+    robust: Option<([f32; 2], [f32; 2])>,
 }
 
 /// Each image's half extent for a cell of 1, from the atlas records.
@@ -48,9 +50,22 @@ impl LayoutIndex {
     pub fn new(positions: Vec<[f32; 2]>, cell: f32, half: std::sync::Arc<[[f32; 2]]>) -> Self {
         Self {
             hash: SpatialHash::new(&positions, cell),
+            robust: crate::layout::density::robust_bounds(&positions),
             positions,
             half,
             cell,
+        }
+    }
+
+    /// The first view on a `size` target: the layout's robust bounds (outliers may lie
+    /// off-screen) with half a thumbnail to spare; the whole square when it has no point.
+    pub fn fit(&self, size: (u32, u32)) -> Camera {
+        match self.robust {
+            Some((lo, hi)) => {
+                let m = 0.5 * self.cell;
+                Camera::fit(([lo[0] - m, lo[1] - m], [hi[0] + m, hi[1] + m]), size)
+            }
+            None => Camera::fit_all(),
         }
     }
 

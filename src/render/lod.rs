@@ -65,6 +65,8 @@ fn decode(prepared: &PreparedDataset, i: u32, bc: bool) -> Result<SlotPixels, St
         rgba = thumbs::resize(&rgba, (w, h))?;
     }
     if !bc {
+        // The shader reads texels as premultiplied (filtering then blends by coverage).
+        thumbs::premultiply(&mut rgba);
         return Ok(SlotPixels {
             width: w,
             height: h,

@@ -3,6 +3,7 @@
 //! level-of-detail pool's pages. One draw call draws every image.
 
 use bytemuck::{Pod, Zeroable};
+use rayon::prelude::*;
 use wgpu::util::DeviceExt as _;
 
 use super::{Camera, Gpu};
@@ -36,8 +37,15 @@ struct Thumb {
     large_size: [f32; 2],
     rect: [f32; 4],
     page: u32,
-    pad: [u32; 3],
+    flags: u32,
+    pad: [u32; 2],
 }
+
+/// Thumb flags, as the shader's `THUMB_*`: the thumbnail has transparent pixels.
+pub const THUMB_TRANSPARENT: u32 = 1;
+/// Share of transparent pixels above which a thumbnail counts as transparent (a few BC1
+/// artefacts in a photo's corner do not).
+const TRANSPARENT_SHARE: f32 = 0.02;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
@@ -56,6 +64,7 @@ struct ViewUniform {
     border_px: f32,
     dim: f32,
     accent: [f32; 4],
+    card: [f32; 4],
 }
 
 /// How thumbnails look; the settings panel edits it.
@@ -67,6 +76,8 @@ pub struct Style {
     pub background: [u8; 3],
     /// Draw a thin frame around every thumbnail.
     pub borders: bool,
+    /// Draw images with transparency on a card that contrasts with the background.
+    pub cards: bool,
 }
 
 impl Default for Style {
@@ -75,11 +86,22 @@ impl Default for Style {
             size_scale: 1.0,
             background: [18, 18, 20],
             borders: false,
+            cards: true,
         }
     }
 }
 
 impl Style {
+    /// The card colour (sRGB): light grey on a dark background, dark grey on a light one.
+    pub fn card_colour(&self) -> [u8; 3] {
+        let [r, g, b] = self.background.map(srgb_to_linear);
+        if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.18 {
+            [214, 214, 210]
+        } else {
+            [60, 60, 64]
+        }
+    }
+
     /// The background as wgpu's linear colour.
     pub fn clear_colour(&self) -> wgpu::Color {
         let lin = |c: u8| {
@@ -267,11 +289,22 @@ impl MapRenderer {
         let half = super::index::half_extents(prepared);
         let thumbs: Vec<Thumb> = prepared
             .thumb_records()
-            .iter()
-            .zip(half.iter())
+            .par_iter()
+            .zip(half.par_iter())
             .map(|(r, half)| {
                 let (w, h) = (f32::from(r.small_w.max(1)), f32::from(r.small_h.max(1)));
                 let (lw, lh) = super::lod::slot_size(r.large_w, r.large_h);
+                let share = if (r.page as usize) < prepared.page_count() {
+                    atlas::transparent_share(
+                        prepared.page(r.page as usize),
+                        u32::from(r.cell_x),
+                        u32::from(r.cell_y),
+                        u32::from(r.small_w),
+                        u32::from(r.small_h),
+                    )
+                } else {
+                    0.0
+                };
                 // Half a texel in from the cell's edge, so filtering never reads a neighbour.
                 Thumb {
                     half_size: *half,
@@ -283,7 +316,12 @@ impl MapRenderer {
                         h - 1.0,
                     ],
                     page: r.page,
-                    pad: [0; 3],
+                    flags: if share > TRANSPARENT_SHARE {
+                        THUMB_TRANSPARENT
+                    } else {
+                        0
+                    },
+                    pad: [0; 2],
                 }
             })
             .collect();
@@ -624,6 +662,10 @@ impl MapRenderer {
             border_px: if frame.style.borders { 1.0 } else { 0.0 },
             dim: 0.04,
             accent: [0.95, 0.55, 0.05, 0.35],
+            card: {
+                let [r, g, b] = frame.style.card_colour().map(srgb_to_linear);
+                [r, g, b, if frame.style.cards { 1.0 } else { 0.0 }]
+            },
         };
         gpu.queue
             .write_buffer(&self.view, 0, bytemuck::bytes_of(&uniform));

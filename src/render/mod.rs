@@ -19,9 +19,11 @@ pub mod lod;
 pub mod map;
 pub mod offscreen;
 pub mod overlay;
+pub mod text;
 
 pub use map::{FrameState, MapRenderer, Style};
-pub use offscreen::{RenderOptions, render_image, render_transition, render_view};
+pub use offscreen::{Picture, RenderOptions, render_image, render_transition, render_view};
+pub use text::Annotations;
 
 /// Everything that can stop a render.
 #[derive(Debug, thiserror::Error)]
@@ -50,10 +52,32 @@ pub struct Gpu {
 }
 
 impl Gpu {
-    /// Opens a device without a window.
+    /// Opens a device without a window. Vulkan, Metal and DX12 are asked first and OpenGL
+    /// only when none of them has an adapter: probing GL through EGL connects to Wayland,
+    /// which prints "XDG_RUNTIME_DIR is invalid" on every machine without a desktop
+    /// session (CI, SSH, a render farm) although nothing is wrong. `WGPU_BACKEND` still
+    /// picks the backends when set.
     pub fn headless() -> Result<Self, RenderError> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let from_env = wgpu::Backends::from_env();
+        let tries = match from_env {
+            Some(b) => vec![b],
+            None => vec![wgpu::Backends::PRIMARY, wgpu::Backends::GL],
+        };
+        let mut last = String::from("no backend tried");
+        for backends in tries {
+            match Self::headless_on(backends) {
+                Ok(gpu) => return Ok(gpu),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(RenderError::NoAdapter(last))
+    }
+
+    fn headless_on(backends: wgpu::Backends) -> Result<Self, RenderError> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends,
+            ..wgpu::InstanceDescriptor::new_without_display_handle_from_env()
+        });
         let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
             power_preference: wgpu::PowerPreference::HighPerformance,
             force_fallback_adapter: false,
@@ -125,6 +149,42 @@ impl Camera {
             span: 2.15,
         }
     }
+    /// The camera that shows `bounds` (min corner, max corner) whole on a `size` target,
+    /// with the same small margin as [`Self::fit_all`].
+    pub fn fit(bounds: ([f32; 2], [f32; 2]), size: (u32, u32)) -> Self {
+        let (lo, hi) = bounds;
+        let (w, h) = ((hi[0] - lo[0]).max(0.0), (hi[1] - lo[1]).max(0.0));
+        let (tw, th) = (size.0.max(1) as f32, size.1.max(1) as f32);
+        let short = tw.min(th);
+        // Layout units across the shorter side so that the box fits both ways.
+        let span = (w * short / tw).max(h * short / th) * 1.075;
+        if !(span.is_finite() && span > 0.0) {
+            return Self::fit_all();
+        }
+        Self {
+            centre: [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0],
+            span,
+        }
+    }
+
+    /// The camera `t` of the way from `self` to `other` (the span geometrically, so a zoom
+    /// looks even).
+    pub fn lerp(&self, other: &Camera, t: f32) -> Camera {
+        if t <= 0.0 {
+            return *self;
+        }
+        if t >= 1.0 {
+            return *other;
+        }
+        Camera {
+            centre: [
+                self.centre[0] + (other.centre[0] - self.centre[0]) * t,
+                self.centre[1] + (other.centre[1] - self.centre[1]) * t,
+            ],
+            span: self.span * (other.span / self.span.max(1e-12)).powf(t),
+        }
+    }
+
     /// Pixels per layout unit on a `width × height` target.
     pub fn pixels_per_unit(&self, width: u32, height: u32) -> f32 {
         width.min(height).max(1) as f32 / self.span.max(1e-9)
@@ -271,13 +331,16 @@ pub(crate) fn premultiplied_pipeline(
     })
 }
 
-/// The thumbnail size of a layout of `n` images: its own (`extras.cell`), else what fits
-/// `n` thumbnails in the normalised square.
-pub fn cell_of(extras: Option<&crate::layout::meta::LabelledLayout>, n: usize) -> f32 {
+/// The thumbnail size of a layout at `positions`: its own (`extras.cell`: the grid and
+/// metadata layouts), else from how densely its images lie ([`crate::layout::density`]).
+pub fn cell_of(
+    extras: Option<&crate::layout::meta::LabelledLayout>,
+    positions: &[[f32; 2]],
+) -> f32 {
     extras
         .map(|e| e.cell)
         .filter(|c| *c > 0.0)
-        .unwrap_or_else(|| 1.2 / (n.max(1) as f32).sqrt())
+        .unwrap_or_else(|| crate::layout::density::thumb_cell(positions))
 }
 
 /// Positions and thumbnail size of a cached layout.
@@ -286,6 +349,6 @@ pub fn layout_with_cell(
     layout: &str,
 ) -> Result<(Vec<[f32; 2]>, f32), RenderError> {
     let positions = prepared.layout(layout)?;
-    let cell = cell_of(prepared.layout_extras(layout).as_ref(), positions.len());
+    let cell = cell_of(prepared.layout_extras(layout).as_ref(), &positions);
     Ok((positions, cell))
 }

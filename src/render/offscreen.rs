@@ -11,6 +11,7 @@ use super::index::{LayoutIndex, half_extents};
 use super::lod::{self, LodPool};
 use super::map::{DIMMED, HIDDEN};
 use super::overlay::{Logo, read_logo};
+use super::text::{Annotations, TextLayer, text_scale};
 use super::{Camera, FrameState, Gpu, MapRenderer, RenderError, Style};
 use crate::cache::PreparedDataset;
 
@@ -148,20 +149,44 @@ pub fn tiles(size: (u32, u32), max: u32) -> Vec<(u32, u32, u32, u32)> {
     out
 }
 
-/// Draws what `frame` shows onto a `size` picture and reads it back: tiled beyond the
-/// adapter's texture limit (or `max_tile`), each tile culled and, when `lod` is given, with
-/// the detail level of the images large in it; the logo over the whole picture.
-#[allow(clippy::too_many_arguments)]
+/// What one picture shows and how big it is.
+#[derive(Clone, Copy, Debug)]
+pub struct Picture<'a> {
+    pub frame: FrameState,
+    pub size: (u32, u32),
+    /// Largest tile side (the adapter's texture limit when `None`).
+    pub max_tile: Option<u32>,
+    /// Labels, legend and title drawn over the images.
+    pub annotations: &'a Annotations,
+    /// Pixels per point of that text (see [`text_scale`]).
+    pub text_scale: f32,
+}
+
+impl<'a> Picture<'a> {
+    /// A `size` picture of `frame`, untiled below the texture limit, text sized for it.
+    pub fn new(frame: FrameState, size: (u32, u32), annotations: &'a Annotations) -> Self {
+        Self {
+            frame,
+            size,
+            max_tile: None,
+            annotations,
+            text_scale: text_scale(size, 1.0),
+        }
+    }
+}
+
+/// Draws `picture` and reads it back: tiled beyond the adapter's texture limit (or
+/// `max_tile`), each tile culled and, when `lod` is given, with the detail level of the
+/// images large in it; the text and the logo over the whole picture.
 pub fn render_view(
     gpu: &Gpu,
     map: &mut MapRenderer,
     index: &LayoutIndex,
     mut lod: Option<&mut LodPool>,
     mut logo: Option<&mut Logo>,
-    frame: &FrameState,
-    size: (u32, u32),
-    max_tile: Option<u32>,
+    picture: &Picture,
 ) -> Result<RgbaImage, RenderError> {
+    let (size, frame) = (picture.size, &picture.frame);
     if size.0 == 0 || size.1 == 0 {
         return Err(RenderError::Image(format!(
             "a picture of {}×{} pixels is empty",
@@ -176,7 +201,17 @@ pub fn render_view(
             size.0, size.1
         )));
     }
-    let max = tile_side(gpu, max_tile);
+    let mut text = (!picture.annotations.is_empty()).then(|| {
+        TextLayer::new(
+            gpu,
+            map.format(),
+            picture.annotations,
+            frame.camera,
+            size,
+            picture.text_scale,
+        )
+    });
+    let max = tile_side(gpu, picture.max_tile);
     let mut targets: Vec<Target> = Vec::new();
     for tile in tiles(size, max) {
         let tile_size = (tile.2, tile.3);
@@ -202,6 +237,9 @@ pub fn render_view(
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         let tile_frame = FrameState { camera, ..*frame };
         map.draw(gpu, &mut encoder, &target.view, tile_size, &tile_frame);
+        if let Some(text) = text.as_mut() {
+            text.draw(gpu, &mut encoder, &target.view, tile);
+        }
         if let Some(logo) = logo.as_deref_mut() {
             logo.draw(gpu, &mut encoder, &target.view, size, tile);
         }
@@ -247,6 +285,10 @@ pub struct RenderOptions {
     pub hide: bool,
     /// Colour by a field: per image a palette index (0: none), and the palette (sRGB).
     pub colours: Option<(Vec<u8>, Vec<[u8; 3]>)>,
+    /// Labels, legend and title over the images.
+    pub annotations: Annotations,
+    /// Text size factor (`None`: 1, text sized for the picture, see [`text_scale`]).
+    pub label_scale: Option<f32>,
 }
 
 /// Renders the transition from layout `from` to `to` at `blend` (0: `from`), headless.
@@ -259,26 +301,29 @@ pub fn render_transition(
     width: u32,
     height: u32,
 ) -> Result<RgbaImage, RenderError> {
+    let size = (width, height);
     let (positions, cell) = super::layout_with_cell(prepared, from)?;
     let mut map = MapRenderer::new(gpu, prepared, &positions, cell, FORMAT);
+    let start = LayoutIndex::new(positions, cell, half_extents(prepared)).fit(size);
     let (positions, cell) = super::layout_with_cell(prepared, to)?;
     if to != from {
         map.transition_to(gpu, &positions, cell);
     }
     let index = LayoutIndex::new(positions, cell, half_extents(prepared));
+    // The camera moves from the first layout's first view to the second's with the images.
+    let end = index.fit(size);
     let frame = FrameState {
         blend,
-        ..FrameState::still(Camera::fit_all())
+        ..FrameState::still(start.lerp(&end, blend))
     };
+    let none = Annotations::default();
     render_view(
         gpu,
         &mut map,
         &index,
         None,
         None,
-        &frame,
-        (width, height),
-        None,
+        &Picture::new(frame, size, &none),
     )
 }
 
@@ -313,16 +358,12 @@ pub fn render_image(
     };
     let frame = FrameState {
         style: options.style,
-        ..FrameState::still(options.camera.unwrap_or_else(Camera::fit_all))
+        ..FrameState::still(options.camera.unwrap_or_else(|| index.fit(size)))
     };
-    render_view(
-        gpu,
-        &mut map,
-        &index,
-        lod.as_mut(),
-        logo.as_mut(),
-        &frame,
-        size,
-        options.max_tile,
-    )
+    let picture = Picture {
+        max_tile: options.max_tile,
+        text_scale: text_scale(size, options.label_scale.unwrap_or(1.0)),
+        ..Picture::new(frame, size, &options.annotations)
+    };
+    render_view(gpu, &mut map, &index, lod.as_mut(), logo.as_mut(), &picture)
 }

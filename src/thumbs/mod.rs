@@ -61,6 +61,48 @@ pub fn fit_size(w: u32, h: u32, long: u32) -> (u32, u32) {
     }
 }
 
+/// sRGB byte → linear light, and back (for premultiplying in linear light, as the GPU
+/// filters sRGB textures).
+fn srgb_lut() -> &'static [f32; 256] {
+    static LUT: std::sync::OnceLock<[f32; 256]> = std::sync::OnceLock::new();
+    LUT.get_or_init(|| {
+        std::array::from_fn(|i| {
+            let c = i as f32 / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        })
+    })
+}
+
+fn linear_to_srgb(l: f32) -> u8 {
+    let c = if l <= 0.003_130_8 {
+        l * 12.92
+    } else {
+        1.055 * l.powf(1.0 / 2.4) - 0.055
+    };
+    (c * 255.0).round().clamp(0.0, 255.0) as u8
+}
+
+/// Multiplies each pixel's colour by its alpha in linear light (the sRGB texture's own
+/// space), so texture filtering blends colour by coverage: no dark fringe where an opaque
+/// texel meets a transparent one, and transparent texels are black.
+pub fn premultiply(image: &mut RgbaImage) {
+    let lut = srgb_lut();
+    for p in image.pixels_mut() {
+        let a = p[3];
+        if a == 255 {
+            continue;
+        }
+        let f = f32::from(a) / 255.0;
+        for c in 0..3 {
+            p[c] = linear_to_srgb(lut[usize::from(p[c])] * f);
+        }
+    }
+}
+
 /// Resizes with a Catmull-Rom (bicubic) filter, as Pillow's `thumbnail` does, alpha-aware (no dark fringes around transparent parts).
 pub fn resize(image: &RgbaImage, size: (u32, u32)) -> Result<RgbaImage, String> {
     if image.dimensions() == size {
@@ -177,6 +219,25 @@ pub fn decode_large(bytes: &[u8]) -> Result<RgbaImage, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn premultiplying_is_in_linear_light() {
+        let mut img = RgbaImage::from_raw(
+            3,
+            1,
+            vec![200, 100, 50, 255, 255, 255, 255, 0, 255, 255, 255, 128],
+        )
+        .unwrap();
+        premultiply(&mut img);
+        assert_eq!(
+            img.get_pixel(0, 0).0,
+            [200, 100, 50, 255],
+            "opaque: unchanged"
+        );
+        assert_eq!(img.get_pixel(1, 0).0, [0, 0, 0, 0], "transparent: black");
+        // Half coverage of white is half the light: sRGB 188, not 128.
+        assert_eq!(img.get_pixel(2, 0).0, [188, 188, 188, 128]);
+    }
 
     #[test]
     fn fit_size_keeps_aspect_and_never_upscales() {

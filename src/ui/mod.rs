@@ -374,7 +374,7 @@ pub fn layouts_ui(ui: &mut egui::Ui, state: &mut ViewState) {
     }
 }
 
-/// Thumbnail size, background, borders, filter, screenshot.
+/// Thumbnail size, background, borders, cards, filter, screenshot.
 pub fn settings_ui(ui: &mut egui::Ui, state: &mut ViewState) {
     ui.add(
         egui::Slider::new(&mut state.style.size_scale, 0.1..=4.0)
@@ -386,6 +386,8 @@ pub fn settings_ui(ui: &mut egui::Ui, state: &mut ViewState) {
         ui.color_edit_button_srgb(&mut state.style.background);
     });
     ui.checkbox(&mut state.style.borders, "borders");
+    ui.checkbox(&mut state.style.cards, "cards behind transparent images")
+        .on_hover_text("Icons and line art on a card that stands out from the background");
     ui.add(
         egui::Slider::new(&mut state.screenshot_scale, 1..=8)
             .text("screenshot size (times the view)"),

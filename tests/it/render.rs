@@ -11,8 +11,8 @@ use clip_plot::render::map::{DIMMED, SELECTED};
 use clip_plot::render::offscreen::FORMAT;
 use clip_plot::render::overlay::{Logo, read_logo};
 use clip_plot::render::{
-    Camera, FrameState, Gpu, MapRenderer, RenderOptions, Style, ease, layout_with_cell,
-    render_image, render_transition, render_view,
+    Annotations, Camera, FrameState, Gpu, MapRenderer, Picture, RenderOptions, Style, ease,
+    layout_with_cell, render_image, render_transition, render_view,
 };
 
 use crate::common::fixture;
@@ -209,19 +209,20 @@ fn selection_dimming_hover_borders_and_logo() {
             borders: true,
             background: [40, 44, 60],
             size_scale: 0.9,
+            cards: true,
         },
         ..FrameState::still(Camera::fit_all())
     };
     let mut lod = LodPool::new(p.clone(), &gpu, &map);
+    let none = Annotations::default();
+    let picture = Picture::new(frame, (384, 384), &none);
     let img = render_view(
         &gpu,
         &mut map,
         &index,
         Some(&mut lod),
         Some(&mut logo),
-        &frame,
-        (384, 384),
-        None,
+        &picture,
     )
     .unwrap();
     compare_with_reference(&img, "tuxpaint_states.png");
@@ -304,4 +305,93 @@ fn render_command_draws_screen_and_poster_sizes() {
         .filter(|p| p[0].max(p[1]).max(p[2]) - p[0].min(p[1]).min(p[2]) > 100)
         .count();
     assert!(colourful > 10_000, "no logo in the poster's corner");
+}
+
+/// Pixels that differ between `a` and `b` by more than 60 in some channel.
+fn changed_pixels(a: &image::RgbaImage, b: &image::RgbaImage) -> usize {
+    a.pixels()
+        .zip(b.pixels())
+        .filter(|(p, q)| (0..3).any(|c| p[c].abs_diff(q[c]) > 60))
+        .count()
+}
+
+#[test]
+fn pictures_carry_their_labels() {
+    let p = prepared_tuxpaint(std::path::Path::new(""));
+    let gpu = Gpu::headless().unwrap();
+    let ex = clip_plot::explore::Explorer::open(p.clone()).unwrap();
+    for (layout, reference) in [
+        ("categorical", "tuxpaint_categorical_labels.png"),
+        ("umap", "tuxpaint_umap_labels.png"),
+    ] {
+        let labels = ex.map_labels(layout, None).unwrap();
+        assert!(labels.len() >= 3, "{layout}: {} labels", labels.len());
+        let plain = render_image(&gpu, &p, layout, (384, 384), &RenderOptions::default()).unwrap();
+        let options = RenderOptions {
+            annotations: Annotations {
+                labels: labels.clone(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let img = render_image(&gpu, &p, layout, (384, 384), &options).unwrap();
+        compare_with_reference(&img, reference);
+        // The text is there: the label boxes changed a thousand pixels and more.
+        let changed = changed_pixels(&plain, &img);
+        assert!(changed > 1000, "{layout}: labels changed {changed} pixels");
+        // Twice the label scale: bigger text, more pixels.
+        let big = RenderOptions {
+            label_scale: Some(2.0),
+            ..options
+        };
+        let img2 = render_image(&gpu, &p, layout, (384, 384), &big).unwrap();
+        let changed2 = changed_pixels(&plain, &img2);
+        assert!(
+            changed2 as f64 > 1.5 * changed as f64 || labels.len() > 12,
+            "{layout}: label scale 2 changed {changed2} pixels, 1 changed {changed}"
+        );
+    }
+}
+
+#[test]
+fn a_tiled_poster_has_no_seam_through_its_text() {
+    let p = prepared_tuxpaint(std::path::Path::new(""));
+    let gpu = Gpu::headless().unwrap();
+    let ex = clip_plot::explore::Explorer::open(p.clone()).unwrap();
+    let whole = RenderOptions {
+        annotations: Annotations {
+            labels: ex.map_labels("categorical", None).unwrap(),
+            title: Some("Tux Paint stamps by category".into()),
+            legend: Some((
+                "category".into(),
+                vec![clip_plot::render::legend::LegendItem {
+                    label: "animals".into(),
+                    colour: [200, 80, 40],
+                    count: 16,
+                }],
+            )),
+        },
+        ..Default::default()
+    };
+    let tiled = RenderOptions {
+        max_tile: Some(128),
+        ..whole.clone()
+    };
+    let a = render_image(&gpu, &p, "categorical", (640, 384), &whole).unwrap();
+    let b = render_image(&gpu, &p, "categorical", (640, 384), &tiled).unwrap();
+    b.save(out_dir().join("tuxpaint_tiled_text.png")).unwrap();
+    // The title is centred on x = 320, 64 px from the tile boundaries at 256 and 384: any
+    // title wider than that crosses tiles, and so do labels. Every pixel agrees.
+    let plain = render_image(&gpu, &p, "categorical", (640, 384), &Default::default()).unwrap();
+    let title_band =
+        |img: &image::RgbaImage| image::imageops::crop_imm(img, 200, 0, 240, 60).to_image();
+    assert!(
+        changed_pixels(&title_band(&plain), &title_band(&a)) > 500,
+        "no title over the top"
+    );
+    let (mean, far) = difference(&a, &b);
+    assert!(
+        mean < 0.2 && far < 0.0005,
+        "tiled text differs: mean {mean}, far {far}"
+    );
 }

@@ -6,7 +6,7 @@ use clip_plot::dataset::DatasetOptions;
 use clip_plot::explore::state::FilterState;
 use clip_plot::prepare::{NoProgress, PrepareOptions, prepare};
 use clip_plot::render::offscreen::FORMAT;
-use clip_plot::render::{Camera, FrameState, Gpu, render_view};
+use clip_plot::render::{Annotations, Camera, FrameState, Gpu, Picture, render_view};
 
 use crate::common::fixture;
 
@@ -33,18 +33,18 @@ fn share_still_bright(plain: &image::RgbaImage, shot: &image::RgbaImage, at: f64
 }
 
 fn draw(gpu: &Gpu, s: &mut Session, camera: Camera) -> image::RgbaImage {
+    draw_with(gpu, s, camera, &Annotations::default())
+}
+
+fn draw_with(
+    gpu: &Gpu,
+    s: &mut Session,
+    camera: Camera,
+    annotations: &Annotations,
+) -> image::RgbaImage {
     let frame = FrameState::still(camera);
-    let img = render_view(
-        gpu,
-        &mut s.map,
-        &s.index,
-        Some(&mut s.lod),
-        None,
-        &frame,
-        (320, 320),
-        None,
-    )
-    .unwrap();
+    let picture = Picture::new(frame, (320, 320), annotations);
+    let img = render_view(gpu, &mut s.map, &s.index, Some(&mut s.lod), None, &picture).unwrap();
     s.invalidate_visible();
     img
 }
@@ -415,7 +415,7 @@ fn colour_by_hide_and_saved_views_show_in_pictures() {
         .filter(|&i| s.metadata_of(i).iter().any(|(k, _)| k == "category"))
         .count();
     assert_eq!(c.legend.iter().map(|e| e.count).sum::<usize>(), filled);
-    let mut coloured = draw(&gpu, &mut s, all);
+    let coloured = draw(&gpu, &mut s, all);
     for entry in c.legend.iter().take(3) {
         let (before, after) = (
             pixels_near(&plain, entry.colour, 24),
@@ -427,16 +427,19 @@ fn colour_by_hide_and_saved_views_show_in_pictures() {
             entry.label
         );
     }
-    let items = clip_plot::app::legend_items(&c);
-    clip_plot::render::legend::stamp_legend(&gpu, &mut coloured, "category", &items).unwrap();
+    let legend = Annotations {
+        legend: Some(("category".to_string(), clip_plot::app::legend_items(&c))),
+        ..Default::default()
+    };
+    let coloured = draw_with(&gpu, &mut s, all, &legend);
     coloured
         .save(out.join("session_colour_category.png"))
         .unwrap();
     // The legend sits bottom-left: dark box, swatches in the entries' colours.
-    let corner = image::imageops::crop_imm(&coloured, 0, 320 - 140, 140, 140).to_image();
+    let corner = image::imageops::crop_imm(&coloured, 0, 320 - 200, 190, 200).to_image();
     assert!(pixels_near(&corner, c.legend[0].colour, 10) > 15);
-    let rest = image::imageops::crop_imm(&coloured, 140, 0, 180, 320).to_image();
-    let before = image::imageops::crop_imm(&plain, 140, 0, 180, 320).to_image();
+    let rest = image::imageops::crop_imm(&coloured, 190, 0, 130, 320).to_image();
+    let before = image::imageops::crop_imm(&plain, 190, 0, 130, 320).to_image();
     assert!(
         pixels_near(&rest, [0, 0, 0], 30) <= pixels_near(&before, [0, 0, 0], 30) + 100,
         "the legend spreads beyond the corner"
