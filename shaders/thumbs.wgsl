@@ -33,6 +33,8 @@ struct View {
     accent: vec4<f32>,
     // Card behind images with transparency (linear RGB; a = 1: on, 0: off).
     card: vec4<f32>,
+    // The coarsest atlas level drawn: 0 turns mip mapping off (the benchmark compares).
+    max_lod: f32,
 };
 
 struct Thumb {
@@ -62,6 +64,9 @@ const DIMMED: u32 = 0x2000000u;
 const HIDDEN: u32 = 0x4000000u;
 
 const PAGE_PX: f32 = 2048.0;
+const CELL_PX: f32 = 32.0;
+// Mip levels of the atlas pages (32, 16, 8, 4 pixels a cell).
+const MIP_LEVELS: f32 = 4.0;
 const LOD_SLOT_PX: f32 = 256.0;
 const LOD_PER_ROW: u32 = 8u;
 const LOD_PER_PAGE: u32 = 64u;
@@ -79,7 +84,7 @@ const LOD_PER_PAGE: u32 = 64u;
 
 struct VsOut {
     @builtin(position) clip: vec4<f32>,
-    // Atlas texture coordinates.
+    // Atlas texel coordinates (level 0 pixels).
     @location(0) uv: vec2<f32>,
     // 0..1 across the quad, v downwards.
     @location(1) local: vec2<f32>,
@@ -90,6 +95,9 @@ struct VsOut {
     @location(5) @interpolate(flat) hovered: u32,
     @location(6) @interpolate(flat) large_size: vec2<f32>,
     @location(7) @interpolate(flat) thumb_flags: u32,
+    // The atlas mip level for this image on screen, and its cell's top-left texel.
+    @location(8) @interpolate(flat) lod: f32,
+    @location(9) @interpolate(flat) cell_origin: vec2<f32>,
 };
 
 @vertex
@@ -112,9 +120,15 @@ fn vs_main(@builtin(vertex_index) v: u32, @builtin(instance_index) k: u32) -> Vs
     var out: VsOut;
     out.clip = vec4((world - view.centre) * view.scale, 0.0, 1.0);
     let local = vec2(c.x, 1.0 - c.y);
-    out.uv = (t.rect.xy + local * t.rect.zw) / PAGE_PX;
+    out.uv = t.rect.xy + local * t.rect.zw;
     out.local = local;
     out.px = half * view.scale * view.viewport;
+    // Texels per pixel on the longer axis: the level whose texels are about a pixel. The
+    // quad is axis-aligned and drawn at one scale, so this is exact and the same for every
+    // fragment (no derivatives, and the level sampling below stays legal in branches).
+    let texels = max(t.rect.z / max(out.px.x, 1e-3), t.rect.w / max(out.px.y, 1e-3));
+    out.lod = clamp(log2(max(texels, 1e-6)), 0.0, min(MIP_LEVELS - 1.0, view.max_lod));
+    out.cell_origin = floor(t.rect.xy);
     out.page = t.page;
     out.bits = state[i];
     out.hovered = select(0u, 1u, i == view.hover);
@@ -137,8 +151,12 @@ fn dimmed(rgb: vec3<f32>) -> vec3<f32> {
 
 @fragment
 fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
-    // No mip levels: sampling level 0 explicitly keeps the branch below legal.
-    var colour = textureSampleLevel(pages, linear_sampler, in.uv, in.page, 0.0);
+    // Trilinear between the two levels around `lod`; kept half a texel of the coarser one
+    // inside the cell, so no level reads a neighbouring cell (cells are padded with their
+    // edge pixels, see `atlas::build_mips`).
+    let inset = 0.5 * exp2(ceil(in.lod));
+    let uv = clamp(in.uv, in.cell_origin + inset, in.cell_origin + CELL_PX - inset);
+    var colour = textureSampleLevel(pages, linear_sampler, uv / PAGE_PX, in.page, in.lod);
     let slot = in.bits & SLOT_MASK;
     if (slot != 0u) {
         let s = slot - 1u;

@@ -107,6 +107,10 @@ impl UmapMonitor for UmapProgress<'_> {
 /// Similar images kept per image, for the lightbox and "similar images".
 pub const NEIGHBOURS_K: usize = 20;
 
+/// Version of the atlas pages' layout, in their fingerprint: 2 added the mip levels after
+/// level 0, so pages of older caches are packed again (from the stored cells, no decoding).
+const ATLAS_VERSION: u32 = 2;
+
 /// What to prepare and how.
 #[derive(Clone, Debug)]
 pub struct PrepareOptions {
@@ -301,6 +305,7 @@ pub fn prepare(
     progress.begin("atlas", shown.len() as u64);
     let mut fp = Fingerprint::default();
     fp.add_u64(u64::from(FORMAT_VERSION))
+        .add_u64(u64::from(ATLAS_VERSION))
         .add_u64(u64::from(opts.large_px));
     for (i, chunk, stored) in &shown {
         fp.add_str(&dataset.images[*i].rel)
@@ -359,12 +364,18 @@ pub fn prepare(
             .enumerate()
             .try_for_each(|(p, members)| {
                 let mut page = atlas::empty_page();
+                let mut cells = Vec::with_capacity(members.len());
                 for (k, (_, chunk, stored)) in members.iter().enumerate() {
                     let (_, x, y) = atlas::cell_of(p * per_page + k);
                     if let Some(data) = chunk_data.get(chunk) {
                         atlas::place_cell(&mut page, data.cell(stored.slot), x, y);
+                        let (w, h) = (u32::from(stored.small_w), u32::from(stored.small_h));
+                        cells.push((x, y, w, h));
                     }
                 }
+                // Its mip levels follow level 0 in the same file.
+                let mips = atlas::build_mips(&page, &cells);
+                page.extend_from_slice(&mips);
                 progress.advance(members.len() as u64);
                 let path = cache.page(p as u32);
                 atomic_write(&path, &page).map_err(io(&path))

@@ -446,6 +446,12 @@ impl PreparedDataset {
         let pages = (0..page_count)
             .map(|p| map_file(&dir.page(p)))
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(p) = pages
+            .iter()
+            .position(|m| m.len() < crate::thumbs::atlas::PAGE_BYTES)
+        {
+            return Err(corrupt(dir.page(p as u32), "is truncated".into()));
+        }
         Ok(Self {
             dir,
             manifest: std::sync::RwLock::new(Arc::new(manifest)),
@@ -486,8 +492,18 @@ impl PreparedDataset {
     }
 
     /// BC1 bytes of atlas page `p`.
+    /// Level 0 of atlas page `p` (BC1, uploadable as it is).
     pub fn page(&self, p: usize) -> &[u8] {
-        &self.pages[p]
+        let page = &self.pages[p];
+        &page[..page.len().min(crate::thumbs::atlas::PAGE_BYTES)]
+    }
+
+    /// Mip levels 1.. of atlas page `p`, one after the other (see `atlas::build_mips`);
+    /// `None` for pages packed before they had them.
+    pub fn page_mips(&self, p: usize) -> Option<&[u8]> {
+        use crate::thumbs::atlas::{MIP_BYTES, PAGE_BYTES};
+        let page = &self.pages[p];
+        (page.len() == PAGE_BYTES + MIP_BYTES).then(|| &page[PAGE_BYTES..])
     }
     pub fn page_count(&self) -> usize {
         self.pages.len()

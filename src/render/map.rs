@@ -65,6 +65,8 @@ struct ViewUniform {
     dim: f32,
     accent: [f32; 4],
     card: [f32; 4],
+    max_lod: f32,
+    pad: [f32; 3],
 }
 
 /// How thumbnails look; the settings panel edits it.
@@ -165,6 +167,9 @@ pub struct MapRenderer {
     visible: Option<u32>,
     gpu_bytes: u64,
     format: wgpu::TextureFormat,
+    /// Sample small thumbnails from the atlas's mip levels (off: level 0 only, for the
+    /// aliasing benchmark).
+    pub mip_mapping: bool,
 }
 
 /// An sRGB byte as linear light (the targets are sRGB: the shader works linear).
@@ -188,6 +193,7 @@ fn array_texture(
     label: &str,
     format: wgpu::TextureFormat,
     layers: u32,
+    mip_level_count: u32,
 ) -> wgpu::Texture {
     device.create_texture(&wgpu::TextureDescriptor {
         label: Some(label),
@@ -196,7 +202,7 @@ fn array_texture(
             height: atlas::PAGE_PX,
             depth_or_array_layers: layers,
         },
-        mip_level_count: 1,
+        mip_level_count,
         sample_count: 1,
         dimension: wgpu::TextureDimension::D2,
         format,
@@ -205,11 +211,86 @@ fn array_texture(
     })
 }
 
-/// Bytes of one 2048² page in `format`.
+/// Bytes of one 2048² page in `format` (level 0 only).
 fn page_bytes(format: wgpu::TextureFormat) -> u64 {
     match format {
         wgpu::TextureFormat::Bc1RgbaUnormSrgb => atlas::PAGE_BYTES as u64,
         _ => u64::from(atlas::PAGE_PX) * u64::from(atlas::PAGE_PX) * 4,
+    }
+}
+
+/// Uploads every atlas page of `prepared` with its mip levels into `texture` (BC1 as
+/// stored, else decoded to RGBA8). Pages packed before they had mip levels get them built
+/// here, on the rayon pool.
+fn upload_pages(gpu: &Gpu, prepared: &PreparedDataset, texture: &wgpu::Texture) {
+    let count = prepared.page_count();
+    let mut cells: Vec<Vec<(u32, u32, u32, u32)>> = vec![Vec::new(); count];
+    if (0..count).any(|p| prepared.page_mips(p).is_none()) {
+        for r in prepared.thumb_records() {
+            if let Some(list) = cells.get_mut(r.page as usize) {
+                let (w, h) = (u32::from(r.small_w), u32::from(r.small_h));
+                list.push((u32::from(r.cell_x), u32::from(r.cell_y), w, h));
+            }
+        }
+    }
+    let built: Vec<Option<Vec<u8>>> = (0..count)
+        .into_par_iter()
+        .map(|p| {
+            prepared
+                .page_mips(p)
+                .is_none()
+                .then(|| atlas::build_mips(prepared.page(p), &cells[p]))
+        })
+        .collect();
+    for (p, built) in built.iter().enumerate() {
+        let mips = built
+            .as_deref()
+            .or_else(|| prepared.page_mips(p))
+            .unwrap_or(&[]);
+        for level in 0..atlas::MIP_LEVELS {
+            let (offset, side) = atlas::mip_level(level);
+            let bc1 = if level == 0 {
+                prepared.page(p)
+            } else {
+                let len = atlas::PAGE_BYTES >> (2 * level);
+                match mips.get(offset - atlas::PAGE_BYTES..offset - atlas::PAGE_BYTES + len) {
+                    Some(bytes) => bytes,
+                    None => continue,
+                }
+            };
+            let expanded;
+            let (data, bytes_per_row): (&[u8], u32) = if gpu.bc {
+                (bc1, (side / 4) * atlas::BLOCK_BYTES as u32)
+            } else {
+                let mut rgba = vec![0u8; (side * side * 4) as usize];
+                texpresso::Format::Bc1.decompress(bc1, side as usize, side as usize, &mut rgba);
+                expanded = rgba;
+                (&expanded, side * 4)
+            };
+            gpu.queue.write_texture(
+                wgpu::TexelCopyTextureInfo {
+                    texture,
+                    mip_level: level,
+                    origin: wgpu::Origin3d {
+                        x: 0,
+                        y: 0,
+                        z: p as u32,
+                    },
+                    aspect: wgpu::TextureAspect::All,
+                },
+                data,
+                wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(bytes_per_row),
+                    rows_per_image: None,
+                },
+                wgpu::Extent3d {
+                    width: side,
+                    height: side,
+                    depth_or_array_layers: 1,
+                },
+            );
+        }
     }
 }
 
@@ -225,47 +306,13 @@ impl MapRenderer {
     ) -> Self {
         let device = &gpu.device;
         let layers = prepared.page_count().max(1) as u32;
-        let (tex_format, bytes_per_row) = if gpu.bc {
-            (
-                wgpu::TextureFormat::Bc1RgbaUnormSrgb,
-                (atlas::PAGE_PX / 4) * atlas::BLOCK_BYTES as u32,
-            )
+        let tex_format = if gpu.bc {
+            wgpu::TextureFormat::Bc1RgbaUnormSrgb
         } else {
-            (wgpu::TextureFormat::Rgba8UnormSrgb, atlas::PAGE_PX * 4)
+            wgpu::TextureFormat::Rgba8UnormSrgb
         };
-        let texture = array_texture(device, "atlas pages", tex_format, layers);
-        for p in 0..prepared.page_count() {
-            let expanded;
-            let data: &[u8] = if gpu.bc {
-                prepared.page(p)
-            } else {
-                expanded = atlas::decode_page_rgba(prepared.page(p)).into_raw();
-                &expanded
-            };
-            gpu.queue.write_texture(
-                wgpu::TexelCopyTextureInfo {
-                    texture: &texture,
-                    mip_level: 0,
-                    origin: wgpu::Origin3d {
-                        x: 0,
-                        y: 0,
-                        z: p as u32,
-                    },
-                    aspect: wgpu::TextureAspect::All,
-                },
-                data,
-                wgpu::TexelCopyBufferLayout {
-                    offset: 0,
-                    bytes_per_row: Some(bytes_per_row),
-                    rows_per_image: None,
-                },
-                wgpu::Extent3d {
-                    width: atlas::PAGE_PX,
-                    height: atlas::PAGE_PX,
-                    depth_or_array_layers: 1,
-                },
-            );
-        }
+        let texture = array_texture(device, "atlas pages", tex_format, layers, atlas::MIP_LEVELS);
+        upload_pages(gpu, prepared, &texture);
         // The level-of-detail pool: a fixed number of slots, whatever N is. BC1 where the
         // adapter has it (32 KiB a slot), else RGBA8 with half as many slots.
         let (lod_format, lod_layers) = if gpu.bc {
@@ -273,17 +320,19 @@ impl MapRenderer {
         } else {
             (wgpu::TextureFormat::Rgba8UnormSrgb, 8)
         };
-        let lod_texture = array_texture(device, "detail pages", lod_format, lod_layers);
+        let lod_texture = array_texture(device, "detail pages", lod_format, lod_layers, 1);
         let array_view = |t: &wgpu::Texture| {
             t.create_view(&wgpu::TextureViewDescriptor {
                 dimension: Some(wgpu::TextureViewDimension::D2Array),
                 ..Default::default()
             })
         };
+        // Trilinear: the shader picks the level per image (see `fs_main`).
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
-            label: Some("linear"),
+            label: Some("trilinear"),
             mag_filter: wgpu::FilterMode::Linear,
             min_filter: wgpu::FilterMode::Linear,
+            mipmap_filter: wgpu::MipmapFilterMode::Linear,
             ..Default::default()
         });
         let half = super::index::half_extents(prepared);
@@ -453,7 +502,8 @@ impl MapRenderer {
             ],
         });
         let pipeline = super::premultiplied_pipeline(device, "thumbs", &layout, &shader, format);
-        let gpu_bytes = page_bytes(tex_format) * u64::from(layers)
+        // Levels 1.. add a third.
+        let gpu_bytes = page_bytes(tex_format) * u64::from(layers) * 4 / 3
             + page_bytes(lod_format) * u64::from(lod_layers)
             + instances.size()
             + positions.size()
@@ -479,6 +529,7 @@ impl MapRenderer {
             visible: None,
             gpu_bytes,
             format,
+            mip_mapping: true,
         }
     }
 
@@ -666,6 +717,12 @@ impl MapRenderer {
                 let [r, g, b] = frame.style.card_colour().map(srgb_to_linear);
                 [r, g, b, if frame.style.cards { 1.0 } else { 0.0 }]
             },
+            max_lod: if self.mip_mapping {
+                (atlas::MIP_LEVELS - 1) as f32
+            } else {
+                0.0
+            },
+            pad: [0.0; 3],
         };
         gpu.queue
             .write_buffer(&self.view, 0, bytemuck::bytes_of(&uniform));

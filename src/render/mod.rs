@@ -11,6 +11,7 @@
 //! - [`offscreen`]: frames read back to images, tiled beyond the texture limit.
 //! - [`bench`]: the scripted fly-through behind `clip-plot-view bench`.
 
+pub mod aliasing;
 pub mod bench;
 pub mod camera;
 pub mod index;

@@ -29,6 +29,22 @@ pub const CELL_BYTES: usize = ((CELL_PX / 4) * (CELL_PX / 4)) as usize * BLOCK_B
 /// Bytes of one page.
 pub const PAGE_BYTES: usize = PAGE_BLOCKS * PAGE_BLOCKS * BLOCK_BYTES;
 
+/// Mip levels of a page: 32, 16, 8 and 4 pixels a cell. Below 4 a BC1 block would hold
+/// parts of several cells (their colours quantised together), so the chain stops there.
+pub const MIP_LEVELS: u32 = 4;
+
+/// Bytes of levels 1.. of a page, stored after level 0 in the page file.
+pub const MIP_BYTES: usize = PAGE_BYTES / 4 + PAGE_BYTES / 16 + PAGE_BYTES / 64;
+
+/// Where each mip level starts in a page file, and its side in pixels.
+pub fn mip_level(level: u32) -> (usize, u32) {
+    let mut offset = 0;
+    for l in 0..level {
+        offset += PAGE_BYTES >> (2 * l);
+    }
+    (offset, PAGE_PX >> level)
+}
+
 /// A BC1 block whose 16 pixels are all transparent (colour0 ≤ colour1 selects the
 /// 3-colour + transparent mode; index 3 everywhere).
 const TRANSPARENT_BLOCK: [u8; BLOCK_BYTES] = [0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
@@ -119,6 +135,118 @@ pub fn transparent_share(page: &[u8], x: u32, y: u32, w: u32, h: u32) -> f32 {
     transparent as f32 / (w * h) as f32
 }
 
+/// Levels 1 to [`MIP_LEVELS`] − 1 of a BC1 `page`, encoded BC1 one after the other.
+///
+/// Each cell (x, y, w, h: the thumbnail in the top-left of its 32-pixel cell) is first
+/// padded to the whole cell by repeating its edge pixels, so a coarse level of a small or
+/// narrow thumbnail keeps its colours instead of fading into the empty part of the cell;
+/// cells are aligned on 32 pixels, so box filtering down to 4 pixels a cell never mixes
+/// two cells. Filtering is in linear light on premultiplied colour (a transparent texel
+/// adds nothing, so no dark fringes); each level is stored with straight colour and the
+/// 1-bit alpha BC1 has (covered at least half), which is premultiplied colour for
+/// texels that are either opaque or black and transparent.
+pub fn build_mips(page: &[u8], cells: &[(u32, u32, u32, u32)]) -> Vec<u8> {
+    let mut level0 = decode_page_rgba(page);
+    for &(x, y, w, h) in cells {
+        pad_cell(&mut level0, x, y, w, h);
+    }
+    let lut = srgb_to_linear_lut();
+    // Premultiplied linear RGBA of level 1, averaged straight from level 0's bytes.
+    let side = (PAGE_PX / 2) as usize;
+    let raw = level0.as_raw();
+    let mut level: Vec<[f32; 4]> = vec![[0.0; 4]; side * side];
+    for (i, out) in level.iter_mut().enumerate() {
+        let (x, y) = (2 * (i % side), 2 * (i / side));
+        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+            let o = ((y + dy) * PAGE_PX as usize + x + dx) * 4;
+            let a = f32::from(raw[o + 3]) / 255.0;
+            for c in 0..3 {
+                out[c] += lut[usize::from(raw[o + c])] * a * 0.25;
+            }
+            out[3] += a * 0.25;
+        }
+    }
+    let mut side = side;
+    let mut out = Vec::with_capacity(MIP_BYTES);
+    for _ in 1..MIP_LEVELS {
+        out.extend_from_slice(&encode_level(&level, side));
+        let half = side / 2;
+        level = (0..half * half)
+            .map(|i| {
+                let (x, y) = (2 * (i % half), 2 * (i / half));
+                let mut sum = [0.0f32; 4];
+                for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                    let t = level[(y + dy) * side + x + dx];
+                    for c in 0..4 {
+                        sum[c] += t[c] * 0.25;
+                    }
+                }
+                sum
+            })
+            .collect();
+        side = half;
+    }
+    out
+}
+
+/// Fills the part of the 32-pixel cell at (`x`, `y`) outside its `w × h` thumbnail with
+/// the nearest edge pixel of the thumbnail.
+fn pad_cell(page: &mut RgbaImage, x: u32, y: u32, w: u32, h: u32) {
+    let (w, h) = (w.clamp(1, CELL_PX), h.clamp(1, CELL_PX));
+    if x + CELL_PX > PAGE_PX || y + CELL_PX > PAGE_PX {
+        return;
+    }
+    for dy in 0..CELL_PX {
+        for dx in 0..CELL_PX {
+            if dx < w && dy < h {
+                continue;
+            }
+            let src = *page.get_pixel(x + dx.min(w - 1), y + dy.min(h - 1));
+            page.put_pixel(x + dx, y + dy, src);
+        }
+    }
+}
+
+fn srgb_to_linear_lut() -> [f32; 256] {
+    std::array::from_fn(|i| {
+        let c = i as f32 / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    })
+}
+
+/// One level of premultiplied linear texels, `side × side`, as BC1 (straight sRGB colour).
+fn encode_level(level: &[[f32; 4]], side: usize) -> Vec<u8> {
+    let to_srgb = |l: f32| {
+        let c = if l <= 0.003_130_8 {
+            l * 12.92
+        } else {
+            1.055 * l.max(0.0).powf(1.0 / 2.4) - 0.055
+        };
+        (c * 255.0).round().clamp(0.0, 255.0) as u8
+    };
+    let mut rgba = vec![0u8; side * side * 4];
+    for (t, px) in level.iter().zip(rgba.chunks_exact_mut(4)) {
+        let a = t[3];
+        if a > 0.0 {
+            for c in 0..3 {
+                px[c] = to_srgb(t[c] / a);
+            }
+        }
+        px[3] = (a * 255.0).round().clamp(0.0, 255.0) as u8;
+    }
+    let mut out = vec![0u8; (side / 4) * (side / 4) * BLOCK_BYTES];
+    let params = texpresso::Params {
+        algorithm: texpresso::Algorithm::RangeFit,
+        ..Default::default()
+    };
+    texpresso::Format::Bc1.compress(&rgba, side, side, params, &mut out);
+    out
+}
+
 /// Decodes a BC1 page to RGBA8 (for adapters without BC textures, tests and pictures).
 pub fn decode_page_rgba(page: &[u8]) -> RgbaImage {
     let mut out = vec![0u8; (PAGE_PX * PAGE_PX * 4) as usize];
@@ -136,6 +264,43 @@ pub fn decode_cell_rgba(cell: &[u8]) -> RgbaImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mips_average_each_cell_without_bleeding() {
+        // Cell 0: a 32×8 black-and-white stripe pattern; cell 1 (its right neighbour): red
+        // 16×32; both on transparent.
+        let stripes = RgbaImage::from_fn(32, 8, |x, _| {
+            let v = if x % 2 == 0 { 255 } else { 0 };
+            image::Rgba([v, v, v, 255])
+        });
+        let red = RgbaImage::from_pixel(16, 32, image::Rgba([230, 20, 20, 255]));
+        let mut page = empty_page();
+        place_cell(&mut page, &encode_cell(&stripes), 0, 0);
+        place_cell(&mut page, &encode_cell(&red), 32, 0);
+        let mips = build_mips(&page, &[(0, 0, 32, 8), (32, 0, 16, 32)]);
+        assert_eq!(mips.len(), MIP_BYTES);
+        for level in 1..MIP_LEVELS {
+            let (offset, side) = mip_level(level);
+            let bytes = &mips[offset - PAGE_BYTES..][..(PAGE_BYTES >> (2 * level))];
+            let mut rgba = vec![0u8; (side * side * 4) as usize];
+            texpresso::Format::Bc1.decompress(bytes, side as usize, side as usize, &mut rgba);
+            let img = RgbaImage::from_raw(side, side, rgba).unwrap();
+            let cell = CELL_PX >> level;
+            // The stripes average to mid grey in linear light (sRGB ~188), padded down
+            // the whole cell; the red cell stays red to its edge, padded right.
+            let grey = img.get_pixel(cell / 2, cell - 1);
+            assert!(
+                grey[3] == 255 && (170..=205).contains(&grey[0]),
+                "{level}: {grey:?}"
+            );
+            let edge = img.get_pixel(cell, 0);
+            assert!(edge[0] > 200 && edge[1] < 60, "{level}: {edge:?}");
+            let padded = img.get_pixel(2 * cell - 1, cell - 1);
+            assert!(padded[0] > 200 && padded[1] < 60, "{level}: {padded:?}");
+            // Beyond the two cells: still transparent.
+            assert_eq!(img.get_pixel(2 * cell, 0)[3], 0, "{level}");
+        }
+    }
 
     #[test]
     fn cell_round_trip_keeps_colour_and_transparency() {

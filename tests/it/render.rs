@@ -395,3 +395,81 @@ fn a_tiled_poster_has_no_seam_through_its_text() {
         "tiled text differs: mean {mean}, far {far}"
     );
 }
+
+#[test]
+fn mip_levels_keep_fine_patterns_from_aliasing() {
+    use clip_plot::render::aliasing::{FACTOR, aliasing_error, box_filter};
+    // 100 high-frequency images: one-pixel stripes and checks in two colours each, 32
+    // pixels wide so the atlas keeps every stripe.
+    let dir = tempfile::tempdir().unwrap();
+    let images = dir.path().join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    for k in 0..100u32 {
+        let a = [(k * 37 % 256) as u8, (k * 91 % 256) as u8, 230];
+        let b = [20, (k * 53 % 200) as u8, (k * 17 % 256) as u8];
+        let img = image::RgbImage::from_fn(32, 32, |x, y| {
+            let on = match k % 3 {
+                0 => x % 2 == 0,
+                1 => y % 2 == 0,
+                _ => (x + y) % 2 == 0,
+            };
+            image::Rgb(if on { a } else { b })
+        });
+        img.save(images.join(format!("pattern_{k:03}.png")))
+            .unwrap();
+    }
+    let cache = dir.path().join("cache");
+    clip_plot::prepare::prepare(
+        &clip_plot::prepare::PrepareOptions::new(clip_plot::dataset::DatasetOptions {
+            root: dir.path().to_path_buf(),
+            cache: Some(cache.clone()),
+            ..Default::default()
+        }),
+        &clip_plot::prepare::NoProgress,
+    )
+    .unwrap();
+    let p = Arc::new(PreparedDataset::open(&cache).unwrap());
+    assert!(p.page_mips(0).is_some(), "prepare writes the mip levels");
+    let gpu = Gpu::headless().unwrap();
+    let (positions, cell) = layout_with_cell(&p, "grid").unwrap();
+    let mut map = MapRenderer::new(&gpu, &p, &positions, cell, FORMAT);
+    let index = LayoutIndex::new(positions, cell, half_extents(&p));
+    // Thumbnails about 9 pixels wide: the atlas's 32-pixel cells are sampled ~3.5:1.
+    let size = (100, 100);
+    let frame = FrameState::still(index.fit(size));
+    let with = aliasing_error(&gpu, &mut map, &index, &frame, size).unwrap();
+    map.mip_mapping = false;
+    let without = aliasing_error(&gpu, &mut map, &index, &frame, size).unwrap();
+    map.mip_mapping = true;
+    println!("aliasing: {with:.1} levels with mip levels, {without:.1} without");
+    assert!(
+        with < 0.6 * without,
+        "mip levels do not reduce aliasing: {with:.1} vs {without:.1}"
+    );
+    let none = Annotations::default();
+    let img = render_view(
+        &gpu,
+        &mut map,
+        &index,
+        None,
+        None,
+        &Picture::new(frame, size, &none),
+    )
+    .unwrap();
+    compare_with_reference(&img, "patterns_mipmapped.png");
+    // The reference the measure compares with, saved to look at beside it.
+    map.mip_mapping = false;
+    let big = (size.0 * FACTOR, size.1 * FACTOR);
+    let reference = render_view(
+        &gpu,
+        &mut map,
+        &index,
+        None,
+        None,
+        &Picture::new(frame, big, &none),
+    )
+    .unwrap();
+    box_filter(&reference, FACTOR)
+        .save(out_dir().join("patterns_supersampled.png"))
+        .unwrap();
+}
