@@ -23,9 +23,12 @@
 
 use super::spatial::SpatialHash;
 
-/// Thumbnail side over the typical spacing of neighbours: 1 tiles a cluster edge to edge
-/// (with random positions some overlap and some gaps remain).
-pub const SPACING_FACTOR: f32 = 1.0;
+/// Thumbnail side over the typical spacing of neighbours: 1 would tile a regular cluster
+/// edge to edge, but UMAP's clusters are irregular and denser inside than their spacing
+/// says (gaps and overlaps): at 2 a cluster reads as one mosaic and most of each image
+/// stays in view. On the 785 Tux Paint stamps at 1080p, 1 draws 9% of the pixels, 2 draws
+/// 13% (with cards; the old fixed 1.2 / √N, fitted to every outlier: 5%).
+pub const SPACING_FACTOR: f32 = 2.0;
 
 /// Share of points left outside the robust bounds on each side of each axis.
 const TAIL: f64 = 0.01;
