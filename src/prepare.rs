@@ -833,7 +833,7 @@ pub fn prepare(
         let h = &opts.hotspots;
         let cluster_fp = {
             let mut fp = derived(
-                "hotspots-v1",
+                "hotspots-v2",
                 &[h.min_cluster_size as u64, h.max_clusters as u64],
             );
             fp.add_str(&meta_fp);
@@ -854,6 +854,8 @@ pub fn prepare(
                 std::fs::create_dir_all(cache.root.join("clusters"))
                     .map_err(io(&cache.root.join("clusters")))?;
                 cache.write_assignment(&file, &found.assignment)?;
+                let finer = CacheDir::finer_file(&file);
+                cache.write_assignment(&finer, &found.finer_assignment)?;
                 cache.write_json(&cache.root.join(&extras), &found)?;
                 clusters.insert(
                     "umap".to_string(),
@@ -867,6 +869,7 @@ pub fn prepare(
                             ),
                             ("max_clusters".to_string(), h.max_clusters.to_string()),
                             ("found".to_string(), found.hotspots.len().to_string()),
+                            ("finer".to_string(), found.finer.len().to_string()),
                         ]
                         .into(),
                         seconds: start.elapsed().as_secs_f64(),

@@ -65,6 +65,8 @@ pub struct Session {
     pub outcome_version: u64,
     /// Each hotspot's centre and extent in the layout shown.
     pub hotspot_boxes: Vec<Bounds>,
+    /// The finer groups' boxes (zoom labels), as `hotspot_boxes`.
+    finer_boxes: Vec<Bounds>,
     pub selection: Vec<bool>,
     pub selected: usize,
     /// Bumped whenever the selection changes (the panel rebuilds its thumbnails then).
@@ -128,6 +130,7 @@ impl Session {
             outcome: None,
             outcome_version: 0,
             hotspot_boxes: Vec::new(),
+            finer_boxes: Vec::new(),
             selection: vec![false; n],
             selected: 0,
             selection_version: 0,
@@ -208,7 +211,7 @@ impl Session {
         // Undoing onto another clustering would bring back hotspots of the old one.
         self.undo.retain(|u| !matches!(u, Undo::Hotspots(_)));
         self.dim_key = None;
-        self.hotspot_boxes = self.boxes_for_current();
+        (self.hotspot_boxes, self.finer_boxes) = self.boxes_for_current();
     }
 
     /// Renames hotspot `k` and remembers the name in the cache.
@@ -252,7 +255,7 @@ impl Session {
         self.hotspots_version += 1;
         self.dim_key = None;
         self.outcome = None; // `hotspot:` terms see the change
-        self.hotspot_boxes = self.boxes_for_current();
+        (self.hotspot_boxes, self.finer_boxes) = self.boxes_for_current();
     }
 
     fn push_undo(&mut self, undo: Undo) {
@@ -284,12 +287,14 @@ impl Session {
         }
     }
 
-    /// Each hotspot's member box in the layout shown (for fly-to and labels).
-    fn boxes_for_current(&self) -> Vec<Bounds> {
+    /// Each hotspot's and finer group's member box in the layout shown (for fly-to and
+    /// labels).
+    fn boxes_for_current(&self) -> (Vec<Bounds>, Vec<Bounds>) {
+        let positions = self.index.positions();
         self.explorer
             .hotspots
             .as_ref()
-            .map(|h| h.boxes(self.index.positions()))
+            .map(|h| (h.boxes(positions), h.finer_boxes_where(positions, |_| true)))
             .unwrap_or_default()
     }
 
@@ -316,7 +321,7 @@ impl Session {
         if self.hotspots_apply()
             && let Some(h) = &self.explorer.hotspots
         {
-            return h.map_labels(&self.hotspot_boxes);
+            return h.map_labels(&self.hotspot_boxes, &self.finer_boxes, self.index.cell());
         }
         self.extras
             .as_ref()
@@ -343,7 +348,7 @@ impl Session {
         self.current = name.to_string();
         self.transition = Some(Instant::now());
         self.visible_key = None;
-        self.hotspot_boxes = self.boxes_for_current();
+        (self.hotspot_boxes, self.finer_boxes) = self.boxes_for_current();
         Ok(())
     }
 
@@ -364,7 +369,7 @@ impl Session {
         }
         self.index = LayoutIndex::new(positions, cell, self.half.clone());
         self.visible_key = None;
-        self.hotspot_boxes = self.boxes_for_current();
+        (self.hotspot_boxes, self.finer_boxes) = self.boxes_for_current();
     }
 
     /// The eased transition progress now (1: settled).

@@ -278,6 +278,14 @@ impl CacheDir {
             .map_err(io_err(&path))
     }
 
+    /// The file of the finer groups' assignment beside a hotspot assignment `file`.
+    pub fn finer_file(file: &str) -> String {
+        match file.strip_suffix(".npy") {
+            Some(stem) => format!("{stem}.finer.npy"),
+            None => format!("{file}.finer"),
+        }
+    }
+
     /// Reads a file written by [`CacheDir::write_assignment`].
     pub fn read_assignment(&self, file: &str) -> Result<Vec<i32>, CacheError> {
         let path = self.root.join(file);
@@ -302,6 +310,15 @@ impl CacheDir {
             None => Default::default(),
         };
         hotspots.assignment = self.read_assignment(&info.file)?;
+        // Caches from before the finer groups have none: no zoom labels, nothing wrong.
+        let finer = Self::finer_file(&info.file);
+        hotspots.finer_assignment = match self.read_assignment(&finer) {
+            Ok(a) if a.len() == images => a,
+            _ => {
+                hotspots.finer.clear();
+                vec![-1; images]
+            }
+        };
         if hotspots.assignment.len() != images {
             return Err(CacheError::Corrupt {
                 path: self.root.join(&info.file),

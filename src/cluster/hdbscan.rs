@@ -12,7 +12,10 @@
 //!    points fall out of the cluster. All iterative: single-linkage trees can be a million
 //!    levels deep.
 //! 4. Excess-of-mass selection of the most stable clusters; the root is never selected, so
-//!    one blob gives no clusters rather than one cluster of everything.
+//!    one blob gives no clusters rather than one cluster of everything. The same tree also
+//!    gives the leaf selection (the condensed tree's leaves: the finest groups that still
+//!    have `min_cluster_size` points), which the hotspots use for a browsable number of
+//!    groups and for the finer labels shown when zoomed in.
 
 use rayon::prelude::*;
 
@@ -27,13 +30,32 @@ pub struct HdbscanParams {
     pub min_samples: usize,
 }
 
-/// A cluster label for every point, −1 for noise; clusters numbered from 0 in order of
-/// their first member.
+/// Two selections of clusters from one condensed tree: a cluster number for every point,
+/// −1 for noise, clusters numbered from 0 in order of their first member.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Selections {
+    /// Excess of mass: the most stable clusters.
+    pub eom: Vec<i32>,
+    /// The leaves of the condensed tree: finer, each inside one of `eom`'s clusters or
+    /// equal to it.
+    pub leaf: Vec<i32>,
+}
+
+/// A cluster label for every point by excess of mass, −1 for noise; clusters numbered
+/// from 0 in order of their first member.
 pub fn hdbscan_2d(points: &[[f32; 2]], params: HdbscanParams) -> Vec<i32> {
+    hdbscan_selections(points, params).eom
+}
+
+/// Both selections (see [`Selections`]) of the HDBSCAN tree of `points`.
+pub fn hdbscan_selections(points: &[[f32; 2]], params: HdbscanParams) -> Selections {
     let n = points.len();
     let mcs = params.min_cluster_size.max(2);
     if n < mcs.max(3) {
-        return vec![-1; n];
+        return Selections {
+            eom: vec![-1; n],
+            leaf: vec![-1; n],
+        };
     }
     let k = params.min_samples.clamp(1, n);
     let tree = KdTree2::new(points);
@@ -164,8 +186,8 @@ impl UnionFind {
     }
 }
 
-/// Condenses the single-linkage tree and selects clusters by excess of mass.
-fn condense_and_select(merges: &[Merge], n: usize, mcs: usize) -> Vec<i32> {
+/// Condenses the single-linkage tree and selects clusters by excess of mass and by leaves.
+fn condense_and_select(merges: &[Merge], n: usize, mcs: usize) -> Selections {
     // λ = 1/distance; merges at distance 0 (duplicates) get a finite λ beyond every other,
     // and do not split clusters: piles of identical points are one cluster, not many.
     let min_positive = merges
@@ -253,7 +275,22 @@ fn condense_and_select(merges: &[Merge], n: usize, mcs: usize) -> Vec<i32> {
         }
         child_sum[parent[c] as usize] += subtree[c];
     }
-    // A selected cluster wins over everything below it; label by nearest selected ancestor.
+    let mut leaf = vec![true; k];
+    leaf[0] = false;
+    for c in 1..k {
+        leaf[parent[c] as usize] = false;
+    }
+    Selections {
+        eom: label_points(&parent, &selected, &fell_from),
+        leaf: label_points(&parent, &leaf, &fell_from),
+    }
+}
+
+/// Every point's cluster under a selection of condensed clusters: its nearest selected
+/// ancestor (a selected cluster wins over everything below it), numbered in order of first
+/// member; −1 where none is selected.
+fn label_points(parent: &[u32], selected: &[bool], fell_from: &[u32]) -> Vec<i32> {
+    let k = parent.len();
     let mut owner: Vec<i32> = vec![-1; k];
     let mut next = 0i32;
     let mut cluster_id = vec![-1i32; k];
@@ -267,7 +304,7 @@ fn condense_and_select(merges: &[Merge], n: usize, mcs: usize) -> Vec<i32> {
             -1
         };
     }
-    let mut labels = vec![-1i32; n];
+    let mut labels = vec![-1i32; fell_from.len()];
     for (p, &c) in fell_from.iter().enumerate() {
         let o = owner[c as usize];
         if o >= 0 {
@@ -325,6 +362,37 @@ mod tests {
         // Most background noise is noise.
         let noise = labels[2000..].iter().filter(|&&l| l < 0).count();
         assert!(noise > 120, "{noise}");
+    }
+
+    #[test]
+    fn leaves_split_what_excess_of_mass_keeps_together() {
+        // Two pairs of touching blobs, the pairs far apart: excess of mass may keep each
+        // pair as one cluster; the leaves are the four blobs, each inside one of them.
+        let centres = [[0.0, 0.0], [3.2, 0.0], [30.0, 0.0], [33.2, 0.0]];
+        let pts = blobs(&centres, 300, 0.6, 0);
+        let s = hdbscan_selections(
+            &pts,
+            HdbscanParams {
+                min_cluster_size: 60,
+                min_samples: 10,
+            },
+        );
+        let distinct = |l: &[i32]| {
+            l.iter()
+                .copied()
+                .filter(|&x| x >= 0)
+                .collect::<std::collections::HashSet<i32>>()
+                .len()
+        };
+        assert_eq!(distinct(&s.leaf), 4, "leaves");
+        assert!(distinct(&s.eom) >= 2 && distinct(&s.eom) <= 4);
+        // Nested: points of one leaf share one excess-of-mass cluster.
+        for b in 0..4 {
+            let leaf = s.leaf[b * 300 + 150];
+            let members: Vec<usize> = (0..pts.len()).filter(|&i| s.leaf[i] == leaf).collect();
+            let owner = s.eom[members[0]];
+            assert!(members.iter().all(|&i| s.eom[i] == owner), "blob {b}");
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dataset::Table;
 use crate::layout::Rows;
-pub use hdbscan::{HdbscanParams, hdbscan_2d};
+pub use hdbscan::{HdbscanParams, Selections, hdbscan_2d, hdbscan_selections};
 
 /// How hotspots are found.
 #[derive(Clone, Copy, Debug)]
@@ -66,12 +66,18 @@ pub struct Hotspot {
     pub top_category: Option<(String, f32)>,
 }
 
-/// Hotspots and every image's cluster (−1: none).
+/// Hotspots and every image's cluster (−1: none); the finer groups inside them (the
+/// condensed tree's leaves) and every image's finer group, for the labels that appear as
+/// the camera zooms in. The user edits the hotspots; the finer groups stay as computed.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Hotspots {
     pub hotspots: Vec<Hotspot>,
     #[serde(skip)]
     pub assignment: Vec<i32>,
+    #[serde(default)]
+    pub finer: Vec<Hotspot>,
+    #[serde(skip)]
+    pub finer_assignment: Vec<i32>,
 }
 
 /// A box in layout space: (min corner, max corner); empty when min > max.
@@ -87,47 +93,89 @@ impl Hotspots {
     /// As [`Self::boxes`], over the images `keep` lets through only (a picture that hides
     /// what its filters leave out labels only what it shows).
     pub fn boxes_where(&self, positions: &[[f32; 2]], keep: impl Fn(usize) -> bool) -> Vec<Bounds> {
-        let mut boxes = vec![([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]); self.hotspots.len()];
-        let slot_of: rustc_hash::FxHashMap<i32, usize> = self
-            .hotspots
-            .iter()
-            .enumerate()
-            .map(|(k, s)| (s.id as i32, k))
-            .collect();
-        for (i, (&c, p)) in self.assignment.iter().zip(positions).enumerate() {
-            let Some(&k) = slot_of.get(&c) else {
-                continue;
-            };
-            if !keep(i) {
-                continue;
-            }
-            let (lo, hi) = &mut boxes[k];
-            for a in 0..2 {
-                lo[a] = lo[a].min(p[a]);
-                hi[a] = hi[a].max(p[a]);
-            }
-        }
-        boxes
+        boxes_of(&self.hotspots, &self.assignment, positions, keep)
     }
 
-    /// The hotspots' labels in a layout whose member boxes are `boxes` (see [`Self::boxes`]):
-    /// centred over the top of each box.
-    pub fn map_labels(&self, boxes: &[Bounds]) -> Vec<crate::layout::meta::MapLabel> {
-        self.hotspots
+    /// The finer groups' member boxes, as [`Self::boxes_where`].
+    pub fn finer_boxes_where(
+        &self,
+        positions: &[[f32; 2]],
+        keep: impl Fn(usize) -> bool,
+    ) -> Vec<Bounds> {
+        boxes_of(&self.finer, &self.finer_assignment, positions, keep)
+    }
+
+    /// The labels in a layout where the hotspots' member boxes are `boxes` and the finer
+    /// groups' `finer_boxes`, thumbnails `cell` wide: centred over the top of each box; the
+    /// finer ones at level 1, shown when zoomed in far enough (see `render::text`).
+    pub fn map_labels(
+        &self,
+        boxes: &[Bounds],
+        finer_boxes: &[Bounds],
+        cell: f32,
+    ) -> Vec<crate::layout::meta::MapLabel> {
+        let label = |s: &Hotspot, (lo, hi): &Bounds, level: u8| crate::layout::meta::MapLabel {
+            text: s.label.clone(),
+            x: (lo[0] + hi[0]) / 2.0,
+            y: hi[1],
+            count: s.size,
+            level,
+            // What the group covers on screen: its members' box and their thumbnails.
+            extent: (hi[0] - lo[0]).max(hi[1] - lo[1]) + cell,
+        };
+        let placed = |b: &&Bounds| b.0[0] <= b.1[0];
+        let coarse = self.hotspots.iter().zip(boxes).filter(|(_, b)| placed(b));
+        let finer = self
+            .finer
             .iter()
-            .zip(boxes)
-            .filter(|(_, (lo, hi))| lo[0] <= hi[0])
-            .map(|(s, (lo, hi))| crate::layout::meta::MapLabel {
-                text: s.label.clone(),
-                x: (lo[0] + hi[0]) / 2.0,
-                y: hi[1],
-                count: s.size,
-            })
+            .zip(finer_boxes)
+            .filter(|(_, b)| placed(b));
+        coarse
+            .map(|(s, b)| label(s, b, 0))
+            .chain(finer.map(|(s, b)| label(s, b, 1)))
             .collect()
     }
 }
 
-/// Clusters `positions` (a layout of `rows`) into labelled hotspots.
+/// The member box of each of `spots` (numbered by `id` in `assignment`) at `positions`,
+/// counting only the images `keep` lets through.
+fn boxes_of(
+    spots: &[Hotspot],
+    assignment: &[i32],
+    positions: &[[f32; 2]],
+    keep: impl Fn(usize) -> bool,
+) -> Vec<Bounds> {
+    let mut boxes = vec![([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]); spots.len()];
+    let slot_of: rustc_hash::FxHashMap<i32, usize> = spots
+        .iter()
+        .enumerate()
+        .map(|(k, s)| (s.id as i32, k))
+        .collect();
+    for (i, (&c, p)) in assignment.iter().zip(positions).enumerate() {
+        let Some(&k) = slot_of.get(&c) else {
+            continue;
+        };
+        if !keep(i) {
+            continue;
+        }
+        let (lo, hi) = &mut boxes[k];
+        for a in 0..2 {
+            lo[a] = lo[a].min(p[a]);
+            hi[a] = hi[a].max(p[a]);
+        }
+    }
+    boxes
+}
+
+/// Fewer coarse clusters than this and the finer leaf selection is used for the hotspots
+/// (a collection of eight visible groups that excess of mass merges into three).
+pub const MIN_HOTSPOTS: usize = 5;
+
+/// Finer labels (the condensed tree's leaves inside the hotspots) kept at most.
+const MAX_FINER: usize = 80;
+
+/// Clusters `positions` (a layout of `rows`) into labelled hotspots, and finer groups
+/// inside them for the labels shown when zoomed in.
 pub fn hotspots(
     positions: &[[f32; 2]],
     rows: &dyn Rows,
@@ -136,7 +184,7 @@ pub fn hotspots(
 ) -> Hotspots {
     let n = positions.len();
     let mcs = params.min_cluster_size_for(n);
-    let raw = hdbscan_2d(
+    let found = hdbscan_selections(
         positions,
         HdbscanParams {
             min_cluster_size: mcs,
@@ -144,64 +192,107 @@ pub fn hotspots(
             min_samples: mcs.min(16),
         },
     );
-    // Keep the largest `max_clusters`, renumbered by size (ties by first member).
+    let count = |labels: &[i32]| labels.iter().copied().max().map_or(0, |m| (m + 1).max(0));
+    let use_leaves =
+        count(&found.eom) < MIN_HOTSPOTS as i32 && count(&found.leaf) > count(&found.eom);
+    let coarse = if use_leaves { &found.leaf } else { &found.eom };
+    let (assignment, members) = largest(coarse, params.max_clusters);
+    // Leaves strictly inside a hotspot (not the hotspot itself) label it finer.
+    let finer_raw: Vec<i32> = if use_leaves {
+        vec![-1; n]
+    } else {
+        nested_leaves(&found.leaf, &assignment, &members)
+    };
+    let (finer_assignment, finer_members) = largest(&finer_raw, MAX_FINER);
+    // One labelling for both, so no finer label repeats a hotspot's or another's.
+    let mut all = members.clone();
+    all.extend(finer_members.iter().cloned());
+    let labels = labels::label_clusters(metadata, &all);
+    let medoids = representatives(rows, &all);
+    let describe = |c: usize, m: &[usize], id: usize| {
+        let mut centroid = [0.0f64; 2];
+        for &i in m {
+            centroid[0] += f64::from(positions[i][0]);
+            centroid[1] += f64::from(positions[i][1]);
+        }
+        let len = m.len().max(1) as f64;
+        Hotspot {
+            id: id as u32,
+            label: labels[c].label.clone(),
+            label_source: labels[c].source.to_string(),
+            size: m.len(),
+            medoid: medoids[c],
+            centroid: [(centroid[0] / len) as f32, (centroid[1] / len) as f32],
+            top_category: labels[c].top_category.clone(),
+        }
+    };
+    let hotspots = members
+        .iter()
+        .enumerate()
+        .map(|(c, m)| describe(c, m, c))
+        .collect();
+    let finer = finer_members
+        .iter()
+        .enumerate()
+        .map(|(c, m)| describe(members.len() + c, m, c))
+        .collect();
+    Hotspots {
+        hotspots,
+        assignment,
+        finer,
+        finer_assignment,
+    }
+}
+
+/// The `max` largest clusters of `raw`, renumbered by size (ties by first member): every
+/// point's new number (−1: none) and each cluster's members.
+fn largest(raw: &[i32], max: usize) -> (Vec<i32>, Vec<Vec<usize>>) {
     let count = raw
         .iter()
         .copied()
         .max()
         .map_or(0, |m| (m + 1).max(0) as usize);
-    let mut sizes: Vec<(usize, usize)> = vec![(0, 0); count];
-    for &l in &raw {
+    let mut sizes: Vec<(usize, usize)> = (0..count).map(|c| (0, c)).collect();
+    for &l in raw {
         if l >= 0 {
             sizes[l as usize].0 += 1;
         }
     }
-    for (c, s) in sizes.iter_mut().enumerate() {
-        s.1 = c;
-    }
     sizes.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    // Numbers with no point (left out by the caller) are no cluster.
+    sizes.retain(|s| s.0 > 0);
     let mut renumber = vec![-1i32; count];
-    for (new, &(_, old)) in sizes.iter().take(params.max_clusters).enumerate() {
+    for (new, &(_, old)) in sizes.iter().take(max).enumerate() {
         renumber[old] = new as i32;
     }
     let assignment: Vec<i32> = raw
         .iter()
         .map(|&l| if l >= 0 { renumber[l as usize] } else { -1 })
         .collect();
-    let k = sizes.len().min(params.max_clusters);
-    let mut members: Vec<Vec<usize>> = vec![Vec::new(); k];
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); sizes.len().min(max)];
     for (i, &c) in assignment.iter().enumerate() {
         if c >= 0 {
             members[c as usize].push(i);
         }
     }
-    let medoids = representatives(rows, &members);
-    let labels = labels::label_clusters(metadata, &members);
-    let hotspots = members
-        .iter()
-        .enumerate()
-        .map(|(c, m)| {
-            let mut centroid = [0.0f64; 2];
-            for &i in m {
-                centroid[0] += f64::from(positions[i][0]);
-                centroid[1] += f64::from(positions[i][1]);
-            }
-            let len = m.len().max(1) as f64;
-            Hotspot {
-                id: c as u32,
-                label: labels[c].label.clone(),
-                label_source: labels[c].source.to_string(),
-                size: m.len(),
-                medoid: medoids[c],
-                centroid: [(centroid[0] / len) as f32, (centroid[1] / len) as f32],
-                top_category: labels[c].top_category.clone(),
-            }
-        })
-        .collect();
-    Hotspots {
-        hotspots,
-        assignment,
+    (assignment, members)
+}
+
+/// The leaf clusters that lie inside a hotspot and are not all of it (−1 elsewhere).
+fn nested_leaves(leaf: &[i32], assignment: &[i32], members: &[Vec<usize>]) -> Vec<i32> {
+    let mut size: rustc_hash::FxHashMap<i32, usize> = Default::default();
+    for (&l, &a) in leaf.iter().zip(assignment) {
+        if l >= 0 && a >= 0 {
+            *size.entry(l).or_default() += 1;
+        }
     }
+    leaf.iter()
+        .zip(assignment)
+        .map(|(&l, &a)| {
+            let whole = a >= 0 && size.get(&l).copied() == Some(members[a as usize].len());
+            if l >= 0 && a >= 0 && !whole { l } else { -1 }
+        })
+        .collect()
 }
 
 /// For each cluster, the member most similar (cosine) to the cluster's mean unit embedding.

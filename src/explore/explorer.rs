@@ -169,8 +169,12 @@ impl Explorer {
             && let Some(h) = &self.hotspots
         {
             let positions = self.prepared.layout(layout)?;
-            let boxes = h.boxes_where(&positions, |i| shown.is_none_or(|b| b.get(i)));
-            return Ok(h.map_labels(&boxes));
+            let extras = self.prepared.layout_extras(layout);
+            let cell = crate::render::cell_of(extras.as_ref(), &positions);
+            let keep = |i: usize| shown.is_none_or(|b| b.get(i));
+            let boxes = h.boxes_where(&positions, keep);
+            let finer = h.finer_boxes_where(&positions, keep);
+            return Ok(h.map_labels(&boxes, &finer, cell));
         }
         Ok(self
             .prepared

@@ -561,6 +561,7 @@ mod tests {
         let h = Hotspots {
             hotspots: vec![spot(0, "Owls"), spot(1, "Pets and friends")],
             assignment: vec![0, 0, 1, 1, -1],
+            ..Default::default()
         };
         let scope = Scope {
             catalog: &cat,

@@ -100,7 +100,10 @@ pub fn load(prepared: &PreparedDataset) -> Option<Hotspots> {
     let mut h = prepared.hotspots(HOTSPOT_SOURCE).ok()??;
     let now = fingerprint(prepared);
     if let Some(edits) = read_edits(prepared).filter(|e| e.fingerprint == now) {
-        return Some(from_edits(prepared, &edits, h.assignment.len()));
+        return Some(with_finer(
+            from_edits(prepared, &edits, h.assignment.len()),
+            &h,
+        ));
     }
     if let Ok(names) = prepared.dir.read_json::<HotspotNames>(HOTSPOT_NAMES)
         && names.fingerprint == now
@@ -260,7 +263,15 @@ fn rebuild(groups: Vec<Group>, n: usize, positions: &[[f32; 2]]) -> Hotspots {
     Hotspots {
         hotspots,
         assignment,
+        ..Default::default()
     }
+}
+
+/// `edited` with the computed finer groups of `computed` (edits change hotspots only).
+fn with_finer(mut edited: Hotspots, computed: &Hotspots) -> Hotspots {
+    edited.finer = computed.finer.clone();
+    edited.finer_assignment = computed.finer_assignment.clone();
+    edited
 }
 
 fn dist2(a: [f32; 2], b: [f32; 2]) -> f32 {
@@ -339,7 +350,10 @@ pub fn apply(h: &Hotspots, edit: &Edit, positions: &[[f32; 2]]) -> Result<Hotspo
             );
         }
     }
-    Ok(rebuild(groups, h.assignment.len(), positions))
+    Ok(with_finer(
+        rebuild(groups, h.assignment.len(), positions),
+        h,
+    ))
 }
 
 /// One hotspot as `export --hotspots` writes it.
@@ -405,6 +419,7 @@ mod tests {
                 spot(2, "Dogs", 6, 2),
             ],
             assignment: vec![0, 0, 0, 1, 1, 2, 2, -1],
+            ..Default::default()
         };
         let positions = (0..8).map(|i| [i as f32, 0.0]).collect();
         (h, positions)

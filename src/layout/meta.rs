@@ -15,13 +15,20 @@ use serde::{Deserialize, Serialize};
 use super::grid::grid_cells_in;
 
 /// A caption drawn on the map.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MapLabel {
     pub text: String,
     pub x: f32,
     pub y: f32,
     /// Images the label stands for.
     pub count: usize,
+    /// 0: always drawn (subject to overlaps); 1: a finer group's, drawn once the camera is
+    /// close enough that its `extent` fills a good part of the view.
+    #[serde(default)]
+    pub level: u8,
+    /// Size of what the label names (its longer side, layout units); 0: unknown.
+    #[serde(default)]
+    pub extent: f32,
 }
 
 /// Positions plus what the viewer draws with them.
@@ -127,6 +134,7 @@ impl Block {
             x: origin[0] + self.cols as f32 / 2.0,
             y: origin[1] - CAPTION / 2.0,
             count: self.members.len(),
+            ..Default::default()
         }
     }
 }
@@ -397,6 +405,7 @@ pub fn alphabetic(filenames: &[String]) -> LabelledLayout {
                     x: positions[i][0],
                     y: positions[i][1] + 0.5,
                     count: 0,
+                    ..Default::default()
                 });
             }
             last = initial;

@@ -68,9 +68,14 @@ pub struct ToPoints {
 }
 
 impl ToPoints {
+    /// Points per layout unit.
+    pub fn scale(&self) -> f32 {
+        self.size_pt.x.min(self.size_pt.y).max(1e-6) / self.camera.span.max(1e-9)
+    }
+
     pub fn apply(&self, p: [f32; 2]) -> Pos2 {
         let c = &self.camera;
-        let ppu = self.size_pt.x.min(self.size_pt.y).max(1e-6) / c.span.max(1e-9);
+        let ppu = self.scale();
         pos2(
             self.origin.x + (p[0] - c.centre[0]) * ppu + self.size_pt.x / 2.0,
             self.origin.y + self.size_pt.y / 2.0 - (p[1] - c.centre[1]) * ppu,
@@ -78,29 +83,46 @@ impl ToPoints {
     }
 }
 
-/// Paints `labels` (any order: placed largest first) where `to` maps them, each on a dark
-/// backdrop, leaving out those that would cover a label already placed or lie wholly
-/// outside `bounds`. Returns the placed boxes (points), largest label first.
+/// A finer group's label (level 1) appears once its group spans this share of the view's
+/// shorter side: the overview names the hotspots, a zoom into one names what is inside.
+pub const FINER_SHARE: f32 = 0.25;
+
+/// Paints `labels` (any order: finer groups shown before hotspots, largest first) where
+/// `to` maps them, each on a dark backdrop, leaving out those that would cover a label already
+/// placed or lie wholly outside `bounds`, and finer ones whose group is still small on
+/// screen ([`FINER_SHARE`]). Returns the placed labels' texts and boxes (points) in
+/// placing order.
 pub fn paint_labels(
     painter: &egui::Painter,
     labels: &[MapLabel],
     to: &ToPoints,
     bounds: Rect,
-) -> Vec<Rect> {
+) -> Vec<(String, Rect)> {
     let font = FontId::proportional(LABEL_PT);
-    let mut order: Vec<&MapLabel> = labels.iter().collect();
-    order.sort_by(|a, b| b.count.cmp(&a.count).then(a.text.cmp(&b.text)));
-    let mut placed: Vec<Rect> = Vec::new();
+    let short = to.size_pt.x.min(to.size_pt.y);
+    let mut order: Vec<&MapLabel> = labels
+        .iter()
+        .filter(|l| l.level == 0 || l.extent * to.scale() >= FINER_SHARE * short)
+        .collect();
+    // Finer groups big enough to show go first: zoomed into a hotspot, what is inside it
+    // is what the view is about, and the hotspot's own label (often at the same spot,
+    // over the top of its members) gives way.
+    order.sort_by(|a, b| {
+        (b.level.cmp(&a.level))
+            .then(b.count.cmp(&a.count))
+            .then(a.text.cmp(&b.text))
+    });
+    let mut placed: Vec<(String, Rect)> = Vec::new();
     for label in order {
         let anchor = to.apply([label.x, label.y]);
         let galley = painter.layout_no_wrap(label.text.clone(), font.clone(), Color32::WHITE);
         let rect = Align2::CENTER_BOTTOM
             .anchor_size(anchor, galley.size())
             .expand(3.0);
-        if !bounds.intersects(rect) || placed.iter().any(|r| r.intersects(rect)) {
+        if !bounds.intersects(rect) || placed.iter().any(|(_, r)| r.intersects(rect)) {
             continue;
         }
-        placed.push(rect);
+        placed.push((label.text.clone(), rect));
         painter.rect_filled(rect, 4.0, Color32::from_black_alpha(170));
         painter.galley(rect.min + vec2(3.0, 3.0), galley, Color32::WHITE);
     }
@@ -123,19 +145,20 @@ fn paint_title(painter: &egui::Painter, title: &str, bounds: Rect) {
 }
 
 /// Paints everything `annotations` holds over a picture of `bounds` (points) showing
-/// `camera`: labels, then the title and the legend (bottom left) over them.
+/// `camera`: labels, then the title and the legend (bottom left) over them. Returns the
+/// labels placed, in placing order.
 pub fn paint_annotations(
     painter: &egui::Painter,
     annotations: &Annotations,
     camera: Camera,
     bounds: Rect,
-) {
+) -> Vec<String> {
     let to = ToPoints {
         camera,
         size_pt: bounds.size(),
         origin: bounds.min,
     };
-    paint_labels(painter, &annotations.labels, &to, bounds);
+    let placed = paint_labels(painter, &annotations.labels, &to, bounds);
     if let Some(title) = &annotations.title {
         paint_title(painter, title, bounds);
     }
@@ -149,6 +172,7 @@ pub fn paint_annotations(
         );
         paint_legend(painter, origin, column, items);
     }
+    placed.into_iter().map(|(text, _)| text).collect()
 }
 
 /// The annotations of one picture, laid out and ready to draw into any of its tiles.
@@ -158,6 +182,8 @@ pub struct TextLayer {
     shapes: Vec<egui::epaint::ClippedShape>,
     /// Pixels per point.
     scale: f32,
+    /// The labels placed, in placing order (coarse first, largest first).
+    pub placed: Vec<String>,
 }
 
 impl TextLayer {
@@ -183,9 +209,10 @@ impl TextLayer {
             .entry(egui::ViewportId::ROOT)
             .or_default()
             .native_pixels_per_point = Some(scale);
+        let mut placed = Vec::new();
         let mut full = ctx.run_ui(raw, |ui| {
             let painter = ui.painter().with_clip_rect(Rect::EVERYTHING);
-            paint_annotations(&painter, annotations, camera, bounds);
+            placed = paint_annotations(&painter, annotations, camera, bounds);
         });
         let mut renderer = egui_wgpu::Renderer::new(&gpu.device, format, Default::default());
         // Handed over, as egui asks (its deltas check that they were used).
@@ -200,6 +227,7 @@ impl TextLayer {
             ctx,
             shapes: full.shapes,
             scale: full.pixels_per_point,
+            placed,
         }
     }
 
@@ -253,6 +281,7 @@ mod tests {
             x,
             y: 0.0,
             count,
+            ..Default::default()
         }
     }
 
@@ -278,8 +307,42 @@ mod tests {
         });
         out.textures_delta.clear();
         assert_eq!(placed.len(), 2, "{placed:?}");
-        assert!(placed[0].center().x < 210.0, "the large one first");
-        assert!(placed[1].center().x > 300.0, "then the far one");
+        assert_eq!(placed[0].0, "b large one", "the large one first");
+        assert_eq!(placed[1].0, "c", "then the far one");
+    }
+
+    #[test]
+    fn finer_labels_appear_when_zoomed_in() {
+        let ctx = egui::Context::default();
+        let labels = [
+            label("hotspot", -0.1, 100),
+            MapLabel {
+                level: 1,
+                extent: 0.2,
+                ..label("inside", 0.1, 30)
+            },
+        ];
+        let placed_at = |span: f32| {
+            let to = ToPoints {
+                camera: Camera {
+                    centre: [0.0, 0.0],
+                    span,
+                },
+                size_pt: vec2(400.0, 400.0),
+                origin: Pos2::ZERO,
+            };
+            let bounds = Rect::from_min_size(Pos2::ZERO, to.size_pt);
+            let mut placed = Vec::new();
+            let mut out = ctx.run_ui(egui::RawInput::default(), |ui| {
+                placed = paint_labels(ui.painter(), &labels, &to, bounds);
+            });
+            out.textures_delta.clear();
+            placed.len()
+        };
+        // Overview (2 units across): the group spans 10% of the view, only the hotspot.
+        assert_eq!(placed_at(2.0), 1);
+        // Zoomed in (0.7 across): it spans 29%, both.
+        assert_eq!(placed_at(0.7), 2);
     }
 
     #[test]

@@ -473,3 +473,89 @@ fn mip_levels_keep_fine_patterns_from_aliasing() {
         .save(out_dir().join("patterns_supersampled.png"))
         .unwrap();
 }
+
+#[test]
+fn finer_labels_follow_the_zoom_and_no_two_labels_match() {
+    use clip_plot::render::text::{TextLayer, text_scale};
+    // Smaller clusters than the default, so the hotspots have finer groups inside them.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = crate::common::prepared_tuxpaint_copy(dir.path());
+    let mut opts = clip_plot::prepare::PrepareOptions::new(clip_plot::dataset::DatasetOptions {
+        root: fixture("tuxpaint"),
+        cache: Some(cache.clone()),
+        ..Default::default()
+    });
+    opts.hotspots.min_cluster_size = 4;
+    clip_plot::prepare::prepare(&opts, &clip_plot::prepare::NoProgress).unwrap();
+    let p = Arc::new(PreparedDataset::open(&cache).unwrap());
+    let ex = clip_plot::explore::Explorer::open(p.clone()).unwrap();
+    let h = ex.hotspots.as_ref().unwrap();
+    assert!(
+        (5..=20).contains(&h.hotspots.len()) && !h.finer.is_empty(),
+        "{} hotspots, {} finer groups",
+        h.hotspots.len(),
+        h.finer.len()
+    );
+    let mut texts: Vec<&str> = h
+        .hotspots
+        .iter()
+        .chain(&h.finer)
+        .map(|s| s.label.as_str())
+        .collect();
+    texts.sort_unstable();
+    let before = texts.len();
+    texts.dedup();
+    assert_eq!(texts.len(), before, "two labels alike: {texts:?}");
+
+    // The overview names hotspots only; framing the largest finer group names it too.
+    let labels = ex.map_labels("umap", None).unwrap();
+    let annotations = Annotations {
+        labels: labels.clone(),
+        ..Default::default()
+    };
+    let gpu = Gpu::headless().unwrap();
+    let (positions, cell) = layout_with_cell(&p, "umap").unwrap();
+    let index = LayoutIndex::new(positions.clone(), cell, half_extents(&p));
+    let size = (384, 384);
+    let overview = index.fit(size);
+    let fine = &h.finer[0];
+    let boxes = h.finer_boxes_where(&positions, |_| true);
+    let (lo, hi) = boxes[0];
+    // The group and its thumbnails, with room above for its label.
+    let close = Camera::fit(
+        (
+            [lo[0] - 0.5 * cell, lo[1] - 0.5 * cell],
+            [hi[0] + 0.5 * cell, hi[1] + 1.5 * cell],
+        ),
+        size,
+    );
+    let scale = text_scale(size, 1.0);
+    let placed = |camera| TextLayer::new(&gpu, FORMAT, &annotations, camera, size, scale).placed;
+    let far = placed(overview);
+    let near = placed(close);
+    println!("overview: {far:?}\nzoomed in: {near:?}");
+    let finer_names: Vec<&str> = h.finer.iter().map(|s| s.label.as_str()).collect();
+    assert!(
+        far.iter().all(|t| !finer_names.contains(&t.as_str())),
+        "finer labels in the overview: {far:?}"
+    );
+    assert!(
+        near.contains(&fine.label),
+        "{} not shown zoomed in: {near:?}",
+        fine.label
+    );
+    for (camera, name) in [
+        (overview, "tuxpaint_labels_overview.png"),
+        (close, "tuxpaint_labels_zoomed.png"),
+    ] {
+        let options = RenderOptions {
+            camera: Some(camera),
+            annotations: annotations.clone(),
+            ..Default::default()
+        };
+        compare_with_reference(
+            &render_image(&gpu, &p, "umap", size, &options).unwrap(),
+            name,
+        );
+    }
+}
