@@ -1523,9 +1523,14 @@ impl MapOverlay {
             egui::Order::Background,
             egui::Id::unique("map overlay"),
         ));
-        // The same placement as in pictures: largest first, no overlaps.
+        // The same placement as in pictures, kept off the panels beside the map.
         let bounds = egui::Rect::from_min_size(self.mapping.origin, self.mapping.size_pt);
-        paint_labels(&painter, &self.labels, &self.mapping, bounds);
+        paint_labels(
+            &painter.with_clip_rect(bounds),
+            &self.labels,
+            &self.mapping,
+            bounds,
+        );
         if let Some(points) = lasso {
             let mut line: Vec<egui::Pos2> = points.iter().map(|p| self.mapping.apply(*p)).collect();
             if let Some(first) = line.first().copied() {
@@ -1571,7 +1576,10 @@ impl ApplicationHandler<()> for App {
             return;
         };
         let response = g.egui_state.on_window_event(&g.window, &event);
-        if response.repaint {
+        // egui-winit asks a repaint for every RedrawRequested too; honouring that redrew
+        // forever (an idle window cost a core). After a redraw, the frame itself decides
+        // whether another is due (animation, egui's repaint delay, a job running).
+        if response.repaint && !matches!(event, WindowEvent::RedrawRequested) {
             g.window.request_redraw();
         }
         match &event {
