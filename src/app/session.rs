@@ -16,11 +16,11 @@ use crate::explore::tags::UserTags;
 use crate::explore::views::{SavedCamera, View, Views};
 use crate::layout::kind;
 use crate::layout::meta::{LabelledLayout, MapLabel};
-use crate::render::index::{LayoutIndex, Visible, half_extents};
+use crate::render::index::{LayoutIndex, Visible};
 use crate::render::lod::{self, LodPool};
 use crate::render::map::{DIMMED, HIDDEN, SELECTED};
 use crate::render::overlay::{Logo, read_logo};
-use crate::render::{Camera, FrameState, Gpu, MapRenderer, RenderError, cell_of};
+use crate::render::{Camera, FrameState, Gpu, MapRenderer, MapScene, RenderError, cell_of};
 
 /// How long a layout switch animates, seconds.
 pub const TRANSITION_SECONDS: f32 = 1.0;
@@ -102,13 +102,13 @@ impl Session {
             .map(|n| n.to_string())
             .or_else(|| manifest.layouts.keys().next().cloned())
             .ok_or_else(|| RenderError::Image("the dataset has no layout yet".into()))?;
-        let positions = prepared.layout(&current)?;
-        let extras = prepared.layout_extras(&current);
-        let cell = cell_of(extras.as_ref(), &positions);
-        let map = MapRenderer::new(gpu, &prepared, &positions, cell, format);
-        let half = half_extents(&prepared);
-        let index = LayoutIndex::new(positions, cell, half.clone());
-        let lod = LodPool::new(prepared.clone(), gpu, &map);
+        let MapScene {
+            map,
+            index,
+            half,
+            lod,
+            extras,
+        } = MapScene::open(gpu, &prepared, &current, format)?;
         let logo_path = manifest.logo.clone();
         let logo = load_logo(gpu, logo_path.as_deref(), format);
         let n = prepared.len();

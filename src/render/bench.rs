@@ -7,10 +7,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::index::{LayoutIndex, half_extents};
+use super::index::LayoutIndex;
 use super::lod::{self, LodPool};
 use super::offscreen::Target;
-use super::{Camera, FrameState, Gpu, MapRenderer, RenderError, ease, layout_with_cell};
+use super::{Camera, FrameState, Gpu, MapRenderer, MapScene, RenderError, ease, layout_with_cell};
 use crate::cache::PreparedDataset;
 
 /// Frame times of one phase.
@@ -129,11 +129,15 @@ pub fn fly_through(
     } else {
         "pca"
     };
-    let (positions, cell) = layout_with_cell(&prepared, layout)?;
     let format = super::offscreen::FORMAT;
-    let map = MapRenderer::new(gpu, &prepared, &positions, cell, format);
-    let index = LayoutIndex::new(positions, cell, half_extents(&prepared));
-    let lod = LodPool::new(prepared.clone(), gpu, &map);
+    let MapScene {
+        map,
+        index,
+        half,
+        lod,
+        ..
+    } = MapScene::open(gpu, &prepared, layout, format)?;
+    let cell = index.cell();
     let target = Target::new(gpu, size, format);
     let mut bench = Bench {
         gpu,
@@ -202,7 +206,7 @@ pub fn fly_through(
     if let Some(other) = other {
         let (positions, other_cell) = layout_with_cell(&prepared, other)?;
         bench.map.transition_to(gpu, &positions, other_cell);
-        bench.index = LayoutIndex::new(positions, other_cell, half_extents(&prepared));
+        bench.index = LayoutIndex::new(positions, other_cell, half);
         phases.push(bench.phase("layout transition, overview", frames, |t| {
             (overview, ease(t))
         })?);

@@ -740,3 +740,137 @@ impl MapRenderer {
         pass.draw(0..6, 0..self.drawn());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::{offset_of, size_of};
+
+    fn module(source: &str) -> naga::Module {
+        naga::front::wgsl::parse_str(source).expect("the shader parses")
+    }
+
+    /// The members (name, offset) and size of WGSL struct `name`.
+    fn wgsl_struct(m: &naga::Module, name: &str) -> (Vec<(String, u32)>, u32) {
+        let ty = m
+            .types
+            .iter()
+            .find(|(_, t)| t.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no struct {name}"))
+            .1;
+        match &ty.inner {
+            naga::TypeInner::Struct { members, span } => (
+                members
+                    .iter()
+                    .map(|mb| (mb.name.clone().unwrap_or_default(), mb.offset))
+                    .collect(),
+                *span,
+            ),
+            other => panic!("{name} is {other:?}"),
+        }
+    }
+
+    /// The value of WGSL constant `name` as f64.
+    fn wgsl_const(m: &naga::Module, name: &str) -> f64 {
+        let c = m
+            .constants
+            .iter()
+            .find(|(_, c)| c.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no constant {name}"))
+            .1;
+        match m.global_expressions[c.init] {
+            naga::Expression::Literal(naga::Literal::U32(v)) => f64::from(v),
+            naga::Expression::Literal(naga::Literal::F32(v)) => f64::from(v),
+            ref other => panic!("{name} = {other:?}"),
+        }
+    }
+
+    fn check(m: &naga::Module, name: &str, rust: &[(&str, usize)], rust_size: usize) {
+        let (members, span) = wgsl_struct(m, name);
+        assert_eq!(span as usize, rust_size, "size of {name}");
+        for (field, offset) in rust {
+            let found = members.iter().find(|(n, _)| n == field);
+            let (_, wgsl) = found.unwrap_or_else(|| panic!("{name}.{field} not in the WGSL"));
+            assert_eq!(*wgsl as usize, *offset, "offset of {name}.{field}");
+        }
+    }
+
+    #[test]
+    fn rust_structs_and_constants_match_the_shaders() {
+        let m = module(include_str!("../../shaders/thumbs.wgsl"));
+        check(
+            &m,
+            "View",
+            &[
+                ("centre", offset_of!(ViewUniform, centre)),
+                ("scale", offset_of!(ViewUniform, scale)),
+                ("viewport", offset_of!(ViewUniform, viewport)),
+                ("blend", offset_of!(ViewUniform, blend)),
+                ("cell_from", offset_of!(ViewUniform, cell_from)),
+                ("cell_to", offset_of!(ViewUniform, cell_to)),
+                ("size_scale", offset_of!(ViewUniform, size_scale)),
+                ("from_base", offset_of!(ViewUniform, from_base)),
+                ("to_base", offset_of!(ViewUniform, to_base)),
+                ("hover", offset_of!(ViewUniform, hover)),
+                ("use_ids", offset_of!(ViewUniform, use_ids)),
+                ("border_px", offset_of!(ViewUniform, border_px)),
+                ("dim", offset_of!(ViewUniform, dim)),
+                ("accent", offset_of!(ViewUniform, accent)),
+                ("card", offset_of!(ViewUniform, card)),
+                ("max_lod", offset_of!(ViewUniform, max_lod)),
+            ],
+            size_of::<ViewUniform>(),
+        );
+        check(
+            &m,
+            "Thumb",
+            &[
+                ("half_size", offset_of!(Thumb, half_size)),
+                ("large_size", offset_of!(Thumb, large_size)),
+                ("rect", offset_of!(Thumb, rect)),
+                ("page", offset_of!(Thumb, page)),
+                ("flags", offset_of!(Thumb, flags)),
+            ],
+            size_of::<Thumb>(),
+        );
+        let constants: [(&str, f64); 12] = [
+            ("SLOT_MASK", f64::from(SLOT_MASK)),
+            ("COLOUR_SHIFT", f64::from(COLOUR_SHIFT)),
+            ("SELECTED", f64::from(SELECTED)),
+            ("DIMMED", f64::from(DIMMED)),
+            ("HIDDEN", f64::from(HIDDEN)),
+            ("THUMB_TRANSPARENT", f64::from(THUMB_TRANSPARENT)),
+            ("PAGE_PX", f64::from(atlas::PAGE_PX)),
+            ("CELL_PX", f64::from(atlas::CELL_PX)),
+            ("MIP_LEVELS", f64::from(atlas::MIP_LEVELS)),
+            ("LOD_SLOT_PX", f64::from(LOD_SLOT_PX)),
+            ("LOD_PER_ROW", f64::from(atlas::PAGE_PX / LOD_SLOT_PX)),
+            ("LOD_PER_PAGE", f64::from(LOD_PER_PAGE)),
+        ];
+        for (name, rust) in constants {
+            assert_eq!(wgsl_const(&m, name), rust, "{name}");
+        }
+        // The colour-by palette: PALETTE_LEN vec4s.
+        let palette = m
+            .global_variables
+            .iter()
+            .find(|(_, g)| g.name.as_deref() == Some("palette"))
+            .expect("the palette binding")
+            .1;
+        match m.types[palette.ty].inner {
+            naga::TypeInner::Array {
+                size: naga::ArraySize::Constant(n),
+                stride,
+                ..
+            } => assert_eq!((n.get() as usize, stride), (PALETTE_LEN, 16)),
+            ref other => panic!("palette is {other:?}"),
+        }
+
+        // The logo's rectangle: four clip-space floats.
+        let overlay = module(include_str!("../../shaders/overlay.wgsl"));
+        assert_eq!(
+            wgsl_struct(&overlay, "Rect").1 as usize,
+            size_of::<[f32; 4]>()
+        );
+    }
+}

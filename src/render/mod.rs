@@ -353,3 +353,49 @@ pub fn layout_with_cell(
     let cell = cell_of(prepared.layout_extras(layout).as_ref(), &positions);
     Ok((positions, cell))
 }
+
+/// An open dataset's layout ready to draw: the renderer (atlas pages, instances,
+/// positions), the CPU index that culls and picks, every image's extent and the pool that
+/// sharpens what is large on screen. The window's session, headless pictures and the
+/// benchmark all start from [`MapScene::open`].
+pub struct MapScene {
+    pub map: MapRenderer,
+    pub index: index::LayoutIndex,
+    /// Each image's half extent for a cell of 1 (shared with every later index).
+    pub half: std::sync::Arc<[[f32; 2]]>,
+    pub lod: lod::LodPool,
+    /// The layout's own labels, cell and outlines, when it has any.
+    pub extras: Option<crate::layout::meta::LabelledLayout>,
+}
+
+impl MapScene {
+    /// Puts layout `layout` of `prepared` on the GPU, drawing into targets of `format`.
+    pub fn open(
+        gpu: &Gpu,
+        prepared: &std::sync::Arc<crate::cache::PreparedDataset>,
+        layout: &str,
+        format: wgpu::TextureFormat,
+    ) -> Result<Self, RenderError> {
+        let positions = prepared.layout(layout)?;
+        let extras = prepared.layout_extras(layout);
+        let cell = cell_of(extras.as_ref(), &positions);
+        let map = MapRenderer::new(gpu, prepared, &positions, cell, format);
+        let half = index::half_extents(prepared);
+        let index = index::LayoutIndex::new(positions, cell, half.clone());
+        let lod = lod::LodPool::new(prepared.clone(), gpu, &map);
+        Ok(Self {
+            map,
+            index,
+            half,
+            lod,
+            extras,
+        })
+    }
+
+    /// Animates to `positions` (thumbnails `cell` wide): the renderer blends from what it
+    /// showed, the index answers for the new layout at once.
+    pub fn transition_to(&mut self, gpu: &Gpu, positions: Vec<[f32; 2]>, cell: f32) {
+        self.map.transition_to(gpu, &positions, cell);
+        self.index = index::LayoutIndex::new(positions, cell, self.half.clone());
+    }
+}

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use image::RgbaImage;
 
-use super::index::{LayoutIndex, half_extents};
+use super::index::LayoutIndex;
 use super::lod::{self, LodPool};
 use super::map::{DIMMED, HIDDEN};
 use super::overlay::{Logo, read_logo};
 use super::text::{Annotations, TextLayer, text_scale};
-use super::{Camera, FrameState, Gpu, MapRenderer, RenderError, Style};
+use super::{Camera, FrameState, Gpu, MapRenderer, MapScene, RenderError, Style};
 use crate::cache::PreparedDataset;
 
 /// The colour format of offscreen frames.
@@ -294,7 +294,7 @@ pub struct RenderOptions {
 /// Renders the transition from layout `from` to `to` at `blend` (0: `from`), headless.
 pub fn render_transition(
     gpu: &Gpu,
-    prepared: &PreparedDataset,
+    prepared: &Arc<PreparedDataset>,
     from: &str,
     to: &str,
     blend: f32,
@@ -302,16 +302,14 @@ pub fn render_transition(
     height: u32,
 ) -> Result<RgbaImage, RenderError> {
     let size = (width, height);
-    let (positions, cell) = super::layout_with_cell(prepared, from)?;
-    let mut map = MapRenderer::new(gpu, prepared, &positions, cell, FORMAT);
-    let start = LayoutIndex::new(positions, cell, half_extents(prepared)).fit(size);
-    let (positions, cell) = super::layout_with_cell(prepared, to)?;
+    let mut scene = MapScene::open(gpu, prepared, from, FORMAT)?;
+    let start = scene.index.fit(size);
     if to != from {
-        map.transition_to(gpu, &positions, cell);
+        let (positions, cell) = super::layout_with_cell(prepared, to)?;
+        scene.transition_to(gpu, positions, cell);
     }
-    let index = LayoutIndex::new(positions, cell, half_extents(prepared));
     // The camera moves from the first layout's first view to the second's with the images.
-    let end = index.fit(size);
+    let end = scene.index.fit(size);
     let frame = FrameState {
         blend,
         ..FrameState::still(start.lerp(&end, blend))
@@ -319,8 +317,8 @@ pub fn render_transition(
     let none = Annotations::default();
     render_view(
         gpu,
-        &mut map,
-        &index,
+        &mut scene.map,
+        &scene.index,
         None,
         None,
         &Picture::new(frame, size, &none),
@@ -335,8 +333,12 @@ pub fn render_image(
     size: (u32, u32),
     options: &RenderOptions,
 ) -> Result<RgbaImage, RenderError> {
-    let (positions, cell) = super::layout_with_cell(prepared, layout)?;
-    let mut map = MapRenderer::new(gpu, prepared, &positions, cell, FORMAT);
+    let MapScene {
+        mut map,
+        index,
+        mut lod,
+        ..
+    } = MapScene::open(gpu, prepared, layout, FORMAT)?;
     if let Some(out) = &options.filtered_out {
         let bit = if options.hide { HIDDEN } else { DIMMED };
         map.set_flags(bit, |i| out.get(i).copied().unwrap_or(false));
@@ -344,10 +346,7 @@ pub fn render_image(
     if let Some((index, palette)) = &options.colours {
         map.set_colours(gpu, Some(index), palette);
     }
-    let index = LayoutIndex::new(positions, cell, half_extents(prepared));
-    let mut lod = options
-        .detail
-        .then(|| LodPool::new(prepared.clone(), gpu, &map));
+
     let mut logo = match (&prepared.manifest().logo, options.logo) {
         (Some(path), true) => Some(Logo::new(
             gpu,
@@ -365,5 +364,6 @@ pub fn render_image(
         text_scale: text_scale(size, options.label_scale.unwrap_or(1.0)),
         ..Picture::new(frame, size, &options.annotations)
     };
-    render_view(gpu, &mut map, &index, lod.as_mut(), logo.as_mut(), &picture)
+    let lod = options.detail.then_some(&mut lod);
+    render_view(gpu, &mut map, &index, lod, logo.as_mut(), &picture)
 }
