@@ -20,22 +20,7 @@ pub const FACTOR: u32 = 4;
 /// `image` scaled down by `factor` with a box filter, averaged in linear light as the GPU
 /// filters sRGB textures (alpha averaged as it is).
 pub fn box_filter(image: &RgbaImage, factor: u32) -> RgbaImage {
-    let lut: [f32; 256] = std::array::from_fn(|i| {
-        let c = i as f32 / 255.0;
-        if c <= 0.04045 {
-            c / 12.92
-        } else {
-            ((c + 0.055) / 1.055).powf(2.4)
-        }
-    });
-    let to_srgb = |l: f32| {
-        let c = if l <= 0.003_130_8 {
-            l * 12.92
-        } else {
-            1.055 * l.powf(1.0 / 2.4) - 0.055
-        };
-        (c * 255.0).round().clamp(0.0, 255.0) as u8
-    };
+    let (lut, to_srgb) = (crate::thumbs::srgb_lut(), crate::thumbs::linear_to_srgb);
     let (w, h) = (image.width() / factor, image.height() / factor);
     let n = (factor * factor) as f32;
     RgbaImage::from_fn(w, h, |x, y| {

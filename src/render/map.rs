@@ -174,12 +174,7 @@ pub struct MapRenderer {
 
 /// An sRGB byte as linear light (the targets are sRGB: the shader works linear).
 fn srgb_to_linear(c: u8) -> f32 {
-    let c = f32::from(c) / 255.0;
-    if c <= 0.04045 {
-        c / 12.92
-    } else {
-        ((c + 0.055) / 1.055).powf(2.4)
-    }
+    crate::thumbs::srgb_lut()[usize::from(c)]
 }
 
 fn position_bytes(positions: &[[f32; 2]], count: usize) -> Vec<u8> {

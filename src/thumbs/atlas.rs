@@ -150,7 +150,7 @@ pub fn build_mips(page: &[u8], cells: &[(u32, u32, u32, u32)]) -> Vec<u8> {
     for &(x, y, w, h) in cells {
         pad_cell(&mut level0, x, y, w, h);
     }
-    let lut = srgb_to_linear_lut();
+    let lut = super::srgb_lut();
     // Premultiplied linear RGBA of level 1, averaged straight from level 0's bytes.
     let side = (PAGE_PX / 2) as usize;
     let raw = level0.as_raw();
@@ -207,33 +207,14 @@ fn pad_cell(page: &mut RgbaImage, x: u32, y: u32, w: u32, h: u32) {
     }
 }
 
-fn srgb_to_linear_lut() -> [f32; 256] {
-    std::array::from_fn(|i| {
-        let c = i as f32 / 255.0;
-        if c <= 0.04045 {
-            c / 12.92
-        } else {
-            ((c + 0.055) / 1.055).powf(2.4)
-        }
-    })
-}
-
 /// One level of premultiplied linear texels, `side × side`, as BC1 (straight sRGB colour).
 fn encode_level(level: &[[f32; 4]], side: usize) -> Vec<u8> {
-    let to_srgb = |l: f32| {
-        let c = if l <= 0.003_130_8 {
-            l * 12.92
-        } else {
-            1.055 * l.max(0.0).powf(1.0 / 2.4) - 0.055
-        };
-        (c * 255.0).round().clamp(0.0, 255.0) as u8
-    };
     let mut rgba = vec![0u8; side * side * 4];
     for (t, px) in level.iter().zip(rgba.chunks_exact_mut(4)) {
         let a = t[3];
         if a > 0.0 {
             for c in 0..3 {
-                px[c] = to_srgb(t[c] / a);
+                px[c] = super::linear_to_srgb(t[c] / a);
             }
         }
         px[3] = (a * 255.0).round().clamp(0.0, 255.0) as u8;

@@ -61,9 +61,10 @@ pub fn fit_size(w: u32, h: u32, long: u32) -> (u32, u32) {
     }
 }
 
-/// sRGB byte → linear light, and back (for premultiplying in linear light, as the GPU
-/// filters sRGB textures).
-fn srgb_lut() -> &'static [f32; 256] {
+/// sRGB byte → linear light, and back (for premultiplying and filtering in linear light,
+/// as the GPU filters sRGB textures): the atlas's mip levels, the detail slots, the
+/// aliasing measure.
+pub fn srgb_lut() -> &'static [f32; 256] {
     static LUT: std::sync::OnceLock<[f32; 256]> = std::sync::OnceLock::new();
     LUT.get_or_init(|| {
         std::array::from_fn(|i| {
@@ -77,11 +78,12 @@ fn srgb_lut() -> &'static [f32; 256] {
     })
 }
 
-fn linear_to_srgb(l: f32) -> u8 {
+/// Linear light (0–1) → sRGB byte.
+pub fn linear_to_srgb(l: f32) -> u8 {
     let c = if l <= 0.003_130_8 {
         l * 12.92
     } else {
-        1.055 * l.powf(1.0 / 2.4) - 0.055
+        1.055 * l.max(0.0).powf(1.0 / 2.4) - 0.055
     };
     (c * 255.0).round().clamp(0.0, 255.0) as u8
 }
