@@ -151,9 +151,9 @@ fn dimmed(rgb: vec3<f32>) -> vec3<f32> {
 
 @fragment
 fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
-    // Trilinear between the two levels around `lod`; kept half a texel of the coarser one
-    // inside the cell, so no level reads a neighbouring cell (cells are padded with their
-    // edge pixels, see `atlas::build_mips`).
+    // Bilinear in the level nearest `lod` (the sampler's mip filter); kept half a texel of
+    // the coarser candidate inside the cell, so no level reads a neighbouring cell (cells
+    // are padded with their edge pixels, see `atlas::build_mips`).
     let inset = 0.5 * exp2(ceil(in.lod));
     let uv = clamp(in.uv, in.cell_origin + inset, in.cell_origin + CELL_PX - inset);
     var colour = textureSampleLevel(pages, linear_sampler, uv / PAGE_PX, in.page, in.lod);
