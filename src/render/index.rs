@@ -20,8 +20,12 @@ pub struct LayoutIndex {
 
 /// Each image's half extent for a cell of 1, from the atlas records.
 pub fn half_extents(prepared: &PreparedDataset) -> std::sync::Arc<[[f32; 2]]> {
-    prepared
-        .thumb_records()
+    half_extents_of(prepared.thumb_records())
+}
+
+/// Each image's half extent for a cell of 1, from its thumbnail record.
+pub fn half_extents_of(records: &[crate::cache::ThumbRecord]) -> std::sync::Arc<[[f32; 2]]> {
+    records
         .iter()
         .map(|r| {
             let (w, h) = (f32::from(r.small_w.max(1)), f32::from(r.small_h.max(1)));

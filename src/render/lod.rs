@@ -29,6 +29,21 @@ pub fn slot_size(large_w: u16, large_h: u16) -> (u32, u32) {
     )
 }
 
+/// Where the detail level comes from: the encoded large thumbnail of image `i` (JPEG or
+/// PNG bytes). The cache is one; the renderer knows only this.
+pub trait DetailSource: Send + Sync {
+    fn large_thumbnail(&self, i: usize) -> Result<Vec<u8>, String>;
+}
+
+impl DetailSource for PreparedDataset {
+    fn large_thumbnail(&self, i: usize) -> Result<Vec<u8>, String> {
+        if i >= self.len() {
+            return Err(format!("no image {i}"));
+        }
+        self.large_thumb_bytes(i).map_err(|e| e.to_string())
+    }
+}
+
 /// Decoded texels ready to upload into a slot.
 struct SlotPixels {
     width: u32,
@@ -41,7 +56,7 @@ type Decoded = (u32, Result<SlotPixels, String>);
 
 /// Which image holds which slot, and the decodes in flight.
 pub struct LodPool {
-    prepared: Arc<PreparedDataset>,
+    source: Arc<dyn DetailSource>,
     bc: bool,
     owner: Vec<Option<u32>>,
     last_wanted: Vec<u64>,
@@ -53,10 +68,8 @@ pub struct LodPool {
     receive: Receiver<Decoded>,
 }
 
-fn decode(prepared: &PreparedDataset, i: u32, bc: bool) -> Result<SlotPixels, String> {
-    let bytes = prepared
-        .large_thumb_bytes(i as usize)
-        .map_err(|e| e.to_string())?;
+fn decode(source: &dyn DetailSource, i: u32, bc: bool) -> Result<SlotPixels, String> {
+    let bytes = source.large_thumbnail(i as usize)?;
     let mut rgba = image::load_from_memory(&bytes)
         .map_err(|e| format!("large thumbnail of image {i}: {e}"))?
         .to_rgba8();
@@ -98,11 +111,11 @@ fn decode(prepared: &PreparedDataset, i: u32, bc: bool) -> Result<SlotPixels, St
 
 impl LodPool {
     /// An empty pool for `map`'s slots.
-    pub fn new(prepared: Arc<PreparedDataset>, gpu: &Gpu, map: &MapRenderer) -> Self {
+    pub fn new(source: Arc<dyn DetailSource>, gpu: &Gpu, map: &MapRenderer) -> Self {
         let slots = map.lod_slots as usize;
         let (send, receive) = channel();
         Self {
-            prepared,
+            source,
             bc: gpu.bc && map.lod_format == wgpu::TextureFormat::Bc1RgbaUnormSrgb,
             owner: vec![None; slots],
             last_wanted: vec![0; slots],
@@ -188,9 +201,9 @@ impl LodPool {
                 continue;
             }
             self.pending.insert(i);
-            let (prepared, send, bc) = (self.prepared.clone(), self.send.clone(), self.bc);
+            let (source, send, bc) = (self.source.clone(), self.send.clone(), self.bc);
             rayon::spawn(move || {
-                let _ = send.send((i, decode(&prepared, i, bc)));
+                let _ = send.send((i, decode(source.as_ref(), i, bc)));
             });
         }
         uploaded
@@ -207,7 +220,7 @@ impl LodPool {
             .collect();
         let decoded: Vec<Decoded> = missing
             .par_iter()
-            .map(|&i| (i, decode(&self.prepared, i, self.bc)))
+            .map(|&i| (i, decode(self.source.as_ref(), i, self.bc)))
             .collect();
         for (i, result) in decoded {
             match result {

@@ -214,14 +214,37 @@ fn page_bytes(format: wgpu::TextureFormat) -> u64 {
     }
 }
 
-/// Uploads every atlas page of `prepared` with its mip levels into `texture` (BC1 as
-/// stored, else decoded to RGBA8). Pages packed before they had mip levels get them built
-/// here, on the rayon pool.
-fn upload_pages(gpu: &Gpu, prepared: &PreparedDataset, texture: &wgpu::Texture) {
-    let count = prepared.page_count();
+/// The atlas as the renderer takes it: plain slices and records, no cache types, so the
+/// renderer knows nothing of where they come from (the cache maps them from disk).
+pub struct Atlas<'a> {
+    /// Level 0 of each page, BC1 ([`atlas::PAGE_BYTES`] each).
+    pub pages: Vec<&'a [u8]>,
+    /// Levels 1.. of each page, one after the other ([`atlas::MIP_BYTES`]); `None`: built
+    /// at upload.
+    pub mips: Vec<Option<&'a [u8]>>,
+    /// Each image's cell and sizes.
+    pub records: &'a [crate::cache::ThumbRecord],
+}
+
+impl<'a> Atlas<'a> {
+    /// The atlas of a prepared dataset.
+    pub fn of(prepared: &'a PreparedDataset) -> Self {
+        let count = prepared.page_count();
+        Self {
+            pages: (0..count).map(|p| prepared.page(p)).collect(),
+            mips: (0..count).map(|p| prepared.page_mips(p)).collect(),
+            records: prepared.thumb_records(),
+        }
+    }
+}
+
+/// Uploads every page of `atlas` with its mip levels into `texture` (BC1 as given, else
+/// decoded to RGBA8). Pages without mip levels get them built here, on the rayon pool.
+fn upload_pages(gpu: &Gpu, data: &Atlas, texture: &wgpu::Texture) {
+    let count = data.pages.len();
     let mut cells: Vec<Vec<(u32, u32, u32, u32)>> = vec![Vec::new(); count];
-    if (0..count).any(|p| prepared.page_mips(p).is_none()) {
-        for r in prepared.thumb_records() {
+    if data.mips.iter().any(Option::is_none) {
+        for r in data.records {
             if let Some(list) = cells.get_mut(r.page as usize) {
                 let (w, h) = (u32::from(r.small_w), u32::from(r.small_h));
                 list.push((u32::from(r.cell_x), u32::from(r.cell_y), w, h));
@@ -231,21 +254,17 @@ fn upload_pages(gpu: &Gpu, prepared: &PreparedDataset, texture: &wgpu::Texture) 
     let built: Vec<Option<Vec<u8>>> = (0..count)
         .into_par_iter()
         .map(|p| {
-            prepared
-                .page_mips(p)
-                .is_none()
-                .then(|| atlas::build_mips(prepared.page(p), &cells[p]))
+            let missing = data.mips.get(p).is_none_or(Option::is_none);
+            missing.then(|| atlas::build_mips(data.pages[p], &cells[p]))
         })
         .collect();
     for (p, built) in built.iter().enumerate() {
-        let mips = built
-            .as_deref()
-            .or_else(|| prepared.page_mips(p))
-            .unwrap_or(&[]);
+        let given = data.mips.get(p).copied().flatten();
+        let mips = built.as_deref().or(given).unwrap_or(&[]);
         for level in 0..atlas::MIP_LEVELS {
             let (offset, side) = atlas::mip_level(level);
             let bc1 = if level == 0 {
-                prepared.page(p)
+                data.pages[p]
             } else {
                 let len = atlas::PAGE_BYTES >> (2 * level);
                 match mips.get(offset - atlas::PAGE_BYTES..offset - atlas::PAGE_BYTES + len) {
@@ -290,24 +309,24 @@ fn upload_pages(gpu: &Gpu, prepared: &PreparedDataset, texture: &wgpu::Texture) 
 }
 
 impl MapRenderer {
-    /// Uploads `prepared`'s atlas pages and `positions` (one per image); each thumbnail is
+    /// Uploads the atlas `data` and `positions` (one per image); each thumbnail is
     /// drawn `cell` layout units wide on its longer side. Draws into targets of `format`.
     pub fn new(
         gpu: &Gpu,
-        prepared: &PreparedDataset,
+        data: &Atlas,
         positions: &[[f32; 2]],
         cell: f32,
         format: wgpu::TextureFormat,
     ) -> Self {
         let device = &gpu.device;
-        let layers = prepared.page_count().max(1) as u32;
+        let layers = data.pages.len().max(1) as u32;
         let tex_format = if gpu.bc {
             wgpu::TextureFormat::Bc1RgbaUnormSrgb
         } else {
             wgpu::TextureFormat::Rgba8UnormSrgb
         };
         let texture = array_texture(device, "atlas pages", tex_format, layers, atlas::MIP_LEVELS);
-        upload_pages(gpu, prepared, &texture);
+        upload_pages(gpu, data, &texture);
         // The level-of-detail pool: a fixed number of slots, whatever N is. BC1 where the
         // adapter has it (32 KiB a slot), else RGBA8 with half as many slots.
         let (lod_format, lod_layers) = if gpu.bc {
@@ -332,24 +351,23 @@ impl MapRenderer {
             mipmap_filter: wgpu::MipmapFilterMode::Nearest,
             ..Default::default()
         });
-        let half = super::index::half_extents(prepared);
-        let thumbs: Vec<Thumb> = prepared
-            .thumb_records()
+        let half = super::index::half_extents_of(data.records);
+        let thumbs: Vec<Thumb> = data
+            .records
             .par_iter()
             .zip(half.par_iter())
             .map(|(r, half)| {
                 let (w, h) = (f32::from(r.small_w.max(1)), f32::from(r.small_h.max(1)));
                 let (lw, lh) = super::lod::slot_size(r.large_w, r.large_h);
-                let share = if (r.page as usize) < prepared.page_count() {
-                    atlas::transparent_share(
-                        prepared.page(r.page as usize),
+                let share = match data.pages.get(r.page as usize) {
+                    Some(page) => atlas::transparent_share(
+                        page,
                         u32::from(r.cell_x),
                         u32::from(r.cell_y),
                         u32::from(r.small_w),
                         u32::from(r.small_h),
-                    )
-                } else {
-                    0.0
+                    ),
+                    None => 0.0,
                 };
                 // Half a texel in from the cell's edge, so filtering never reads a neighbour.
                 Thumb {

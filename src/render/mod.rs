@@ -2,6 +2,9 @@
 //! GPU texture array, with a fixed pool of sharper slots for the images large on screen.
 //! No window types here: it draws into any texture view, so the same code serves the window,
 //! headless screenshots and posters, the frame-time benchmark and the tests (lavapipe in CI).
+//! No cache types in the drawing either: [`MapRenderer`] takes the atlas as plain slices
+//! ([`map::Atlas`]) and the detail pool reads through [`lod::DetailSource`]; only
+//! [`MapScene::open`] knows that they come from a prepared cache.
 //!
 //! - [`map`]: GPU state and the one draw call (layout transitions blend two position buffers
 //!   in the vertex shader; per-image selection, dimming and detail slot; hover outline).
@@ -379,7 +382,7 @@ impl MapScene {
         let positions = prepared.layout(layout)?;
         let extras = prepared.layout_extras(layout);
         let cell = cell_of(extras.as_ref(), &positions);
-        let map = MapRenderer::new(gpu, prepared, &positions, cell, format);
+        let map = MapRenderer::new(gpu, &map::Atlas::of(prepared), &positions, cell, format);
         let half = index::half_extents(prepared);
         let index = index::LayoutIndex::new(positions, cell, half.clone());
         let lod = lod::LodPool::new(prepared.clone(), gpu, &map);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clip_plot::render::index::{LayoutIndex, half_extents};
 use clip_plot::render::lod::LodPool;
-use clip_plot::render::map::{DIMMED, SELECTED};
+use clip_plot::render::map::{Atlas, DIMMED, SELECTED};
 use clip_plot::render::offscreen::FORMAT;
 use clip_plot::render::overlay::{Logo, read_logo};
 use clip_plot::render::{
@@ -186,7 +186,7 @@ fn selection_dimming_hover_borders_and_logo() {
     let p = prepared_tuxpaint(dir.path());
     let gpu = Gpu::headless().unwrap();
     let (positions, cell) = layout_with_cell(&p, "grid").unwrap();
-    let mut map = MapRenderer::new(&gpu, &p, &positions, cell, FORMAT);
+    let mut map = MapRenderer::new(&gpu, &Atlas::of(&p), &positions, cell, FORMAT);
     let index = LayoutIndex::new(positions.clone(), cell, half_extents(&p));
     // Select the images in the left third, dim the bottom third, hover the one in the middle.
     let lo = positions.iter().map(|q| q[0]).fold(f32::INFINITY, f32::min);
@@ -432,7 +432,7 @@ fn mip_levels_keep_fine_patterns_from_aliasing() {
     assert!(p.page_mips(0).is_some(), "prepare writes the mip levels");
     let gpu = Gpu::headless().unwrap();
     let (positions, cell) = layout_with_cell(&p, "grid").unwrap();
-    let mut map = MapRenderer::new(&gpu, &p, &positions, cell, FORMAT);
+    let mut map = MapRenderer::new(&gpu, &Atlas::of(&p), &positions, cell, FORMAT);
     let index = LayoutIndex::new(positions, cell, half_extents(&p));
     // Thumbnails about 9 pixels wide: the atlas's 32-pixel cells are sampled ~3.5:1.
     let size = (100, 100);
