@@ -145,9 +145,81 @@ impl FrameState {
     }
 }
 
-/// Atlas pages, instance data and layouts on the GPU, ready to draw.
-pub struct MapRenderer {
+/// What drawing the map needs per device and target format, whatever the dataset: the
+/// shader, the bind group layout, the pipeline and the sampler. Built once per [`Gpu`] and
+/// format ([`Gpu::map_pipeline`]) and shared by every dataset drawn on it, as re_renderer
+/// keeps its pipelines apart from per-scene buffers.
+pub struct MapPipeline {
+    layout: wgpu::BindGroupLayout,
     pipeline: wgpu::RenderPipeline,
+    sampler: wgpu::Sampler,
+}
+
+impl MapPipeline {
+    pub fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
+        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("thumbs.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/thumbs.wgsl").into()),
+        });
+        let storage_entry = |binding| {
+            super::layout_entry(
+                binding,
+                wgpu::ShaderStages::VERTEX,
+                wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Storage { read_only: true },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+            )
+        };
+        let texture_entry = |binding| {
+            super::layout_entry(
+                binding,
+                wgpu::ShaderStages::FRAGMENT,
+                wgpu::BindingType::Texture {
+                    sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                    view_dimension: wgpu::TextureViewDimension::D2Array,
+                    multisampled: false,
+                },
+            )
+        };
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("map"),
+            entries: &[
+                super::uniform_entry(0, wgpu::ShaderStages::VERTEX_FRAGMENT),
+                storage_entry(1),
+                texture_entry(2),
+                super::sampler_entry(3),
+                storage_entry(4),
+                storage_entry(5),
+                storage_entry(6),
+                texture_entry(7),
+                super::uniform_entry(8, wgpu::ShaderStages::FRAGMENT),
+            ],
+        });
+        // Bilinear in the nearest mip level: the shader picks the level per image (see
+        // `fs_main`). Trilinear (blending two levels) fetched twice the texels for a
+        // barely visible gain and made the lavapipe overview slower than before mips.
+        let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
+            label: Some("bilinear, nearest level"),
+            mag_filter: wgpu::FilterMode::Linear,
+            min_filter: wgpu::FilterMode::Linear,
+            mipmap_filter: wgpu::MipmapFilterMode::Nearest,
+            ..Default::default()
+        });
+        let pipeline = super::premultiplied_pipeline(device, "thumbs", &layout, &shader, format);
+        Self {
+            layout,
+            pipeline,
+            sampler,
+        }
+    }
+}
+
+/// Atlas pages, instance data and layouts on the GPU, ready to draw (per dataset); the
+/// pipeline is shared ([`MapPipeline`]).
+pub struct MapRenderer {
+    pipeline: std::sync::Arc<MapPipeline>,
     bind_group: wgpu::BindGroup,
     view: wgpu::Buffer,
     positions: wgpu::Buffer,
@@ -341,16 +413,6 @@ impl MapRenderer {
                 ..Default::default()
             })
         };
-        // Bilinear in the nearest mip level: the shader picks the level per image (see
-        // `fs_main`). Trilinear (blending two levels) fetched twice the texels for a
-        // barely visible gain and made the lavapipe overview slower than before mips.
-        let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
-            label: Some("bilinear, nearest level"),
-            mag_filter: wgpu::FilterMode::Linear,
-            min_filter: wgpu::FilterMode::Linear,
-            mipmap_filter: wgpu::MipmapFilterMode::Nearest,
-            ..Default::default()
-        });
         let half = super::index::half_extents_of(data.records);
         let thumbs: Vec<Thumb> = data
             .records
@@ -432,51 +494,12 @@ impl MapRenderer {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("thumbs.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("../../shaders/thumbs.wgsl").into()),
-        });
-        let storage_entry = |binding| {
-            super::layout_entry(
-                binding,
-                wgpu::ShaderStages::VERTEX,
-                wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Storage { read_only: true },
-                    has_dynamic_offset: false,
-                    min_binding_size: None,
-                },
-            )
-        };
-        let texture_entry = |binding| {
-            super::layout_entry(
-                binding,
-                wgpu::ShaderStages::FRAGMENT,
-                wgpu::BindingType::Texture {
-                    sample_type: wgpu::TextureSampleType::Float { filterable: true },
-                    view_dimension: wgpu::TextureViewDimension::D2Array,
-                    multisampled: false,
-                },
-            )
-        };
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("map"),
-            entries: &[
-                super::uniform_entry(0, wgpu::ShaderStages::VERTEX_FRAGMENT),
-                storage_entry(1),
-                texture_entry(2),
-                super::sampler_entry(3),
-                storage_entry(4),
-                storage_entry(5),
-                storage_entry(6),
-                texture_entry(7),
-                super::uniform_entry(8, wgpu::ShaderStages::FRAGMENT),
-            ],
-        });
+        let shared = gpu.map_pipeline(format);
         let atlas_view = array_view(&texture);
         let lod_view = array_view(&lod_texture);
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("map"),
-            layout: &layout,
+            layout: &shared.layout,
             entries: &[
                 wgpu::BindGroupEntry {
                     binding: 0,
@@ -492,7 +515,7 @@ impl MapRenderer {
                 },
                 wgpu::BindGroupEntry {
                     binding: 3,
-                    resource: wgpu::BindingResource::Sampler(&sampler),
+                    resource: wgpu::BindingResource::Sampler(&shared.sampler),
                 },
                 wgpu::BindGroupEntry {
                     binding: 4,
@@ -516,7 +539,6 @@ impl MapRenderer {
                 },
             ],
         });
-        let pipeline = super::premultiplied_pipeline(device, "thumbs", &layout, &shader, format);
         // Levels 1.. add a third.
         let gpu_bytes = page_bytes(tex_format) * u64::from(layers) * 4 / 3
             + page_bytes(lod_format) * u64::from(lod_layers)
@@ -526,7 +548,7 @@ impl MapRenderer {
             + ids.size()
             + palette.size();
         Self {
-            pipeline,
+            pipeline: shared,
             bind_group,
             view,
             positions,
@@ -750,7 +772,7 @@ impl MapRenderer {
             0.0,
             1.0,
         );
-        pass.set_pipeline(&self.pipeline);
+        pass.set_pipeline(&self.pipeline.pipeline);
         pass.set_bind_group(0, &self.bind_group, &[]);
         pass.draw(0..6, 0..self.drawn());
     }

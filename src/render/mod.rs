@@ -53,6 +53,8 @@ pub struct Gpu {
     pub adapter_name: String,
     /// The largest texture side the device allows (posters beyond it are tiled).
     pub max_texture: u32,
+    /// The map's pipelines, one per target format, built on first use.
+    pipelines: std::sync::Mutex<Vec<(wgpu::TextureFormat, std::sync::Arc<map::MapPipeline>)>>,
 }
 
 impl Gpu {
@@ -109,7 +111,22 @@ impl Gpu {
             bc,
             adapter_name: adapter.get_info().name,
             max_texture,
+            pipelines: Default::default(),
         }
+    }
+
+    /// The map's pipeline for targets of `format` (built once per device and format).
+    pub fn map_pipeline(&self, format: wgpu::TextureFormat) -> std::sync::Arc<map::MapPipeline> {
+        let mut cache = self
+            .pipelines
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, p)) = cache.iter().find(|(f, _)| *f == format) {
+            return p.clone();
+        }
+        let p = std::sync::Arc::new(map::MapPipeline::new(&self.device, format));
+        cache.push((format, p.clone()));
+        p
     }
 
     /// The features and limits clip-plot asks of `adapter`: BC compression where it has it,
