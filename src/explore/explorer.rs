@@ -168,9 +168,7 @@ impl Explorer {
         if crate::layout::kind::shows_hotspots(layout)
             && let Some(h) = &self.hotspots
         {
-            let positions = self.prepared.layout(layout)?;
-            let extras = self.prepared.layout_extras(layout);
-            let cell = crate::render::cell_of(extras.as_ref(), &positions);
+            let (positions, cell) = crate::render::layout_with_cell(&self.prepared, layout)?;
             let keep = |i: usize| shown.is_none_or(|b| b.get(i));
             let boxes = h.boxes_where(&positions, keep);
             let finer = h.finer_boxes_where(&positions, keep);

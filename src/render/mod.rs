@@ -368,7 +368,7 @@ pub fn cell_of(
 pub fn layout_with_cell(
     prepared: &crate::cache::PreparedDataset,
     layout: &str,
-) -> Result<(Vec<[f32; 2]>, f32), RenderError> {
+) -> Result<(Vec<[f32; 2]>, f32), crate::cache::CacheError> {
     let positions = prepared.layout(layout)?;
     let cell = cell_of(prepared.layout_extras(layout).as_ref(), &positions);
     Ok((positions, cell))
