@@ -1,8 +1,18 @@
-// One instanced quad per image. Small thumbnails come from the atlas pages (resident for
-// every image); images large on screen also have a slot in the level-of-detail pool and are
-// drawn from it. Positions come from two layouts blended by `view.blend`, so a layout switch
-// animates every image for any N with one uniform per frame. When the camera is zoomed in,
-// `ids` lists the visible images only (culled on the CPU).
+// One quad per image, pulled from the vertex index (six vertices an image, one draw call, no
+// instancing: software rasterisers run an instanced draw one instance at a time). Small
+// thumbnails come from the atlas pages (resident for every image); images large on screen
+// also have a slot in the level-of-detail pool and are drawn from it. Positions come from
+// two layouts blended by `view.blend`, so a layout switch animates every image for any N
+// with one uniform per frame. When the camera is zoomed in, `ids` lists the visible images
+// only (culled on the CPU).
+//
+// Three ways to draw (see `map.rs`):
+// - textured, opaque images front to back with a depth test (`vs_opaque`): where
+//   thumbnails overlap, hidden fragments are rejected before shading; the depth is the
+//   image's place in the draw order, so the picture is the painter's one;
+// - textured, images with transparency and no card after, back to front (`vs_transparent`);
+// - thumbnails a few pixels wide as flat quads (`vs_flat`) or single points (`vs_point`)
+//   of their mean colour, when texture detail could not show anyway.
 
 struct View {
     // World point at the centre of the target.
@@ -35,6 +45,13 @@ struct View {
     card: vec4<f32>,
     // The coarsest atlas level drawn: 0 turns mip mapping off (the benchmark compares).
     max_lod: f32,
+    // Images drawn (the length of `ids` when `use_ids`, else every image).
+    count: u32,
+    // Every image (the depth of image i is its place among them).
+    total: u32,
+    _pad: u32,
+    // The background (linear RGB): what an opaque image's stray transparent texels show.
+    background: vec4<f32>,
 };
 
 struct Thumb {
@@ -48,8 +65,8 @@ struct Thumb {
     page: u32,
     // THUMB_* bits.
     flags: u32,
-    _pad1: u32,
-    _pad2: u32,
+    // The image's mean colour (linear, premultiplied) as two pack2x16float words.
+    mean: vec2<u32>,
 };
 
 // Thumb flags: the thumbnail has transparent pixels (drawn on a card).
@@ -71,16 +88,18 @@ const LOD_SLOT_PX: f32 = 256.0;
 const LOD_PER_ROW: u32 = 8u;
 const LOD_PER_PAGE: u32 = 64u;
 
+// Group 0: per frame and target (`frame.rs`).
 @group(0) @binding(0) var<uniform> view: View;
-@group(0) @binding(1) var<storage, read> thumbs: array<Thumb>;
-@group(0) @binding(2) var pages: texture_2d_array<f32>;
-@group(0) @binding(3) var linear_sampler: sampler;
-@group(0) @binding(4) var<storage, read> positions: array<vec2<f32>>;
-@group(0) @binding(5) var<storage, read> state: array<u32>;
-@group(0) @binding(6) var<storage, read> ids: array<u32>;
-@group(0) @binding(7) var lod_pages: texture_2d_array<f32>;
+@group(0) @binding(1) var<storage, read> ids: array<u32>;
+// Group 1: per dataset (`map.rs`).
+@group(1) @binding(0) var<storage, read> thumbs: array<Thumb>;
+@group(1) @binding(1) var pages: texture_2d_array<f32>;
+@group(1) @binding(2) var linear_sampler: sampler;
+@group(1) @binding(3) var<storage, read> positions: array<vec2<f32>>;
+@group(1) @binding(4) var<storage, read> state: array<u32>;
+@group(1) @binding(5) var lod_pages: texture_2d_array<f32>;
 // Colour-by palette, linear RGB; entry 0 unused.
-@group(0) @binding(8) var<uniform> palette: array<vec4<f32>, 256>;
+@group(1) @binding(6) var<uniform> palette: array<vec4<f32>, 256>;
 
 struct VsOut {
     @builtin(position) clip: vec4<f32>,
@@ -100,25 +119,59 @@ struct VsOut {
     @location(9) @interpolate(flat) cell_origin: vec2<f32>,
 };
 
-@vertex
-fn vs_main(@builtin(vertex_index) v: u32, @builtin(instance_index) k: u32) -> VsOut {
-    var i = k;
-    if (view.use_ids != 0u) {
-        i = ids[k];
+// The image drawn `k`-th (front to back when `reverse`).
+fn image_of(k: u32, reverse: bool) -> u32 {
+    var j = k;
+    if (reverse) {
+        j = view.count - 1u - k;
     }
-    let t = thumbs[i];
-    // Two triangles: corners (0,0) (1,0) (0,1) / (0,1) (1,0) (1,1).
+    if (view.use_ids != 0u) {
+        return ids[j];
+    }
+    return j;
+}
+
+// Whether an image with Thumb flags `flags` is drawn in the transparent pass (it has
+// transparency and no card).
+fn later(flags: u32) -> bool {
+    return view.card.a == 0.0 && (flags & THUMB_TRANSPARENT) != 0u;
+}
+
+fn drawn_later(i: u32) -> bool {
+    return later(thumbs[i].flags);
+}
+
+// Image `i`'s centre in the blended layout and its cell (layout units).
+fn placed(i: u32) -> vec3<f32> {
+    let pos = mix(positions[view.from_base + i], positions[view.to_base + i], view.blend);
+    let cell = mix(view.cell_from, view.cell_to, view.blend) * view.size_scale;
+    return vec3(pos, cell);
+}
+
+// Later images sit nearer (the painter's order as depth): 1 / (total + 1) apart.
+fn depth_of(i: u32) -> f32 {
+    return f32(view.total - i) / f32(view.total + 1u);
+}
+
+// Corner `v` of a quad's two triangles: (0,0) (1,0) (0,1) / (0,1) (1,0) (1,1).
+fn corner(v: u32) -> vec2<f32> {
     var corners = array<vec2<f32>, 6>(
         vec2(0.0, 0.0), vec2(1.0, 0.0), vec2(0.0, 1.0),
         vec2(0.0, 1.0), vec2(1.0, 0.0), vec2(1.0, 1.0),
     );
-    let c = corners[v];
-    let pos = mix(positions[view.from_base + i], positions[view.to_base + i], view.blend);
-    let cell = mix(view.cell_from, view.cell_to, view.blend) * view.size_scale;
-    let half = t.half_size * cell;
-    let world = pos + (c * 2.0 - 1.0) * half;
+    return corners[v];
+}
+
+// A vertex outside the target: its triangle draws nothing.
+const NOWHERE: vec4<f32> = vec4(2.0, 2.0, 2.0, 1.0);
+
+fn thumb_vertex(i: u32, c: vec2<f32>) -> VsOut {
+    let t = thumbs[i];
+    let p = placed(i);
+    let half = t.half_size * p.z;
+    let world = p.xy + (c * 2.0 - 1.0) * half;
     var out: VsOut;
-    out.clip = vec4((world - view.centre) * view.scale, 0.0, 1.0);
+    out.clip = vec4((world - view.centre) * view.scale, depth_of(i), 1.0);
     let local = vec2(c.x, 1.0 - c.y);
     out.uv = t.rect.xy + local * t.rect.zw;
     out.local = local;
@@ -136,7 +189,29 @@ fn vs_main(@builtin(vertex_index) v: u32, @builtin(instance_index) k: u32) -> Vs
     out.thumb_flags = t.flags;
     if ((state[i] & HIDDEN) != 0u) {
         // Filtered out and hidden: a degenerate quad outside the target draws nothing.
-        out.clip = vec4(2.0, 2.0, 2.0, 1.0);
+        out.clip = NOWHERE;
+    }
+    return out;
+}
+
+// Opaque images (cards make transparent ones opaque), front to back, depth written.
+@vertex
+fn vs_opaque(@builtin(vertex_index) v: u32) -> VsOut {
+    let i = image_of(v / 6u, true);
+    var out = thumb_vertex(i, corner(v % 6u));
+    if (drawn_later(i)) {
+        out.clip = NOWHERE;
+    }
+    return out;
+}
+
+// Images with transparency and no card, back to front after the opaque ones, blended.
+@vertex
+fn vs_transparent(@builtin(vertex_index) v: u32) -> VsOut {
+    let i = image_of(v / 6u, false);
+    var out = thumb_vertex(i, corner(v % 6u));
+    if (!drawn_later(i)) {
+        out.clip = NOWHERE;
     }
     return out;
 }
@@ -213,6 +288,80 @@ fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
         rgb = vec3(1.0);
         alpha = 1.0;
     }
+    // An image counted as opaque (a few transparent texels at most: a photo's BC1
+    // corners) writes depth, so what it leaves uncovered shows the background.
+    if (!later(in.thumb_flags)) {
+        rgb = rgb * alpha + view.background.rgb * (1.0 - alpha);
+        alpha = 1.0;
+    }
     // Premultiplied for the blend state.
     return vec4(rgb * alpha, alpha);
+}
+
+struct FlatOut {
+    @builtin(position) clip: vec4<f32>,
+    @location(0) @interpolate(flat) colour: vec4<f32>,
+};
+
+// The colour a thumbnail a pixel or few wide shows: its mean, with the effects the
+// textured path would draw over nearly all of it at that size (the colour-by frame, the
+// selection frame, the hover outline, a card); premultiplied.
+fn flat_colour(i: u32) -> vec4<f32> {
+    let m = thumbs[i].mean;
+    let rg = unpack2x16float(m.x);
+    let ba = unpack2x16float(m.y);
+    var alpha = ba.y;
+    var rgb = vec3(rg, ba.x) / max(alpha, 1e-4);
+    let bits = state[i];
+    if (view.card.a > 0.0 && (thumbs[i].flags & THUMB_TRANSPARENT) != 0u) {
+        rgb = rgb * alpha + view.card.rgb * (1.0 - alpha);
+        alpha = 1.0;
+    }
+    let colour_index = (bits >> COLOUR_SHIFT) & 0xffu;
+    if (colour_index != 0u) {
+        rgb = palette[colour_index].rgb;
+        alpha = 1.0;
+    }
+    if ((bits & DIMMED) != 0u) {
+        rgb = dimmed(rgb);
+    }
+    if ((bits & SELECTED) != 0u) {
+        rgb = view.accent.rgb;
+        alpha = 1.0;
+    }
+    if (i == view.hover) {
+        rgb = vec3(1.0);
+        alpha = 1.0;
+    }
+    return vec4(rgb * alpha, alpha);
+}
+
+fn flat_vertex(i: u32, c: vec2<f32>) -> FlatOut {
+    let p = placed(i);
+    let half = thumbs[i].half_size * p.z;
+    let world = p.xy + (c * 2.0 - 1.0) * half;
+    var out: FlatOut;
+    out.clip = vec4((world - view.centre) * view.scale, depth_of(i), 1.0);
+    out.colour = flat_colour(i);
+    if ((state[i] & HIDDEN) != 0u) {
+        out.clip = NOWHERE;
+    }
+    return out;
+}
+
+// Thumbnails a few pixels wide: one flat quad each, in the painter's order.
+@vertex
+fn vs_flat(@builtin(vertex_index) v: u32) -> FlatOut {
+    return flat_vertex(image_of(v / 6u, false), corner(v % 6u));
+}
+
+// Thumbnails a pixel wide or less: one point (one vertex, one pixel) each.
+@vertex
+fn vs_point(@builtin(vertex_index) v: u32) -> FlatOut {
+    return flat_vertex(image_of(v, false), vec2(0.5));
+}
+
+@fragment
+fn fs_flat(in: FlatOut) -> @location(0) vec4<f32> {
+    return in.colour;
 }

@@ -729,12 +729,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 r.images, r.size.0, r.size.1, r.adapter, r.first_frame_s
             );
             println!(
-                "{:<30} {:>7} {:>11} {:>9} {:>12}",
+                "{:<32} {:>7} {:>11} {:>9} {:>12}  drawn as",
                 "phase", "frames", "median ms", "p95 ms", "drawn"
             );
             for p in &r.phases {
+                let mode = match p.mode {
+                    Some(clip_plot::render::DrawMode::Textured) => "textured",
+                    Some(clip_plot::render::DrawMode::Flat) => "flat dots",
+                    Some(clip_plot::render::DrawMode::Points) => "points",
+                    None => "-",
+                };
                 println!(
-                    "{:<30} {:>7} {:>11.2} {:>9.2} {:>12}",
+                    "{:<32} {:>7} {:>11.2} {:>9.2} {:>12}  {mode}",
                     p.name, p.frames, p.median_ms, p.p95_ms, p.drawn
                 );
             }

@@ -69,6 +69,8 @@ struct Graphics {
     gpu: Gpu,
     egui_state: egui_winit::State,
     egui_renderer: egui_wgpu::Renderer,
+    /// The map's frame state for this window (kept while datasets come and go).
+    map_view: crate::render::MapView,
 }
 
 #[derive(Default)]
@@ -224,6 +226,7 @@ impl App {
             Some(gpu.max_texture as usize),
         );
         let egui_renderer = egui_wgpu::Renderer::new(&gpu.device, format, Default::default());
+        let map_view = crate::render::MapView::new(&gpu, format);
         self.gfx = Some(Graphics {
             window,
             surface,
@@ -231,6 +234,7 @@ impl App {
             gpu,
             egui_state,
             egui_renderer,
+            map_view,
         });
         match self.prepare_options.clone() {
             Some(options) => self.open_dataset(options),
@@ -1251,7 +1255,7 @@ impl App {
 
     /// Culls and streams detail for this frame; the frame's state.
     fn prepare_map(&mut self, animating: &mut bool) -> Option<FrameState> {
-        let g = self.gfx.as_ref()?;
+        let g = self.gfx.as_mut()?;
         let size = (self.map_rect[2].max(1), self.map_rect[3].max(1));
         let mut frame = FrameState {
             camera: self.camera.camera,
@@ -1262,8 +1266,8 @@ impl App {
         if let Some(s) = &mut self.session {
             frame.blend = s.blend();
             *animating |= s.transitioning() || s.live;
-            *animating |= s.prepare_frame(&g.gpu, &frame, size);
-            self.ui.status.drawn = s.map.drawn() as usize;
+            *animating |= s.prepare_frame(&g.gpu, &mut g.map_view, &frame, size);
+            self.ui.status.drawn = g.map_view.drawn(&s.map) as usize;
             self.ui.status.total = s.map.len();
             self.ui.status.gpu_bytes = s.map.gpu_bytes();
             self.ui.status.detail_resident = s.lod.resident();
@@ -1424,11 +1428,12 @@ fn draw_frame(
 ) {
     let clear = frame.style.clear_colour();
     let mut encoder = g.gpu.device.create_command_encoder(&Default::default());
+    let target = (view, (g.config.width, g.config.height));
     match session {
         Some(s) => {
             let load = wgpu::LoadOp::Clear(clear);
-            s.map
-                .draw_with(&g.gpu, &mut encoder, view, map_rect, frame, load);
+            g.map_view
+                .draw_with(&g.gpu, &mut s.map, &mut encoder, target, map_rect, frame, load);
             if let Some(logo) = &mut s.logo {
                 let size = (map_rect[2], map_rect[3]);
                 let tile = (0, 0, size.0, size.1);

@@ -20,7 +20,9 @@ use crate::render::index::{LayoutIndex, Visible};
 use crate::render::lod::{self, LodPool};
 use crate::render::map::{DIMMED, HIDDEN, SELECTED};
 use crate::render::overlay::{Logo, read_logo};
-use crate::render::{Camera, FrameState, Gpu, MapRenderer, MapScene, RenderError, cell_of};
+use crate::render::{
+    Camera, FrameState, Gpu, MapRenderer, MapScene, MapView, RenderError, cell_of,
+};
 
 /// How long a layout switch animates, seconds.
 pub const TRANSITION_SECONDS: f32 = 1.0;
@@ -395,9 +397,15 @@ impl Session {
 
     /// Culls for `camera` and streams detail for what is large on screen; true while more
     /// detail is on its way (keep drawing).
-    pub fn prepare_frame(&mut self, gpu: &Gpu, frame: &FrameState, size: (u32, u32)) -> bool {
+    pub fn prepare_frame(
+        &mut self,
+        gpu: &Gpu,
+        view: &mut MapView,
+        frame: &FrameState,
+        size: (u32, u32),
+    ) -> bool {
         if frame.blend < 1.0 || self.live {
-            self.map.set_visible(gpu, None);
+            view.set_visible(gpu, None);
             self.visible_key = None;
             self.visible = Visible {
                 count: self.map.len(),
@@ -410,8 +418,7 @@ impl Session {
             self.visible = self
                 .index
                 .visible(&frame.camera, size, frame.style.size_scale);
-            self.map
-                .set_visible(gpu, LayoutIndex::draw_list(&self.visible));
+            view.set_visible(gpu, LayoutIndex::draw_list(&self.visible));
             self.wanted = lod::wanted(&self.visible, &self.index, &frame.camera);
             self.visible_key = Some(key);
         }

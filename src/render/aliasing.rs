@@ -79,10 +79,10 @@ pub fn aliasing_error(
         None,
         &Picture::new(*frame, size, &none),
     )?;
-    let mip_mapping = map.mip_mapping;
     // The reference samples level 0 only: at FACTOR× the thumbnails' texels are about a
     // pixel or larger in most of the overview, and the box filter does the rest.
-    map.mip_mapping = false;
+    let mut reference_frame = *frame;
+    reference_frame.style.mip_levels = false;
     let big = (size.0 * FACTOR, size.1 * FACTOR);
     let reference = render_view(
         gpu,
@@ -90,9 +90,8 @@ pub fn aliasing_error(
         index,
         None,
         None,
-        &Picture::new(*frame, big, &none),
+        &Picture::new(reference_frame, big, &none),
     );
-    map.mip_mapping = mip_mapping;
     let reference = box_filter(&reference?, FACTOR);
     Ok(drawn_difference(
         &picture,

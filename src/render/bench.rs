@@ -10,7 +10,10 @@ use std::time::Instant;
 use super::index::LayoutIndex;
 use super::lod::{self, LodPool};
 use super::offscreen::Target;
-use super::{Camera, FrameState, Gpu, MapRenderer, MapScene, RenderError, ease, layout_with_cell};
+use super::{
+    Camera, FrameState, Gpu, MapRenderer, MapScene, MapView, RenderError, Style, ease,
+    layout_with_cell,
+};
 use crate::cache::PreparedDataset;
 
 /// Frame times of one phase.
@@ -22,6 +25,8 @@ pub struct Phase {
     pub p95_ms: f64,
     /// Median number of images drawn per frame.
     pub drawn: usize,
+    /// How the last frame drew its thumbnails.
+    pub mode: Option<super::DrawMode>,
 }
 
 /// What the benchmark measured.
@@ -51,6 +56,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 struct Bench<'a> {
     gpu: &'a Gpu,
     map: MapRenderer,
+    view: MapView,
+    style: Style,
     index: LayoutIndex,
     lod: LodPool,
     target: Target,
@@ -63,20 +70,22 @@ impl Bench<'_> {
         let start = Instant::now();
         let frame = FrameState {
             blend,
+            style: self.style,
             ..FrameState::still(camera)
         };
         if blend >= 1.0 {
             let visible = self.index.visible(&camera, self.size, 1.0);
-            self.map
+            self.view
                 .set_visible(self.gpu, LayoutIndex::draw_list(&visible));
             let wanted = lod::wanted(&visible, &self.index, &camera);
             self.lod.update(self.gpu, &mut self.map, &wanted, 24);
         } else {
-            self.map.set_visible(self.gpu, None);
+            self.view.set_visible(self.gpu, None);
         }
         let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
-        self.map
-            .draw(self.gpu, &mut encoder, &self.target.view, self.size, &frame);
+        let target = &self.target.view;
+        self.view
+            .draw(self.gpu, &mut self.map, &mut encoder, target, self.size, &frame);
         self.gpu.queue.submit([encoder.finish()]);
         self.gpu
             .device
@@ -84,7 +93,7 @@ impl Bench<'_> {
             .map_err(|e| RenderError::Readback(e.to_string()))?;
         Ok((
             start.elapsed().as_secs_f64() * 1000.0,
-            self.map.drawn() as usize,
+            self.view.drawn(&self.map) as usize,
         ))
     }
 
@@ -111,6 +120,7 @@ impl Bench<'_> {
             median_ms: percentile(&times, 0.5),
             p95_ms: percentile(&times, 0.95),
             drawn: drawn.get(drawn.len() / 2).copied().unwrap_or(0),
+            mode: self.view.mode(),
         })
     }
 }
@@ -142,6 +152,8 @@ pub fn fly_through(
     let mut bench = Bench {
         gpu,
         map,
+        view: MapView::new(gpu, format),
+        style: Style::default(),
         index,
         lod,
         target,
@@ -179,13 +191,20 @@ pub fn fly_through(
         c.centre[0] += 0.1 * (t * std::f32::consts::TAU).sin();
         (c, 1.0)
     })?);
-    let still = FrameState::still(overview);
+    // The same, every thumbnail textured however small (what the flat dots save).
+    bench.style.flat_dots = false;
+    phases.push(bench.phase("overview, panning, all textured", frames, |t| {
+        let mut c = overview;
+        c.centre[0] += 0.1 * (t * std::f32::consts::TAU).sin();
+        (c, 1.0)
+    })?);
+    bench.style.flat_dots = true;
+    let mut still = FrameState::still(overview);
     let with_mips =
         super::aliasing::aliasing_error(gpu, &mut bench.map, &bench.index, &still, size)?;
-    bench.map.mip_mapping = false;
-    let without = super::aliasing::aliasing_error(gpu, &mut bench.map, &bench.index, &still, size);
-    bench.map.mip_mapping = true;
-    let aliasing = (with_mips, without?);
+    still.style.mip_levels = false;
+    let without = super::aliasing::aliasing_error(gpu, &mut bench.map, &bench.index, &still, size)?;
+    let aliasing = (with_mips, without);
     phases.push(bench.phase("flight into a hotspot", frames, |t| {
         let e = ease(t);
         let span = (overview.span.ln() + (close.span.ln() - overview.span.ln()) * e).exp();

@@ -1,6 +1,34 @@
-//! The GPU side of the map: atlas pages, per-image instance data, two layouts' positions,
-//! per-image state (level-of-detail slot, selected, dimmed), the visible list, and the
-//! level-of-detail pool's pages. One draw call draws every image.
+//! The GPU side of the map, in the three lifetimes re_renderer keeps apart:
+//!
+//! - [`MapPipeline`], per device and target format: the shader's pipelines, bind group
+//!   layouts and sampler;
+//! - [`MapRenderer`], per dataset (bind group 1): atlas pages, per-image instance data and
+//!   mean colours, two layouts' positions, per-image state (detail slot, selected, dimmed,
+//!   colour), the colour-by palette, and the level-of-detail pool's pages;
+//! - [`super::frame::MapView`], per target (bind group 0): the view uniform, the visible
+//!   list and the depth buffer; it records the draw.
+//!
+//! How a frame is drawn (the choice is per frame, from the thumbnails' size on screen):
+//!
+//! - **textured** (thumbnails wider than [`FLAT_PX`]): opaque images front to back with a
+//!   depth test, then images with transparency (no card) back to front, blended. The depth
+//!   of an image is its place in the draw order, so the picture is the painter's one, but
+//!   where thumbnails pile up (a dense hotspot zoomed in) the hidden fragments are
+//!   rejected before shading. An image counted as opaque (at most 2% transparent texels)
+//!   shows the background through its stray transparent texels instead of what lies
+//!   under it.
+//! - **flat** (a few pixels wide): one quad of the image's mean colour (from the atlas's
+//!   8-pixel level, linear light: what the mip chain converges to), with a shader that
+//!   fetches no texels. Texture detail below 3 pixels is not visible, and the overview of a
+//!   large collection is where a software rasteriser spends its time.
+//! - **points** (a pixel or less): one vertex per image.
+//!
+//! Every way pulls its vertices from the vertex index (six per image, or one) in one
+//! draw call, without instancing: lavapipe runs an instanced draw instance by instance,
+//! which cost more than the vertices themselves at 100k images. Alternatives rejected:
+//! instanced quads (that cost); a compute rasteriser for the dots (a second path to keep in
+//! step for every state effect); sorting the visible list by depth on the CPU (the index
+//! order is already the draw order).
 
 use bytemuck::{Pod, Zeroable};
 use rayon::prelude::*;
@@ -38,7 +66,8 @@ struct Thumb {
     rect: [f32; 4],
     page: u32,
     flags: u32,
-    pad: [u32; 2],
+    /// The mean colour, linear premultiplied RGBA as four f16 (`unpack2x16float`).
+    mean: [u32; 2],
 }
 
 /// Thumb flags, as the shader's `THUMB_*`: the thumbnail has transparent pixels.
@@ -49,7 +78,7 @@ const TRANSPARENT_SHARE: f32 = 0.02;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
-struct ViewUniform {
+pub(crate) struct ViewUniform {
     centre: [f32; 2],
     scale: [f32; 2],
     viewport: [f32; 2],
@@ -66,7 +95,39 @@ struct ViewUniform {
     accent: [f32; 4],
     card: [f32; 4],
     max_lod: f32,
-    pad: [f32; 3],
+    count: u32,
+    total: u32,
+    pad: u32,
+    background: [f32; 4],
+}
+
+/// Thumbnails narrower than this on screen (longer side, pixels) are drawn as flat quads
+/// of their mean colour.
+pub const FLAT_PX: f32 = 3.0;
+/// Thumbnails this wide or narrower are drawn as single points.
+pub const POINT_PX: f32 = 1.0;
+/// The depth buffer's format (the draw order as depth, 1 / (N + 1) apart).
+pub const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
+
+/// How a frame's thumbnails are drawn (see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DrawMode {
+    Textured,
+    Flat,
+    Points,
+}
+
+impl DrawMode {
+    /// The mode for thumbnails `thumb_px` wide (longer side) on screen.
+    pub fn for_size(thumb_px: f32, style: &Style) -> Self {
+        if !style.flat_dots || thumb_px >= FLAT_PX {
+            Self::Textured
+        } else if thumb_px > POINT_PX {
+            Self::Flat
+        } else {
+            Self::Points
+        }
+    }
 }
 
 /// How thumbnails look; the settings panel edits it.
@@ -80,6 +141,12 @@ pub struct Style {
     pub borders: bool,
     /// Draw images with transparency on a card that contrasts with the background.
     pub cards: bool,
+    /// Sample small thumbnails from the atlas's mip levels (off: level 0 only; the
+    /// aliasing benchmark compares).
+    pub mip_levels: bool,
+    /// Draw thumbnails a few pixels wide as dots of their mean colour (off: always
+    /// textured; the benchmark compares).
+    pub flat_dots: bool,
 }
 
 impl Default for Style {
@@ -89,6 +156,8 @@ impl Default for Style {
             background: [18, 18, 20],
             borders: false,
             cards: true,
+            mip_levels: true,
+            flat_dots: true,
         }
     }
 }
@@ -146,13 +215,73 @@ impl FrameState {
 }
 
 /// What drawing the map needs per device and target format, whatever the dataset: the
-/// shader, the bind group layout, the pipeline and the sampler. Built once per [`Gpu`] and
+/// shader's pipelines, the bind group layouts and the sampler. Built once per [`Gpu`] and
 /// format ([`Gpu::map_pipeline`]) and shared by every dataset drawn on it, as re_renderer
 /// keeps its pipelines apart from per-scene buffers.
 pub struct MapPipeline {
-    layout: wgpu::BindGroupLayout,
-    pipeline: wgpu::RenderPipeline,
+    /// Group 0: the view uniform and the visible list ([`super::frame::MapView`]).
+    pub(crate) frame_layout: wgpu::BindGroupLayout,
+    /// Group 1: the dataset ([`MapRenderer`]).
+    pub(crate) data_layout: wgpu::BindGroupLayout,
+    pub(crate) opaque: wgpu::RenderPipeline,
+    pub(crate) transparent: wgpu::RenderPipeline,
+    pub(crate) flat: wgpu::RenderPipeline,
+    pub(crate) points: wgpu::RenderPipeline,
     sampler: wgpu::Sampler,
+}
+
+/// One of the map's pipelines: entry points, primitives, depth use and blending.
+struct Variant {
+    label: &'static str,
+    vertex: &'static str,
+    fragment: &'static str,
+    topology: wgpu::PrimitiveTopology,
+    depth_write: bool,
+    depth_compare: wgpu::CompareFunction,
+    blend: Option<wgpu::BlendState>,
+}
+
+fn variant_pipeline(
+    device: &wgpu::Device,
+    layout: &wgpu::PipelineLayout,
+    shader: &wgpu::ShaderModule,
+    format: wgpu::TextureFormat,
+    v: &Variant,
+) -> wgpu::RenderPipeline {
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some(v.label),
+        layout: Some(layout),
+        vertex: wgpu::VertexState {
+            module: shader,
+            entry_point: Some(v.vertex),
+            compilation_options: Default::default(),
+            buffers: &[],
+        },
+        primitive: wgpu::PrimitiveState {
+            topology: v.topology,
+            ..Default::default()
+        },
+        depth_stencil: Some(wgpu::DepthStencilState {
+            format: DEPTH_FORMAT,
+            depth_write_enabled: Some(v.depth_write),
+            depth_compare: Some(v.depth_compare),
+            stencil: Default::default(),
+            bias: Default::default(),
+        }),
+        multisample: wgpu::MultisampleState::default(),
+        fragment: Some(wgpu::FragmentState {
+            module: shader,
+            entry_point: Some(v.fragment),
+            compilation_options: Default::default(),
+            targets: &[Some(wgpu::ColorTargetState {
+                format,
+                blend: v.blend,
+                write_mask: wgpu::ColorWrites::ALL,
+            })],
+        }),
+        multiview_mask: None,
+        cache: None,
+    })
 }
 
 impl MapPipeline {
@@ -183,18 +312,23 @@ impl MapPipeline {
                 },
             )
         };
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("map"),
+        let frame_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("map frame"),
             entries: &[
                 super::uniform_entry(0, wgpu::ShaderStages::VERTEX_FRAGMENT),
                 storage_entry(1),
-                texture_entry(2),
-                super::sampler_entry(3),
+            ],
+        });
+        let data_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("map dataset"),
+            entries: &[
+                storage_entry(0),
+                texture_entry(1),
+                super::sampler_entry(2),
+                storage_entry(3),
                 storage_entry(4),
-                storage_entry(5),
-                storage_entry(6),
-                texture_entry(7),
-                super::uniform_entry(8, wgpu::ShaderStages::FRAGMENT),
+                texture_entry(5),
+                super::uniform_entry(6, wgpu::ShaderStages::VERTEX_FRAGMENT),
             ],
         });
         // Bilinear in the nearest mip level: the shader picks the level per image (see
@@ -207,41 +341,82 @@ impl MapPipeline {
             mipmap_filter: wgpu::MipmapFilterMode::Nearest,
             ..Default::default()
         });
-        let pipeline = super::premultiplied_pipeline(device, "thumbs", &layout, &shader, format);
+        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("map"),
+            bind_group_layouts: &[Some(&frame_layout), Some(&data_layout)],
+            immediate_size: 0,
+        });
+        let blended = Some(wgpu::BlendState::PREMULTIPLIED_ALPHA_BLENDING);
+        let triangles = wgpu::PrimitiveTopology::TriangleList;
+        let make = |v: Variant| variant_pipeline(device, &layout, &shader, format, &v);
         Self {
-            layout,
-            pipeline,
+            // Opaque: front to back, nearer wins, nothing to blend with.
+            opaque: make(Variant {
+                label: "thumbs, opaque",
+                vertex: "vs_opaque",
+                fragment: "fs_main",
+                topology: triangles,
+                depth_write: true,
+                depth_compare: wgpu::CompareFunction::Less,
+                blend: None,
+            }),
+            transparent: make(Variant {
+                label: "thumbs, transparent",
+                vertex: "vs_transparent",
+                fragment: "fs_main",
+                topology: triangles,
+                depth_write: false,
+                depth_compare: wgpu::CompareFunction::Less,
+                blend: blended,
+            }),
+            // Dots: the painter's order, shading costs next to nothing.
+            flat: make(Variant {
+                label: "thumbs, flat",
+                vertex: "vs_flat",
+                fragment: "fs_flat",
+                topology: triangles,
+                depth_write: false,
+                depth_compare: wgpu::CompareFunction::Always,
+                blend: blended,
+            }),
+            points: make(Variant {
+                label: "thumbs, points",
+                vertex: "vs_point",
+                fragment: "fs_flat",
+                topology: wgpu::PrimitiveTopology::PointList,
+                depth_write: false,
+                depth_compare: wgpu::CompareFunction::Always,
+                blend: blended,
+            }),
+            frame_layout,
+            data_layout,
             sampler,
         }
     }
 }
 
 /// Atlas pages, instance data and layouts on the GPU, ready to draw (per dataset); the
-/// pipeline is shared ([`MapPipeline`]).
+/// pipeline is shared ([`MapPipeline`]) and each target's frame state is a
+/// [`super::frame::MapView`].
 pub struct MapRenderer {
-    pipeline: std::sync::Arc<MapPipeline>,
-    bind_group: wgpu::BindGroup,
-    view: wgpu::Buffer,
+    pub(crate) bind_group: wgpu::BindGroup,
     positions: wgpu::Buffer,
     state_buffer: wgpu::Buffer,
-    ids: wgpu::Buffer,
     palette: wgpu::Buffer,
     pub(crate) lod_texture: wgpu::Texture,
     pub(crate) lod_format: wgpu::TextureFormat,
     pub(crate) lod_slots: u32,
     /// Which half of `positions` holds the `to` layout (0 or 1).
     to_half: u32,
-    cells: [f32; 2],
+    pub(crate) cells: [f32; 2],
     count: u32,
+    /// Images with transparency (drawn after the opaque ones when cards are off).
+    pub(crate) transparent: u32,
     /// CPU copy of the per-image state and the range not yet uploaded.
     state: Vec<u32>,
     dirty: Option<(usize, usize)>,
-    visible: Option<u32>,
     gpu_bytes: u64,
     format: wgpu::TextureFormat,
-    /// Sample small thumbnails from the atlas's mip levels (off: level 0 only, for the
-    /// aliasing benchmark).
-    pub mip_mapping: bool,
 }
 
 /// An sRGB byte as linear light (the targets are sRGB: the shader works linear).
@@ -310,26 +485,56 @@ impl<'a> Atlas<'a> {
     }
 }
 
+fn buffer_entry(binding: u32, b: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry {
+        binding,
+        resource: b.as_entire_binding(),
+    }
+}
+
+/// An image's mean colour as the shader's two `pack2x16float` words.
+fn pack_mean(c: [f32; 4]) -> [u32; 2] {
+    let h = c.map(|v| u32::from(half::f16::from_f32(v).to_bits()));
+    [h[0] | (h[1] << 16), h[2] | (h[3] << 16)]
+}
+
 /// Uploads every page of `atlas` with its mip levels into `texture` (BC1 as given, else
 /// decoded to RGBA8). Pages without mip levels get them built here, on the rayon pool.
-fn upload_pages(gpu: &Gpu, data: &Atlas, texture: &wgpu::Texture) {
+/// Returns each image's mean colour for the flat dots (packed, see [`atlas::cell_mean`]).
+fn upload_pages(gpu: &Gpu, data: &Atlas, texture: &wgpu::Texture) -> Vec<[u32; 2]> {
     let count = data.pages.len();
-    let mut cells: Vec<Vec<(u32, u32, u32, u32)>> = vec![Vec::new(); count];
-    if data.mips.iter().any(Option::is_none) {
-        for r in data.records {
-            if let Some(list) = cells.get_mut(r.page as usize) {
-                let (w, h) = (u32::from(r.small_w), u32::from(r.small_h));
-                list.push((u32::from(r.cell_x), u32::from(r.cell_y), w, h));
-            }
+    let mut cells: Vec<Vec<(usize, (u32, u32, u32, u32))>> = vec![Vec::new(); count];
+    for (i, r) in data.records.iter().enumerate() {
+        if let Some(list) = cells.get_mut(r.page as usize) {
+            let (w, h) = (u32::from(r.small_w), u32::from(r.small_h));
+            list.push((i, (u32::from(r.cell_x), u32::from(r.cell_y), w, h)));
         }
     }
-    let built: Vec<Option<Vec<u8>>> = (0..count)
+    let (mean_offset, _) = atlas::mip_level(atlas::MEAN_LEVEL);
+    let per_page: Vec<(Option<Vec<u8>>, Vec<[u32; 2]>)> = (0..count)
         .into_par_iter()
         .map(|p| {
-            let missing = data.mips.get(p).is_none_or(Option::is_none);
-            missing.then(|| atlas::build_mips(data.pages[p], &cells[p]))
+            let given = data.mips.get(p).copied().flatten();
+            let built = given.is_none().then(|| {
+                let rects: Vec<_> = cells[p].iter().map(|(_, rect)| *rect).collect();
+                atlas::build_mips(data.pages[p], &rects)
+            });
+            let mips = built.as_deref().or(given).unwrap_or(&[]);
+            let level = mips.get(mean_offset - atlas::PAGE_BYTES..).unwrap_or(&[]);
+            let means = cells[p]
+                .iter()
+                .map(|(_, (x, y, w, h))| pack_mean(atlas::cell_mean(level, *x, *y, *w, *h)))
+                .collect();
+            (built, means)
         })
         .collect();
+    let mut means = vec![[0u32; 2]; data.records.len()];
+    for (list, (_, page_means)) in cells.iter().zip(&per_page) {
+        for ((i, _), m) in list.iter().zip(page_means) {
+            means[*i] = *m;
+        }
+    }
+    let built: Vec<Option<Vec<u8>>> = per_page.into_iter().map(|(b, _)| b).collect();
     for (p, built) in built.iter().enumerate() {
         let given = data.mips.get(p).copied().flatten();
         let mips = built.as_deref().or(given).unwrap_or(&[]);
@@ -378,6 +583,7 @@ fn upload_pages(gpu: &Gpu, data: &Atlas, texture: &wgpu::Texture) {
             );
         }
     }
+    means
 }
 
 impl MapRenderer {
@@ -398,7 +604,7 @@ impl MapRenderer {
             wgpu::TextureFormat::Rgba8UnormSrgb
         };
         let texture = array_texture(device, "atlas pages", tex_format, layers, atlas::MIP_LEVELS);
-        upload_pages(gpu, data, &texture);
+        let means = upload_pages(gpu, data, &texture);
         // The level-of-detail pool: a fixed number of slots, whatever N is. BC1 where the
         // adapter has it (32 KiB a slot), else RGBA8 with half as many slots.
         let (lod_format, lod_layers) = if gpu.bc {
@@ -418,7 +624,8 @@ impl MapRenderer {
             .records
             .par_iter()
             .zip(half.par_iter())
-            .map(|(r, half)| {
+            .zip(means.par_iter())
+            .map(|((r, half), mean)| {
                 let (w, h) = (f32::from(r.small_w.max(1)), f32::from(r.small_h.max(1)));
                 let (lw, lh) = super::lod::slot_size(r.large_w, r.large_h);
                 let share = match data.pages.get(r.page as usize) {
@@ -447,50 +654,38 @@ impl MapRenderer {
                     } else {
                         0
                     },
-                    pad: [0; 2],
+                    mean: *mean,
                 }
             })
             .collect();
         let count = thumbs.len() as u32;
+        let transparent = thumbs
+            .iter()
+            .filter(|t| t.flags & THUMB_TRANSPARENT != 0)
+            .count() as u32;
         let n = thumbs.len().max(1);
         let mut both = position_bytes(positions, thumbs.len());
         both.extend_from_within(..);
         let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
-        let positions = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("layouts"),
-            contents: &both,
-            usage: storage,
-        });
-        let instances = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("thumbs"),
-            contents: if thumbs.is_empty() {
-                &[0u8; size_of::<Thumb>()]
-            } else {
-                bytemuck::cast_slice(&thumbs)
-            },
-            usage: wgpu::BufferUsages::STORAGE,
-        });
+        let init = |label, contents: &[u8], usage| {
+            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents,
+                usage,
+            })
+        };
+        let positions = init("layouts", &both, storage);
+        let one_thumb = [Thumb::zeroed()];
+        let instances = init(
+            "thumbs",
+            bytemuck::cast_slice(if thumbs.is_empty() { &one_thumb } else { &thumbs }),
+            wgpu::BufferUsages::STORAGE,
+        );
         let state = vec![0u32; n];
-        let state_buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("state"),
-            contents: bytemuck::cast_slice(&state),
-            usage: storage,
-        });
-        let ids = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("visible"),
-            size: (n * 4) as u64,
-            usage: storage,
-            mapped_at_creation: false,
-        });
+        let state_buffer = init("state", bytemuck::cast_slice(&state), storage);
         let palette = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("palette"),
             size: (PALETTE_LEN * 16) as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let view = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("view"),
-            size: size_of::<ViewUniform>() as u64,
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
@@ -498,45 +693,25 @@ impl MapRenderer {
         let atlas_view = array_view(&texture);
         let lod_view = array_view(&lod_texture);
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("map"),
-            layout: &shared.layout,
+            label: Some("map dataset"),
+            layout: &shared.data_layout,
             entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: view.as_entire_binding(),
-                },
+                buffer_entry(0, &instances),
                 wgpu::BindGroupEntry {
                     binding: 1,
-                    resource: instances.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
                     resource: wgpu::BindingResource::TextureView(&atlas_view),
                 },
                 wgpu::BindGroupEntry {
-                    binding: 3,
+                    binding: 2,
                     resource: wgpu::BindingResource::Sampler(&shared.sampler),
                 },
-                wgpu::BindGroupEntry {
-                    binding: 4,
-                    resource: positions.as_entire_binding(),
-                },
+                buffer_entry(3, &positions),
+                buffer_entry(4, &state_buffer),
                 wgpu::BindGroupEntry {
                     binding: 5,
-                    resource: state_buffer.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 6,
-                    resource: ids.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 7,
                     resource: wgpu::BindingResource::TextureView(&lod_view),
                 },
-                wgpu::BindGroupEntry {
-                    binding: 8,
-                    resource: palette.as_entire_binding(),
-                },
+                buffer_entry(6, &palette),
             ],
         });
         // Levels 1.. add a third.
@@ -545,15 +720,11 @@ impl MapRenderer {
             + instances.size()
             + positions.size()
             + state_buffer.size()
-            + ids.size()
             + palette.size();
         Self {
-            pipeline: shared,
             bind_group,
-            view,
             positions,
             state_buffer,
-            ids,
             palette,
             lod_texture,
             lod_format,
@@ -561,12 +732,11 @@ impl MapRenderer {
             to_half: 0,
             cells: [cell, cell],
             count,
+            transparent,
             state,
             dirty: None,
-            visible: None,
             gpu_bytes,
             format,
-            mip_mapping: true,
         }
     }
 
@@ -612,24 +782,6 @@ impl MapRenderer {
             offset,
             &position_bytes(positions, self.count as usize),
         );
-    }
-
-    /// Draws only the images in `ids` (ascending, so overlaps stack as in a full draw);
-    /// `None` draws every image.
-    pub fn set_visible(&mut self, gpu: &Gpu, ids: Option<&[u32]>) {
-        self.visible = ids.map(|ids| {
-            let ids = &ids[..ids.len().min(self.count as usize)];
-            if !ids.is_empty() {
-                gpu.queue
-                    .write_buffer(&self.ids, 0, bytemuck::cast_slice(ids));
-            }
-            ids.len() as u32
-        });
-    }
-
-    /// How many images the next draw draws.
-    pub fn drawn(&self) -> u32 {
-        self.visible.unwrap_or(self.count)
     }
 
     /// Sets or clears state `bit` (SELECTED, DIMMED) of image `i`.
@@ -694,37 +846,8 @@ impl MapRenderer {
         });
     }
 
-    /// Records drawing the map into `target` (cleared first).
-    pub fn draw(
-        &mut self,
-        gpu: &Gpu,
-        encoder: &mut wgpu::CommandEncoder,
-        target: &wgpu::TextureView,
-        size: (u32, u32),
-        frame: &FrameState,
-    ) {
-        self.draw_with(
-            gpu,
-            encoder,
-            target,
-            [0, 0, size.0, size.1],
-            frame,
-            wgpu::LoadOp::Clear(frame.style.clear_colour()),
-        );
-    }
-
-    /// As [`Self::draw`], into the part `viewport` (x, y, width, height, pixels) of the
-    /// target, with the target's load operation given (`Load` draws over it).
-    pub fn draw_with(
-        &mut self,
-        gpu: &Gpu,
-        encoder: &mut wgpu::CommandEncoder,
-        target: &wgpu::TextureView,
-        viewport: [u32; 4],
-        frame: &FrameState,
-        load: wgpu::LoadOp<wgpu::Color>,
-    ) {
-        let size = (viewport[2].max(1), viewport[3].max(1));
+    /// Uploads the per-image state changed since the last frame.
+    pub(crate) fn upload_state(&mut self, gpu: &Gpu) {
         if let Some((a, b)) = self.dirty.take() {
             gpu.queue.write_buffer(
                 &self.state_buffer,
@@ -732,49 +855,59 @@ impl MapRenderer {
                 bytemuck::cast_slice(&self.state[a..b]),
             );
         }
-        let (centre, scale) = frame.camera.transform(size.0, size.1);
-        let blend = frame.blend.clamp(0.0, 1.0);
+    }
+
+    /// Where the `from` and `to` layouts start in the position buffer (in positions).
+    pub(crate) fn bases(&self) -> (u32, u32) {
         let n = self.positions.size() / 2 / 8;
-        let uniform = ViewUniform {
-            centre,
-            scale,
-            viewport: [size.0 as f32, size.1 as f32],
-            blend,
-            cell_from: self.cells[0],
-            cell_to: self.cells[1],
-            size_scale: frame.style.size_scale.max(0.01),
-            from_base: ((1 - self.to_half) as u64 * n) as u32,
-            to_base: (u64::from(self.to_half) * n) as u32,
-            hover: frame.hover.unwrap_or(NO_IMAGE),
-            use_ids: u32::from(self.visible.is_some()),
-            border_px: if frame.style.borders { 1.0 } else { 0.0 },
-            dim: 0.04,
-            accent: [0.95, 0.55, 0.05, 0.35],
-            card: {
-                let [r, g, b] = frame.style.card_colour().map(srgb_to_linear);
-                [r, g, b, if frame.style.cards { 1.0 } else { 0.0 }]
-            },
-            max_lod: if self.mip_mapping {
-                (atlas::MIP_LEVELS - 1) as f32
-            } else {
-                0.0
-            },
-            pad: [0.0; 3],
-        };
-        gpu.queue
-            .write_buffer(&self.view, 0, bytemuck::bytes_of(&uniform));
-        let mut pass = super::colour_pass(encoder, "map", target, load);
-        pass.set_viewport(
-            viewport[0] as f32,
-            viewport[1] as f32,
-            size.0 as f32,
-            size.1 as f32,
-            0.0,
-            1.0,
-        );
-        pass.set_pipeline(&self.pipeline.pipeline);
-        pass.set_bind_group(0, &self.bind_group, &[]);
-        pass.draw(0..6, 0..self.drawn());
+        (
+            (u64::from(1 - self.to_half) * n) as u32,
+            (u64::from(self.to_half) * n) as u32,
+        )
+    }
+}
+
+/// The view uniform of one frame of `map` through `frame` on a `size` viewport, drawing
+/// `count` images.
+pub(crate) fn view_uniform(
+    map: &MapRenderer,
+    frame: &FrameState,
+    size: (u32, u32),
+    count: u32,
+    use_ids: bool,
+) -> ViewUniform {
+    let (centre, scale) = frame.camera.transform(size.0, size.1);
+    let (from_base, to_base) = map.bases();
+    let style = &frame.style;
+    let linear = |c: [u8; 3], a: f32| {
+        let [r, g, b] = c.map(srgb_to_linear);
+        [r, g, b, a]
+    };
+    ViewUniform {
+        centre,
+        scale,
+        viewport: [size.0 as f32, size.1 as f32],
+        blend: frame.blend.clamp(0.0, 1.0),
+        cell_from: map.cells[0],
+        cell_to: map.cells[1],
+        size_scale: style.size_scale.max(0.01),
+        from_base,
+        to_base,
+        hover: frame.hover.unwrap_or(NO_IMAGE),
+        use_ids: u32::from(use_ids),
+        border_px: if style.borders { 1.0 } else { 0.0 },
+        dim: 0.04,
+        accent: [0.95, 0.55, 0.05, 0.35],
+        card: linear(style.card_colour(), if style.cards { 1.0 } else { 0.0 }),
+        max_lod: if style.mip_levels {
+            (atlas::MIP_LEVELS - 1) as f32
+        } else {
+            0.0
+        },
+        count,
+        total: map.count,
+        pad: 0,
+        background: linear(style.background, 1.0),
     }
 }
 
@@ -855,6 +988,9 @@ mod tests {
                 ("accent", offset_of!(ViewUniform, accent)),
                 ("card", offset_of!(ViewUniform, card)),
                 ("max_lod", offset_of!(ViewUniform, max_lod)),
+                ("count", offset_of!(ViewUniform, count)),
+                ("total", offset_of!(ViewUniform, total)),
+                ("background", offset_of!(ViewUniform, background)),
             ],
             size_of::<ViewUniform>(),
         );
@@ -867,6 +1003,7 @@ mod tests {
                 ("rect", offset_of!(Thumb, rect)),
                 ("page", offset_of!(Thumb, page)),
                 ("flags", offset_of!(Thumb, flags)),
+                ("mean", offset_of!(Thumb, mean)),
             ],
             size_of::<Thumb>(),
         );

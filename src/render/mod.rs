@@ -6,8 +6,10 @@
 //! ([`map::Atlas`]) and the detail pool reads through [`lod::DetailSource`]; only
 //! [`MapScene::open`] knows that they come from a prepared cache.
 //!
-//! - [`map`]: GPU state and the one draw call (layout transitions blend two position buffers
-//!   in the vertex shader; per-image selection, dimming and detail slot; hover outline).
+//! - [`map`]: the pipelines (per device and format) and a dataset's GPU state (layout
+//!   transitions blend two position buffers in the vertex shader; per-image selection,
+//!   dimming and detail slot; hover outline).
+//! - [`frame`]: a target's frame state (view uniform, visible list, depth) and the draw.
 //! - [`index`]: the CPU side of culling, picking and lasso over a spatial hash of the layout.
 //! - [`lod`]: which images get a detail slot, decoded on the rayon pool.
 //! - [`overlay`]: the user's logo.
@@ -17,6 +19,7 @@
 pub mod aliasing;
 pub mod bench;
 pub mod camera;
+pub mod frame;
 pub mod index;
 pub mod legend;
 pub mod lod;
@@ -25,7 +28,8 @@ pub mod offscreen;
 pub mod overlay;
 pub mod text;
 
-pub use map::{FrameState, MapRenderer, Style};
+pub use frame::MapView;
+pub use map::{DrawMode, FrameState, MapRenderer, Style};
 pub use offscreen::{Picture, RenderOptions, render_image, render_transition, render_view};
 pub use text::Annotations;
 
@@ -272,6 +276,38 @@ pub fn colour_pass<'e>(
                 store: wgpu::StoreOp::Store,
             },
         })],
+        ..Default::default()
+    })
+}
+
+/// As [`colour_pass`], with a depth attachment cleared to 1 (the far end) and discarded
+/// after the pass.
+pub fn colour_pass_with_depth<'e>(
+    encoder: &'e mut wgpu::CommandEncoder,
+    label: &str,
+    view: &wgpu::TextureView,
+    load: wgpu::LoadOp<wgpu::Color>,
+    depth: &wgpu::TextureView,
+) -> wgpu::RenderPass<'e> {
+    encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+        label: Some(label),
+        color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+            view,
+            depth_slice: None,
+            resolve_target: None,
+            ops: wgpu::Operations {
+                load,
+                store: wgpu::StoreOp::Store,
+            },
+        })],
+        depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
+            view: depth,
+            depth_ops: Some(wgpu::Operations {
+                load: wgpu::LoadOp::Clear(1.0),
+                store: wgpu::StoreOp::Discard,
+            }),
+            stencil_ops: None,
+        }),
         ..Default::default()
     })
 }

@@ -12,7 +12,7 @@ use super::lod::{self, LodPool};
 use super::map::{DIMMED, HIDDEN};
 use super::overlay::{Logo, read_logo};
 use super::text::{Annotations, TextLayer, text_scale};
-use super::{Camera, FrameState, Gpu, MapRenderer, MapScene, RenderError, Style};
+use super::{Camera, FrameState, Gpu, MapRenderer, MapScene, MapView, RenderError, Style};
 use crate::cache::PreparedDataset;
 
 /// The colour format of offscreen frames.
@@ -213,6 +213,7 @@ pub fn render_view(
     });
     let max = tile_side(gpu, picture.max_tile);
     let mut targets: Vec<Target> = Vec::new();
+    let mut view = MapView::new(gpu, map.format());
     for tile in tiles(size, max) {
         let tile_size = (tile.2, tile.3);
         let camera = frame.camera.tile(size, tile);
@@ -223,9 +224,9 @@ pub fn render_view(
                 let wanted = lod::wanted(&visible, index, &camera);
                 lod.load_now(gpu, map, &wanted);
             }
-            map.set_visible(gpu, LayoutIndex::draw_list(&visible));
+            view.set_visible(gpu, LayoutIndex::draw_list(&visible));
         } else {
-            map.set_visible(gpu, None);
+            view.set_visible(gpu, None);
         }
         let target = match targets.iter().position(|t| t.size == tile_size) {
             Some(k) => &targets[k],
@@ -236,7 +237,7 @@ pub fn render_view(
         };
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         let tile_frame = FrameState { camera, ..*frame };
-        map.draw(gpu, &mut encoder, &target.view, tile_size, &tile_frame);
+        view.draw(gpu, map, &mut encoder, &target.view, tile_size, &tile_frame);
         if let Some(text) = text.as_mut() {
             text.draw(gpu, &mut encoder, &target.view, tile);
         }

@@ -135,6 +135,52 @@ pub fn transparent_share(page: &[u8], x: u32, y: u32, w: u32, h: u32) -> f32 {
     transparent as f32 / (w * h) as f32
 }
 
+/// The level the map's flat dots take their colour from (8 pixels a cell).
+pub const MEAN_LEVEL: u32 = 2;
+
+/// The mean colour of the thumbnail `w × h` at (`x`, `y`) (level-0 pixels), read from
+/// `level`, the BC1 bytes of mip level [`MEAN_LEVEL`] of its page: linear light,
+/// premultiplied, alpha last. It is what the mip chain converges to, so a thumbnail
+/// drawn as one flat dot keeps the colour it had as a 4-pixel quad; level 2 holds an
+/// image in at most 2 × 2 blocks, so a million means cost a few million block decodes
+/// (level 0 would cost 64 a cell).
+pub fn cell_mean(level: &[u8], x: u32, y: u32, w: u32, h: u32) -> [f32; 4] {
+    let shift = MEAN_LEVEL;
+    let side = PAGE_PX >> shift;
+    let blocks_per_row = (side / 4) as usize;
+    let (x0, y0) = (x >> shift, y >> shift);
+    let x1 = (x + w.max(1)).div_ceil(1 << shift).min(side);
+    let y1 = (y + h.max(1)).div_ceil(1 << shift).min(side);
+    let lut = super::srgb_lut();
+    let mut sum = [0.0f32; 4];
+    let mut count = 0u32;
+    for by in (y0 / 4)..y1.div_ceil(4) {
+        for bx in (x0 / 4)..x1.div_ceil(4) {
+            let at = (by as usize * blocks_per_row + bx as usize) * BLOCK_BYTES;
+            let Some(block) = level.get(at..at + BLOCK_BYTES) else {
+                continue;
+            };
+            let texels = texpresso::Format::Bc1.decompress_block(block);
+            for (k, t) in texels.iter().enumerate() {
+                let (px, py) = (bx * 4 + k as u32 % 4, by * 4 + k as u32 / 4);
+                if px < x0 || px >= x1 || py < y0 || py >= y1 {
+                    continue;
+                }
+                let a = f32::from(t[3]) / 255.0;
+                for c in 0..3 {
+                    sum[c] += lut[usize::from(t[c])] * a;
+                }
+                sum[3] += a;
+                count += 1;
+            }
+        }
+    }
+    if count == 0 {
+        return [0.0; 4];
+    }
+    sum.map(|v| v / count as f32)
+}
+
 /// Levels 1 to [`MIP_LEVELS`] − 1 of a BC1 `page`, encoded BC1 one after the other.
 ///
 /// Each cell (x, y, w, h: the thumbnail in the top-left of its 32-pixel cell) is first
@@ -281,6 +327,39 @@ mod tests {
             // Beyond the two cells: still transparent.
             assert_eq!(img.get_pixel(2 * cell, 0)[3], 0, "{level}");
         }
+    }
+
+    #[test]
+    fn cell_means_are_the_linear_average_of_the_image_alone() {
+        // Cell 0: left half white, right half black (linear mean 0.5); cell 1: a red
+        // 16×32 thumbnail whose padding must not count twice; cell 2: half transparent.
+        let halves = RgbaImage::from_fn(32, 32, |x, _| {
+            let v = if x < 16 { 255 } else { 0 };
+            image::Rgba([v, v, v, 255])
+        });
+        let red = RgbaImage::from_pixel(16, 32, image::Rgba([255, 0, 0, 255]));
+        let half_clear = RgbaImage::from_fn(32, 32, |_, y| {
+            image::Rgba([0, 0, 255, if y < 16 { 255 } else { 0 }])
+        });
+        let mut page = empty_page();
+        place_cell(&mut page, &encode_cell(&halves), 0, 0);
+        place_cell(&mut page, &encode_cell(&red), 32, 0);
+        place_cell(&mut page, &encode_cell(&half_clear), 64, 0);
+        let cells = [(0, 0, 32, 32), (32, 0, 16, 32), (64, 0, 32, 32)];
+        let mips = build_mips(&page, &cells);
+        let (offset, _) = mip_level(MEAN_LEVEL);
+        let level = &mips[offset - PAGE_BYTES..];
+        let [r, g, b, a] = cell_mean(level, 0, 0, 32, 32);
+        for c in [r, g, b] {
+            assert!((c - 0.5).abs() < 0.03, "grey {c}");
+        }
+        assert!((a - 1.0).abs() < 1e-6);
+        let [r, g, b, a] = cell_mean(level, 32, 0, 16, 32);
+        assert!(r > 0.95 && g < 0.02 && b < 0.02 && (a - 1.0).abs() < 1e-6);
+        // Premultiplied: half the pixels blue, half clear.
+        let [r, g, b, a] = cell_mean(level, 64, 0, 32, 32);
+        assert!(r < 0.02 && g < 0.02, "{r} {g}");
+        assert!((b - 0.5).abs() < 0.05 && (a - 0.5).abs() < 0.05, "{b} {a}");
     }
 
     #[test]

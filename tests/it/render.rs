@@ -209,7 +209,7 @@ fn selection_dimming_hover_borders_and_logo() {
             borders: true,
             background: [40, 44, 60],
             size_scale: 0.9,
-            cards: true,
+            ..Style::default()
         },
         ..FrameState::still(Camera::fit_all())
     };
@@ -438,9 +438,9 @@ fn mip_levels_keep_fine_patterns_from_aliasing() {
     let size = (100, 100);
     let frame = FrameState::still(index.fit(size));
     let with = aliasing_error(&gpu, &mut map, &index, &frame, size).unwrap();
-    map.mip_mapping = false;
-    let without = aliasing_error(&gpu, &mut map, &index, &frame, size).unwrap();
-    map.mip_mapping = true;
+    let mut level0 = frame;
+    level0.style.mip_levels = false;
+    let without = aliasing_error(&gpu, &mut map, &index, &level0, size).unwrap();
     println!("aliasing: {with:.1} levels with mip levels, {without:.1} without");
     assert!(
         with < 0.6 * without,
@@ -458,7 +458,6 @@ fn mip_levels_keep_fine_patterns_from_aliasing() {
     .unwrap();
     compare_with_reference(&img, "patterns_mipmapped.png");
     // The reference the measure compares with, saved to look at beside it.
-    map.mip_mapping = false;
     let big = (size.0 * FACTOR, size.1 * FACTOR);
     let reference = render_view(
         &gpu,
@@ -466,7 +465,7 @@ fn mip_levels_keep_fine_patterns_from_aliasing() {
         &index,
         None,
         None,
-        &Picture::new(frame, big, &none),
+        &Picture::new(level0, big, &none),
     )
     .unwrap();
     box_filter(&reference, FACTOR)
