@@ -1432,8 +1432,15 @@ fn draw_frame(
     match session {
         Some(s) => {
             let load = wgpu::LoadOp::Clear(clear);
-            g.map_view
-                .draw_with(&g.gpu, &mut s.map, &mut encoder, target, map_rect, frame, load);
+            g.map_view.draw_with(
+                &g.gpu,
+                &mut s.map,
+                &mut encoder,
+                target,
+                map_rect,
+                frame,
+                load,
+            );
             if let Some(logo) = &mut s.logo {
                 let size = (map_rect[2], map_rect[3]);
                 let tile = (0, 0, size.0, size.1);

@@ -84,8 +84,14 @@ impl Bench<'_> {
         }
         let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
         let target = &self.target.view;
-        self.view
-            .draw(self.gpu, &mut self.map, &mut encoder, target, self.size, &frame);
+        self.view.draw(
+            self.gpu,
+            &mut self.map,
+            &mut encoder,
+            target,
+            self.size,
+            &frame,
+        );
         self.gpu.queue.submit([encoder.finish()]);
         self.gpu
             .device
@@ -202,7 +208,9 @@ pub fn fly_through(
     let mut still = FrameState::still(overview);
     let with_mips =
         super::aliasing::aliasing_error(gpu, &mut bench.map, &bench.index, &still, size)?;
+    // Level 0 textured everywhere: what the overview looked like before mip levels.
     still.style.mip_levels = false;
+    still.style.flat_dots = false;
     let without = super::aliasing::aliasing_error(gpu, &mut bench.map, &bench.index, &still, size)?;
     let aliasing = (with_mips, without);
     phases.push(bench.phase("flight into a hotspot", frames, |t| {

@@ -81,7 +81,8 @@ impl MapView {
 
     /// How many of `map`'s images the next draw draws.
     pub fn drawn(&self, map: &MapRenderer) -> u32 {
-        self.visible.map_or(map.len() as u32, |n| n.min(map.len() as u32))
+        self.visible
+            .map_or(map.len() as u32, |n| n.min(map.len() as u32))
     }
 
     /// How the last frame was drawn (`None` before the first).

@@ -503,7 +503,9 @@ fn pack_mean(c: [f32; 4]) -> [u32; 2] {
 /// Returns each image's mean colour for the flat dots (packed, see [`atlas::cell_mean`]).
 fn upload_pages(gpu: &Gpu, data: &Atlas, texture: &wgpu::Texture) -> Vec<[u32; 2]> {
     let count = data.pages.len();
-    let mut cells: Vec<Vec<(usize, (u32, u32, u32, u32))>> = vec![Vec::new(); count];
+    // Per page: each image's index and rectangle (x, y, w, h).
+    type Cell = (usize, (u32, u32, u32, u32));
+    let mut cells: Vec<Vec<Cell>> = vec![Vec::new(); count];
     for (i, r) in data.records.iter().enumerate() {
         if let Some(list) = cells.get_mut(r.page as usize) {
             let (w, h) = (u32::from(r.small_w), u32::from(r.small_h));
@@ -511,7 +513,9 @@ fn upload_pages(gpu: &Gpu, data: &Atlas, texture: &wgpu::Texture) -> Vec<[u32; 2
         }
     }
     let (mean_offset, _) = atlas::mip_level(atlas::MEAN_LEVEL);
-    let per_page: Vec<(Option<Vec<u8>>, Vec<[u32; 2]>)> = (0..count)
+    // Per page: the mip levels built here (when the cache had none), the images' means.
+    type PageOut = (Option<Vec<u8>>, Vec<[u32; 2]>);
+    let per_page: Vec<PageOut> = (0..count)
         .into_par_iter()
         .map(|p| {
             let given = data.mips.get(p).copied().flatten();
@@ -678,7 +682,11 @@ impl MapRenderer {
         let one_thumb = [Thumb::zeroed()];
         let instances = init(
             "thumbs",
-            bytemuck::cast_slice(if thumbs.is_empty() { &one_thumb } else { &thumbs }),
+            bytemuck::cast_slice(if thumbs.is_empty() {
+                &one_thumb
+            } else {
+                &thumbs
+            }),
             wgpu::BufferUsages::STORAGE,
         );
         let state = vec![0u32; n];

@@ -558,3 +558,52 @@ fn finer_labels_follow_the_zoom_and_no_two_labels_match() {
         );
     }
 }
+
+#[test]
+fn thumbnails_a_few_pixels_wide_are_dots_no_worse_than_textured_ones() {
+    use clip_plot::render::DrawMode;
+    use clip_plot::render::aliasing::aliasing_error;
+    let dir = tempfile::tempdir().unwrap();
+    let p = prepared_tuxpaint(dir.path());
+    let gpu = Gpu::headless().unwrap();
+    let (positions, cell) = layout_with_cell(&p, "grid").unwrap();
+    let mut map = MapRenderer::new(&gpu, &Atlas::of(&p), &positions, cell, FORMAT);
+    let index = LayoutIndex::new(positions, cell, half_extents(&p));
+    // 785 stamps on the grid: ~2.6 pixels a thumbnail at 44 px, ~0.9 at 16 px.
+    for (side, mode) in [(44, DrawMode::Flat), (16, DrawMode::Points)] {
+        let size = (side, side);
+        let dots = FrameState::still(index.fit(size));
+        let px = cell * dots.camera.pixels_per_unit(side, side);
+        assert_eq!(DrawMode::for_size(px, &dots.style), mode, "{px} px");
+        let mut textured = dots;
+        textured.style.flat_dots = false;
+        // Each against a 4× supersampled render of the same view (textured there).
+        let e_dots = aliasing_error(&gpu, &mut map, &index, &dots, size).unwrap();
+        let e_tex = aliasing_error(&gpu, &mut map, &index, &textured, size).unwrap();
+        println!("{mode:?} at {px:.2} px: {e_dots:.1} levels off, textured {e_tex:.1}");
+        assert!(
+            e_dots <= e_tex + 2.0,
+            "{mode:?}: dots {e_dots:.1} levels off the supersampled picture, textured {e_tex:.1}"
+        );
+        let none = Annotations::default();
+        let img = render_view(
+            &gpu,
+            &mut map,
+            &index,
+            None,
+            None,
+            &Picture::new(dots, size, &none),
+        )
+        .unwrap();
+        img.save(out_dir().join(format!("tuxpaint_dots_{side}.png")))
+            .unwrap();
+        let lit = img
+            .pixels()
+            .filter(|q| q[0] > 40 || q[1] > 40 || q[2] > 40)
+            .count();
+        assert!(
+            lit > side as usize * side as usize / 10,
+            "{mode:?}: {lit} lit pixels"
+        );
+    }
+}
