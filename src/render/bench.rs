@@ -192,18 +192,15 @@ pub fn fly_through(
         span: cell * 12.0,
     };
     let mut phases = Vec::new();
-    phases.push(bench.phase("overview, panning", frames, |t| {
+    let pan_overview = |t: f32| {
         let mut c = overview;
         c.centre[0] += 0.1 * (t * std::f32::consts::TAU).sin();
         (c, 1.0)
-    })?);
+    };
+    phases.push(bench.phase("overview, panning", frames, pan_overview)?);
     // The same, every thumbnail textured however small (what the flat dots save).
     bench.style.flat_dots = false;
-    phases.push(bench.phase("overview, panning, all textured", frames, |t| {
-        let mut c = overview;
-        c.centre[0] += 0.1 * (t * std::f32::consts::TAU).sin();
-        (c, 1.0)
-    })?);
+    phases.push(bench.phase("overview, panning, all textured", frames, pan_overview)?);
     bench.style.flat_dots = true;
     let mut still = FrameState::still(overview);
     let with_mips =

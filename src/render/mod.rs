@@ -265,19 +265,7 @@ pub fn colour_pass<'e>(
     view: &wgpu::TextureView,
     load: wgpu::LoadOp<wgpu::Color>,
 ) -> wgpu::RenderPass<'e> {
-    encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-        label: Some(label),
-        color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-            view,
-            depth_slice: None,
-            resolve_target: None,
-            ops: wgpu::Operations {
-                load,
-                store: wgpu::StoreOp::Store,
-            },
-        })],
-        ..Default::default()
-    })
+    pass_with(encoder, label, view, load, None)
 }
 
 /// As [`colour_pass`], with a depth attachment cleared to 1 (the far end) and discarded
@@ -288,6 +276,16 @@ pub fn colour_pass_with_depth<'e>(
     view: &wgpu::TextureView,
     load: wgpu::LoadOp<wgpu::Color>,
     depth: &wgpu::TextureView,
+) -> wgpu::RenderPass<'e> {
+    pass_with(encoder, label, view, load, Some(depth))
+}
+
+fn pass_with<'e>(
+    encoder: &'e mut wgpu::CommandEncoder,
+    label: &str,
+    view: &wgpu::TextureView,
+    load: wgpu::LoadOp<wgpu::Color>,
+    depth: Option<&wgpu::TextureView>,
 ) -> wgpu::RenderPass<'e> {
     encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
         label: Some(label),
@@ -300,8 +298,8 @@ pub fn colour_pass_with_depth<'e>(
                 store: wgpu::StoreOp::Store,
             },
         })],
-        depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
-            view: depth,
+        depth_stencil_attachment: depth.map(|view| wgpu::RenderPassDepthStencilAttachment {
+            view,
             depth_ops: Some(wgpu::Operations {
                 load: wgpu::LoadOp::Clear(1.0),
                 store: wgpu::StoreOp::Discard,
