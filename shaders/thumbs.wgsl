@@ -1,5 +1,6 @@
-// One quad per image, pulled from the vertex index (six vertices an image, one draw call, no
-// instancing: software rasterisers run an instanced draw one instance at a time). Small
+// One quad per image, pulled from the vertex index (four vertices an image, six indices,
+// one draw call, no instancing: software rasterisers run an instanced draw one instance
+// at a time). Small
 // thumbnails come from the atlas pages (resident for every image); images large on screen
 // also have a slot in the level-of-detail pool and are drawn from it. Positions come from
 // two layouts blended by `view.blend`, so a layout switch animates every image for any N
@@ -153,13 +154,10 @@ fn depth_of(i: u32) -> f32 {
     return f32(view.total - i) / f32(view.total + 1u);
 }
 
-// Corner `v` of a quad's two triangles: (0,0) (1,0) (0,1) / (0,1) (1,0) (1,1).
+// Corner `v` of a quad: (0,0) (1,0) (0,1) (1,1); the index buffer makes two triangles of
+// them (0 1 2, 2 1 3), so each corner is shaded once where the vertex cache holds it.
 fn corner(v: u32) -> vec2<f32> {
-    var corners = array<vec2<f32>, 6>(
-        vec2(0.0, 0.0), vec2(1.0, 0.0), vec2(0.0, 1.0),
-        vec2(0.0, 1.0), vec2(1.0, 0.0), vec2(1.0, 1.0),
-    );
-    return corners[v];
+    return vec2(f32(v & 1u), f32(v >> 1u));
 }
 
 // A vertex outside the target: its triangle draws nothing.
@@ -197,8 +195,8 @@ fn thumb_vertex(i: u32, c: vec2<f32>) -> VsOut {
 // Opaque images (cards make transparent ones opaque), front to back, depth written.
 @vertex
 fn vs_opaque(@builtin(vertex_index) v: u32) -> VsOut {
-    let i = image_of(v / 6u, true);
-    var out = thumb_vertex(i, corner(v % 6u));
+    let i = image_of(v / 4u, true);
+    var out = thumb_vertex(i, corner(v % 4u));
     if (drawn_later(i)) {
         out.clip = NOWHERE;
     }
@@ -208,8 +206,8 @@ fn vs_opaque(@builtin(vertex_index) v: u32) -> VsOut {
 // Images with transparency and no card, back to front after the opaque ones, blended.
 @vertex
 fn vs_transparent(@builtin(vertex_index) v: u32) -> VsOut {
-    let i = image_of(v / 6u, false);
-    var out = thumb_vertex(i, corner(v % 6u));
+    let i = image_of(v / 4u, false);
+    var out = thumb_vertex(i, corner(v % 4u));
     if (!drawn_later(i)) {
         out.clip = NOWHERE;
     }
@@ -352,7 +350,7 @@ fn flat_vertex(i: u32, c: vec2<f32>) -> FlatOut {
 // Thumbnails a few pixels wide: one flat quad each, in the painter's order.
 @vertex
 fn vs_flat(@builtin(vertex_index) v: u32) -> FlatOut {
-    return flat_vertex(image_of(v / 6u, false), corner(v % 6u));
+    return flat_vertex(image_of(v / 4u, false), corner(v % 4u));
 }
 
 // Thumbnails a pixel wide or less: one point (one vertex, one pixel) each.

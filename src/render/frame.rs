@@ -29,6 +29,9 @@ pub struct MapView {
     ids: wgpu::Buffer,
     /// Ids the list buffer holds room for.
     capacity: usize,
+    /// Six indices a quad (0 1 2, 2 1 3 of its four corners), for `quads` quads.
+    quad_indices: wgpu::Buffer,
+    quads: u32,
     bind_group: wgpu::BindGroup,
     /// The length of the visible list, `None`: draw every image.
     visible: Option<u32>,
@@ -50,11 +53,14 @@ impl MapView {
         let capacity = 1024;
         let ids = ids_buffer(gpu, capacity);
         let bind_group = bind_group(gpu, &pipeline, &uniform, &ids);
+        let quads = 1024;
         Self {
             pipeline,
             uniform,
             ids,
             capacity,
+            quad_indices: quad_index_buffer(gpu, quads),
+            quads,
             bind_group,
             visible: None,
             depth: None,
@@ -129,6 +135,10 @@ impl MapView {
         let thumb_px = cell * frame.camera.pixels_per_unit(size.0, size.1);
         let mode = DrawMode::for_size(thumb_px, &frame.style);
         self.mode = Some(mode);
+        if count > self.quads {
+            self.quads = count.next_power_of_two();
+            self.quad_indices = quad_index_buffer(gpu, self.quads);
+        }
         let depth = self.depth_view(gpu, target_size);
         let mut pass = colour_pass_with_depth(encoder, "map", target, load, depth);
         pass.set_viewport(
@@ -141,19 +151,20 @@ impl MapView {
         );
         pass.set_bind_group(0, &self.bind_group, &[]);
         pass.set_bind_group(1, &map.bind_group, &[]);
+        pass.set_index_buffer(self.quad_indices.slice(..), wgpu::IndexFormat::Uint32);
         let p = &self.pipeline;
         match mode {
             DrawMode::Textured => {
                 pass.set_pipeline(&p.opaque);
-                pass.draw(0..6 * count, 0..1);
+                pass.draw_indexed(0..6 * count, 0, 0..1);
                 if map.transparent > 0 && !frame.style.cards {
                     pass.set_pipeline(&p.transparent);
-                    pass.draw(0..6 * count, 0..1);
+                    pass.draw_indexed(0..6 * count, 0, 0..1);
                 }
             }
             DrawMode::Flat => {
                 pass.set_pipeline(&p.flat);
-                pass.draw(0..6 * count, 0..1);
+                pass.draw_indexed(0..6 * count, 0, 0..1);
             }
             DrawMode::Points => {
                 pass.set_pipeline(&p.points);
@@ -190,6 +201,20 @@ impl MapView {
         });
         &depth.view
     }
+}
+
+/// Indices of `quads` quads of four corners each: 0 1 2, 2 1 3 (+ 4k).
+fn quad_index_buffer(gpu: &Gpu, quads: u32) -> wgpu::Buffer {
+    use wgpu::util::DeviceExt as _;
+    let indices: Vec<u32> = (0..quads.max(1))
+        .flat_map(|q| [0, 1, 2, 2, 1, 3].map(|c| 4 * q + c))
+        .collect();
+    gpu.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("quad indices"),
+            contents: bytemuck::cast_slice(&indices),
+            usage: wgpu::BufferUsages::INDEX,
+        })
 }
 
 fn ids_buffer(gpu: &Gpu, capacity: usize) -> wgpu::Buffer {

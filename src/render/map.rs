@@ -23,8 +23,9 @@
 //!   large collection is where a software rasteriser spends its time.
 //! - **points** (a pixel or less): one vertex per image.
 //!
-//! Every way pulls its vertices from the vertex index (six per image, or one) in one
-//! draw call, without instancing: lavapipe runs an instanced draw instance by instance,
+//! Every way pulls its vertices from the vertex index (four corners per image through a
+//! shared index buffer of six indices a quad, or one point) in one draw call, without
+//! instancing: lavapipe runs an instanced draw instance by instance,
 //! which cost more than the vertices themselves at 100k images. Alternatives rejected:
 //! instanced quads (that cost); a compute rasteriser for the dots (a second path to keep in
 //! step for every state effect); sorting the visible list by depth on the CPU (the index
