@@ -192,26 +192,27 @@ fn thumb_vertex(i: u32, c: vec2<f32>) -> VsOut {
     return out;
 }
 
-// Opaque images (cards make transparent ones opaque), front to back, depth written.
-@vertex
-fn vs_opaque(@builtin(vertex_index) v: u32) -> VsOut {
-    let i = image_of(v / 4u, true);
+// Vertex `v` of the textured pass that draws the opaque images front to back, or the
+// transparent ones (`transparent_pass`) back to front; the other kind draws nothing.
+fn textured_vertex(v: u32, transparent_pass: bool) -> VsOut {
+    let i = image_of(v / 4u, !transparent_pass);
     var out = thumb_vertex(i, corner(v % 4u));
-    if (drawn_later(i)) {
+    if (drawn_later(i) != transparent_pass) {
         out.clip = NOWHERE;
     }
     return out;
 }
 
+// Opaque images (cards make transparent ones opaque), front to back, depth written.
+@vertex
+fn vs_opaque(@builtin(vertex_index) v: u32) -> VsOut {
+    return textured_vertex(v, false);
+}
+
 // Images with transparency and no card, back to front after the opaque ones, blended.
 @vertex
 fn vs_transparent(@builtin(vertex_index) v: u32) -> VsOut {
-    let i = image_of(v / 4u, false);
-    var out = thumb_vertex(i, corner(v % 4u));
-    if (!drawn_later(i)) {
-        out.clip = NOWHERE;
-    }
-    return out;
+    return textured_vertex(v, true);
 }
 
 // A filtered-out image: mostly grey and dark. The factor is linear light, so 0.04 reads as

@@ -180,20 +180,8 @@ impl MapView {
             self.depth = None;
         }
         let depth = self.depth.get_or_insert_with(|| {
-            let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
-                label: Some("map depth"),
-                size: wgpu::Extent3d {
-                    width: size.0,
-                    height: size.1,
-                    depth_or_array_layers: 1,
-                },
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format: DEPTH_FORMAT,
-                usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
-                view_formats: &[],
-            });
+            let usage = wgpu::TextureUsages::RENDER_ATTACHMENT;
+            let texture = super::plain_texture(&gpu.device, "map depth", size, DEPTH_FORMAT, usage);
             Depth {
                 size,
                 view: texture.create_view(&Default::default()),

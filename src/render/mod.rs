@@ -310,6 +310,30 @@ fn pass_with<'e>(
     })
 }
 
+/// A single-level 2-D texture of `size` pixels (targets and depth buffers).
+pub(crate) fn plain_texture(
+    device: &wgpu::Device,
+    label: &str,
+    size: (u32, u32),
+    format: wgpu::TextureFormat,
+    usage: wgpu::TextureUsages,
+) -> wgpu::Texture {
+    device.create_texture(&wgpu::TextureDescriptor {
+        label: Some(label),
+        size: wgpu::Extent3d {
+            width: size.0,
+            height: size.1,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage,
+        view_formats: &[],
+    })
+}
+
 pub(crate) fn layout_entry(
     binding: u32,
     visibility: wgpu::ShaderStages,
