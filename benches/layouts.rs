@@ -4,6 +4,7 @@
 //! by `benches/umap_vs_umap_learn.py`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use glam::Vec2;
 use std::sync::OnceLock;
 
 use clip_plot::cluster::{HdbscanParams, hdbscan_2d};
@@ -14,18 +15,18 @@ fn main() {
     divan::main();
 }
 
-fn points() -> &'static Vec<[f32; 2]> {
-    static P: OnceLock<Vec<[f32; 2]>> = OnceLock::new();
+fn points() -> &'static Vec<Vec2> {
+    static P: OnceLock<Vec<Vec2>> = OnceLock::new();
     P.get_or_init(|| {
         let n = std::env::var("CLIP_PLOT_BENCH_POINTS")
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(100_000);
         let mut rng = Rng::new(2);
-        let centres: Vec<([f32; 2], f32)> = (0..60)
+        let centres: Vec<(Vec2, f32)> = (0..60)
             .map(|_| {
                 (
-                    [rng.normal() * 8.0, rng.normal() * 8.0],
+                    Vec2::new(rng.normal(), rng.normal()) * 8.0,
                     0.2 + rng.uniform(),
                 )
             })
@@ -33,7 +34,7 @@ fn points() -> &'static Vec<[f32; 2]> {
         (0..n)
             .map(|i| {
                 let (c, s) = centres[(i * 7919) % centres.len() % (1 + i % centres.len())];
-                [c[0] + rng.normal() * s, c[1] + rng.normal() * s]
+                c + Vec2::new(rng.normal(), rng.normal()) * s
             })
             .collect()
     })

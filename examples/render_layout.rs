@@ -17,7 +17,7 @@ fn main() {
     let extras = prepared.layout_extras(name).unwrap_or_default();
     let n = positions.len() as f32;
     let margin = 0.06;
-    let to_px = |p: [f32; 2]| {
+    let to_px = |p: glam::Vec2| {
         let s = size as f32 * (1.0 - 2.0 * margin) / 2.0;
         (
             size as f32 / 2.0 + p[0] * s,
@@ -66,7 +66,7 @@ fn main() {
             (y - thumb_px as f32 / 2.0) as i64,
         );
     }
-    let mut mark = |p: [f32; 2], colour: Rgba<u8>, r: i32, ring: bool| {
+    let mut mark = |p: glam::Vec2, colour: Rgba<u8>, r: i32, ring: bool| {
         let (x, y) = to_px(p);
         for dy in -r..=r {
             for dx in -r..=r {
@@ -82,7 +82,7 @@ fn main() {
         }
     };
     for l in &extras.labels {
-        mark([l.x, l.y], Rgba([230, 40, 40, 255]), 3, false);
+        mark(l.at(), Rgba([230, 40, 40, 255]), 3, false);
     }
     if name == "umap"
         && let Some(h) = prepared.hotspots("umap").unwrap()

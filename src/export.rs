@@ -5,6 +5,7 @@
 //! Parquet is written with the `parquet` crate's column writers (no Arrow): every metadata
 //! column is a UTF-8 string, x and y are FLOAT, cluster INT32.
 
+use glam::Vec2;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -33,7 +34,7 @@ pub enum ExportError {
 /// The rows an export writes.
 pub struct ExportTable {
     pub filenames: Vec<String>,
-    pub positions: Vec<[f32; 2]>,
+    pub positions: Vec<Vec2>,
     pub clusters: Vec<i32>,
     /// The user's tags of each row, `|`-joined.
     pub user_tags: Vec<String>,
@@ -139,8 +140,8 @@ impl ExportTable {
         for i in 0..self.filenames.len() {
             let mut record = vec![
                 self.filenames[i].clone(),
-                self.positions[i][0].to_string(),
-                self.positions[i][1].to_string(),
+                self.positions[i].x.to_string(),
+                self.positions[i].y.to_string(),
                 self.clusters[i].to_string(),
                 self.user_tags[i].clone(),
             ];
@@ -202,8 +203,8 @@ impl ExportTable {
         let strings = |v: &[String]| -> Vec<ByteArray> {
             v.iter().map(|s| ByteArray::from(s.as_str())).collect()
         };
-        let xs: Vec<f32> = self.positions.iter().map(|p| p[0]).collect();
-        let ys: Vec<f32> = self.positions.iter().map(|p| p[1]).collect();
+        let xs: Vec<f32> = self.positions.iter().map(|p| p.x).collect();
+        let ys: Vec<f32> = self.positions.iter().map(|p| p.y).collect();
         let mut column = 0usize;
         while let Some(mut col) = group.next_column()? {
             match column {

@@ -10,6 +10,7 @@
 //!
 //! The CLI and the viewer both call [`prepare`]; progress comes out through [`Progress`].
 
+use glam::Vec2;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -47,7 +48,7 @@ pub trait Progress: Sync {
     }
     /// Intermediate positions of a layout being optimised (normalised like the result), so a
     /// viewer can animate UMAP while it converges.
-    fn layout_snapshot(&self, _layout: &str, _epoch: usize, _positions: &[[f32; 2]]) {}
+    fn layout_snapshot(&self, _layout: &str, _epoch: usize, _positions: &[Vec2]) {}
     /// Layout `name` (or "hotspots") is written and the manifest on disk names it.
     fn layout_ready(&self, _name: &str) {}
 }
@@ -99,7 +100,7 @@ impl UmapMonitor for UmapProgress<'_> {
     fn snapshot_every(&self) -> usize {
         self.progress.snapshot_every()
     }
-    fn snapshot(&self, epoch: usize, positions: &[[f32; 2]]) {
+    fn snapshot(&self, epoch: usize, positions: &[Vec2]) {
         self.progress.layout_snapshot("umap", epoch, positions);
     }
 }
@@ -789,7 +790,7 @@ pub fn prepare(
         meta_fp.add_u64(outlines.len() as u64);
         for line in &outlines {
             for p in line {
-                meta_fp.add_u64(u64::from(p[0].to_bits()) << 32 | u64::from(p[1].to_bits()));
+                meta_fp.add_u64(u64::from(p.x.to_bits()) << 32 | u64::from(p.y.to_bits()));
             }
         }
         let meta_fp = meta_fp.hex();
@@ -913,7 +914,7 @@ pub const META_LAYOUTS: [&str; 5] = ["categorical", "date", "geographic", "alpha
 
 /// GeoJSON outlines from `--geojson`, else `DATASET/outlines.geojson`; a file that cannot be
 /// used is a notice, not an error (the layout works without outlines).
-fn read_outlines(flag: Option<&Path>, root: &Path) -> (Vec<Vec<[f32; 2]>>, Option<String>) {
+fn read_outlines(flag: Option<&Path>, root: &Path) -> (Vec<Vec<Vec2>>, Option<String>) {
     let default = root.join("outlines.geojson");
     let path = match flag {
         Some(p) => p.to_path_buf(),

@@ -2,6 +2,7 @@
 //! progress, layouts as they land and UMAP as it converges), decoding a lightbox image,
 //! dialogs, writing screenshots. Each sends [`JobEvent`]s and wakes the event loop.
 
+use glam::Vec2;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
@@ -33,7 +34,7 @@ pub enum PrepareEvent {
     /// A layout (or "hotspots") is on disk and named by the manifest.
     LayoutReady(String),
     /// Intermediate positions of a layout being computed (UMAP converging).
-    Snapshot(String, Vec<[f32; 2]>),
+    Snapshot(String, Vec<Vec2>),
     /// Preparation ended.
     Finished(Result<PrepareReport, String>),
 }
@@ -168,7 +169,7 @@ impl Progress for JobProgress {
     fn snapshot_every(&self) -> usize {
         5
     }
-    fn layout_snapshot(&self, layout: &str, _epoch: usize, positions: &[[f32; 2]]) {
+    fn layout_snapshot(&self, layout: &str, _epoch: usize, positions: &[Vec2]) {
         self.notifier.send(JobEvent::Prepare(
             self.generation,
             PrepareEvent::Snapshot(layout.to_string(), positions.to_vec()),

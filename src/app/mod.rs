@@ -6,6 +6,7 @@ mod actions;
 pub mod jobs;
 pub mod session;
 
+use glam::Vec2;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
@@ -76,14 +77,14 @@ struct Graphics {
 #[derive(Default)]
 struct Pointer {
     /// Physical pixels, origin top left.
-    pos: Option<[f32; 2]>,
-    pressed_at: Option<[f32; 2]>,
+    pos: Option<Vec2>,
+    pressed_at: Option<Vec2>,
     dragging: bool,
     last_move: Option<Instant>,
     /// Lasso (or box corner) points in layout space.
-    lasso: Option<Vec<[f32; 2]>>,
+    lasso: Option<Vec<Vec2>>,
     /// Where a box selection started (layout space); the lasso holds its corners.
-    box_start: Option<[f32; 2]>,
+    box_start: Option<Vec2>,
     /// How the lasso or box being drawn changes the selection.
     combine: Option<Combine>,
     shift: bool,
@@ -887,12 +888,9 @@ impl App {
         }
         // egui knows where the pointer was at its last frame; a press that arrives with the
         // move before any frame (a jump, a touch) is placed by the map's own rectangle.
-        let outside_map = self.pointer.pos.is_some_and(|p| {
-            p[0] < 0.0
-                || p[1] < 0.0
-                || p[0] >= self.map_rect[2] as f32
-                || p[1] >= self.map_rect[3] as f32
-        });
+        let map_size = Vec2::new(self.map_rect[2] as f32, self.map_rect[3] as f32);
+        let outside_map = (self.pointer.pos)
+            .is_some_and(|p| p.cmplt(Vec2::ZERO).any() || p.cmpge(map_size).any());
         let over_ui =
             outside_map || self.egui.is_pointer_over_egui() || self.egui.egui_wants_pointer_input();
         match event {
@@ -902,8 +900,8 @@ impl App {
                 self.pointer.alt = m.state().alt_key();
             }
             WindowEvent::CursorMoved { position, .. } => {
-                let origin = [self.map_rect[0] as f32, self.map_rect[1] as f32];
-                self.pointer_moved([position.x as f32 - origin[0], position.y as f32 - origin[1]]);
+                let origin = Vec2::new(self.map_rect[0] as f32, self.map_rect[1] as f32);
+                self.pointer_moved(Vec2::new(position.x as f32, position.y as f32) - origin);
             }
             WindowEvent::CursorLeft { .. } => {
                 self.pointer.pos = None;
@@ -928,7 +926,7 @@ impl App {
                 let at = self
                     .pointer
                     .pos
-                    .unwrap_or([size.0 as f32 / 2.0, size.1 as f32 / 2.0]);
+                    .unwrap_or(Vec2::new(size.0 as f32, size.1 as f32) / 2.0);
                 self.camera.zoom_at(at, 1.2f32.powf(lines), size);
             }
             WindowEvent::KeyboardInput { event, .. } => {
@@ -949,23 +947,23 @@ impl App {
     }
 
     /// The pointer moved to `pos` (map pixels): extends a lasso or box, or pans.
-    fn pointer_moved(&mut self, pos: [f32; 2]) {
+    fn pointer_moved(&mut self, pos: Vec2) {
         let size = (self.map_rect[2], self.map_rect[3]);
         let now = Instant::now();
         if let (Some(prev), Some(start)) = (self.pointer.pos, self.pointer.pressed_at) {
             let at = self.camera.to_layout(pos, size);
             if let (Some(lasso), Some(b)) = (&mut self.pointer.lasso, self.pointer.box_start) {
-                *lasso = vec![b, [at[0], b[1]], at, [b[0], at[1]]];
+                *lasso = vec![b, Vec2::new(at.x, b.y), at, Vec2::new(b.x, at.y)];
             } else if let Some(lasso) = &mut self.pointer.lasso {
                 lasso.push(at);
             } else {
-                let delta = [pos[0] - prev[0], pos[1] - prev[1]];
+                let delta = pos - prev;
                 let dt = self
                     .pointer
                     .last_move
                     .map_or(1.0 / 60.0, |t| now.duration_since(t).as_secs_f32())
                     .max(1e-3);
-                if (pos[0] - start[0]).hypot(pos[1] - start[1]) > 4.0 {
+                if pos.distance(start) > 4.0 {
                     self.pointer.dragging = true;
                 }
                 if self.pointer.dragging {
@@ -1062,7 +1060,7 @@ impl App {
     /// A key the panels did not take.
     fn key_pressed(&mut self, code: KeyCode, repeat: bool) {
         let size = (self.map_rect[2], self.map_rect[3]);
-        let centre = [size.0 as f32 / 2.0, size.1 as f32 / 2.0];
+        let centre = Vec2::new(size.0 as f32, size.1 as f32) / 2.0;
         match code {
             KeyCode::Equal | KeyCode::NumpadAdd => self.camera.zoom_at(centre, 1.25, size),
             KeyCode::Minus | KeyCode::NumpadSubtract => self.camera.zoom_at(centre, 0.8, size),
@@ -1095,22 +1093,21 @@ impl App {
         if self.egui.egui_wants_keyboard_input() {
             return false;
         }
-        let mut d = [0.0f32, 0.0];
         let arrows = self.ui.lightbox.is_none();
-        for k in &self.keys {
-            match k {
-                KeyCode::KeyA => d[0] -= 1.0,
-                KeyCode::KeyD => d[0] += 1.0,
-                KeyCode::KeyW => d[1] += 1.0,
-                KeyCode::KeyS => d[1] -= 1.0,
-                KeyCode::ArrowLeft if arrows => d[0] -= 1.0,
-                KeyCode::ArrowRight if arrows => d[0] += 1.0,
-                KeyCode::ArrowUp if arrows => d[1] += 1.0,
-                KeyCode::ArrowDown if arrows => d[1] -= 1.0,
-                _ => {}
-            }
-        }
-        if d == [0.0, 0.0] {
+        let d: Vec2 = (self.keys.iter())
+            .map(|k| match k {
+                KeyCode::KeyA => Vec2::NEG_X,
+                KeyCode::KeyD => Vec2::X,
+                KeyCode::KeyW => Vec2::Y,
+                KeyCode::KeyS => Vec2::NEG_Y,
+                KeyCode::ArrowLeft if arrows => Vec2::NEG_X,
+                KeyCode::ArrowRight if arrows => Vec2::X,
+                KeyCode::ArrowUp if arrows => Vec2::Y,
+                KeyCode::ArrowDown if arrows => Vec2::NEG_Y,
+                _ => Vec2::ZERO,
+            })
+            .sum();
+        if d == Vec2::ZERO {
             return false;
         }
         self.camera.key_pan(d, dt);
@@ -1530,7 +1527,7 @@ impl MapOverlay {
         }
     }
 
-    fn paint(&self, ui: &mut egui::Ui, lasso: Option<&[[f32; 2]]>) {
+    fn paint(&self, ui: &mut egui::Ui, lasso: Option<&[Vec2]>) {
         let painter = ui.ctx().layer_painter(egui::LayerId::new(
             egui::Order::Background,
             egui::Id::unique("map overlay"),

@@ -1,6 +1,7 @@
 //! An open dataset in the window: the prepared cache, the map on the GPU, the layout shown
 //! and its index, the detail pool, hotspots, selection and filter.
 
+use glam::Vec2;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,7 +19,7 @@ use crate::layout::kind;
 use crate::layout::meta::{LabelledLayout, MapLabel};
 use crate::render::index::{LayoutIndex, Visible};
 use crate::render::lod::{self, LodPool};
-use crate::render::map::{DIMMED, HIDDEN, SELECTED};
+use crate::render::map::{DIMMED, DrawMode, HIDDEN, SELECTED, Style};
 use crate::render::overlay::{Logo, read_logo};
 use crate::render::{
     Camera, FrameState, Gpu, MapRenderer, MapScene, MapView, RenderError, cell_of,
@@ -48,7 +49,7 @@ pub struct Session {
     pub prepared: Arc<PreparedDataset>,
     pub map: MapRenderer,
     pub index: LayoutIndex,
-    half: Arc<[[f32; 2]]>,
+    half: Arc<[Vec2]>,
     pub lod: LodPool,
     pub logo: Option<Logo>,
     logo_path: Option<String>,
@@ -84,7 +85,8 @@ pub struct Session {
     /// The dataset's saved views.
     pub views: Views,
     undo: Vec<Undo>,
-    visible_key: Option<(Camera, (u32, u32), u32)>,
+    /// What the last culling was for: the camera, target size, style and state version.
+    visible_key: Option<(Camera, (u32, u32), Style, u64)>,
     pub visible: Visible,
     /// The images of `visible` that want their detail level, most central first.
     wanted: Vec<u32>,
@@ -307,15 +309,8 @@ impl Session {
 
     /// The camera that shows hotspot `k` in the layout shown.
     pub fn hotspot_camera(&self, k: usize) -> Option<Camera> {
-        let (lo, hi) = *self.hotspot_boxes.get(k)?;
-        if lo[0] > hi[0] {
-            return None;
-        }
-        let span = ((hi[0] - lo[0]).max(hi[1] - lo[1]) * 1.3).max(self.index.cell() * 4.0);
-        Some(Camera {
-            centre: [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0],
-            span,
-        })
+        let bounds = *self.hotspot_boxes.get(k)?;
+        Camera::around(bounds, 1.3, self.index.cell() * 4.0)
     }
 
     /// Labels for the layout shown: hotspot labels on UMAP-like layouts, else the layout's.
@@ -355,7 +350,7 @@ impl Session {
     }
 
     /// Shows intermediate positions of layout `name` as they converge.
-    pub fn show_snapshot(&mut self, gpu: &Gpu, name: &str, positions: Vec<[f32; 2]>) {
+    pub fn show_snapshot(&mut self, gpu: &Gpu, name: &str, positions: Vec<Vec2>) {
         if positions.len() != self.map.len() {
             return;
         }
@@ -413,12 +408,12 @@ impl Session {
             };
             return false;
         }
-        let key = (frame.camera, size, frame.style.size_scale.to_bits());
+        // Drawn as points, the images' state counts too: hidden ones cover nothing.
+        let points = self.map.draw_mode(frame, size) == DrawMode::Points;
+        let state = if points { self.map.state_version() } else { 0 };
+        let key = (frame.camera, size, frame.style, state);
         if self.visible_key != Some(key) {
-            self.visible = self
-                .index
-                .visible(&frame.camera, size, frame.style.size_scale);
-            view.set_visible(gpu, LayoutIndex::draw_list(&self.visible));
+            self.visible = view.cull(gpu, &self.map, &self.index, frame, size);
             self.wanted = lod::wanted(&self.visible, &self.index, &frame.camera);
             self.visible_key = Some(key);
         }
@@ -576,22 +571,8 @@ impl Session {
     /// The camera that shows images `ids` in the layout shown.
     pub fn camera_for(&self, ids: &[usize]) -> Option<Camera> {
         let positions = self.index.positions();
-        let mut lo = [f32::INFINITY; 2];
-        let mut hi = [f32::NEG_INFINITY; 2];
-        for p in ids.iter().filter_map(|&i| positions.get(i)) {
-            for a in 0..2 {
-                lo[a] = lo[a].min(p[a]);
-                hi[a] = hi[a].max(p[a]);
-            }
-        }
-        if lo[0] > hi[0] {
-            return None;
-        }
-        let span = ((hi[0] - lo[0]).max(hi[1] - lo[1]) * 1.2).max(self.index.cell() * 6.0);
-        Some(Camera {
-            centre: [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0],
-            span,
-        })
+        let [lo, hi] = crate::layout::bounds(ids.iter().filter_map(|&i| positions.get(i).copied()));
+        Camera::around((lo, hi), 1.2, self.index.cell() * 6.0)
     }
 
     /// Adds (`on`) or removes tag `name` on the selection; how many images changed.

@@ -22,6 +22,7 @@ pub mod atomic;
 pub mod thumbstore;
 pub mod vectors;
 
+use glam::Vec2;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -246,15 +247,15 @@ impl CacheDir {
     }
 
     /// Writes an N×2 layout, atomically.
-    pub fn write_layout(&self, name: &str, positions: &[[f32; 2]]) -> Result<String, CacheError> {
+    pub fn write_layout(&self, name: &str, positions: &[Vec2]) -> Result<String, CacheError> {
         let file = Self::layout_file(name);
-        let flat: Vec<f32> = positions.iter().flatten().copied().collect();
+        let flat: Vec<f32> = bytemuck::cast_slice(positions).to_vec();
         self.write_matrix(&self.root.join(&file), 2, flat)?;
         Ok(file)
     }
 
     /// Reads an N×2 layout file written by [`CacheDir::write_layout`].
-    pub fn read_layout(&self, file: &str) -> Result<Vec<[f32; 2]>, CacheError> {
+    pub fn read_layout(&self, file: &str) -> Result<Vec<Vec2>, CacheError> {
         let path = self.root.join(file);
         let map = map_file(&path)?;
         let view = ndarray::ArrayView2::<f32>::view_npy(&map).map_err(|e| CacheError::Corrupt {
@@ -267,7 +268,11 @@ impl CacheDir {
                 why: format!("has {} columns, expected 2", view.ncols()),
             });
         }
-        Ok(view.rows().into_iter().map(|r| [r[0], r[1]]).collect())
+        Ok(view
+            .rows()
+            .into_iter()
+            .map(|r| Vec2::new(r[0], r[1]))
+            .collect())
     }
 
     /// Writes every image's cluster number as an int32 `.npy`, atomically.
@@ -549,7 +554,7 @@ impl PreparedDataset {
     }
 
     /// Positions of layout `name`, one per image.
-    pub fn layout(&self, name: &str) -> Result<Vec<[f32; 2]>, CacheError> {
+    pub fn layout(&self, name: &str) -> Result<Vec<Vec2>, CacheError> {
         let manifest = self.manifest();
         let info = manifest.layouts.get(name).ok_or_else(|| {
             CacheError::NoLayout(crate::layout::kind::missing_message(
@@ -572,7 +577,11 @@ impl PreparedDataset {
                 self.len()
             )));
         }
-        Ok(view.rows().into_iter().map(|r| [r[0], r[1]]).collect())
+        Ok(view
+            .rows()
+            .into_iter()
+            .map(|r| Vec2::new(r[0], r[1]))
+            .collect())
     }
 
     /// The most similar images of image `i`, nearest first (empty until computed).

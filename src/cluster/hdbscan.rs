@@ -17,6 +17,7 @@
 //!    have `min_cluster_size` points), which the hotspots use for a browsable number of
 //!    groups and for the finer labels shown when zoomed in.
 
+use glam::Vec2;
 use rayon::prelude::*;
 
 use super::kdtree::KdTree2;
@@ -43,12 +44,12 @@ pub struct Selections {
 
 /// A cluster label for every point by excess of mass, −1 for noise; clusters numbered
 /// from 0 in order of their first member.
-pub fn hdbscan_2d(points: &[[f32; 2]], params: HdbscanParams) -> Vec<i32> {
+pub fn hdbscan_2d(points: &[Vec2], params: HdbscanParams) -> Vec<i32> {
     hdbscan_selections(points, params).eom
 }
 
 /// Both selections (see [`Selections`]) of the HDBSCAN tree of `points`.
-pub fn hdbscan_selections(points: &[[f32; 2]], params: HdbscanParams) -> Selections {
+pub fn hdbscan_selections(points: &[Vec2], params: HdbscanParams) -> Selections {
     let n = points.len();
     let mcs = params.min_cluster_size.max(2);
     if n < mcs.max(3) {
@@ -64,11 +65,7 @@ pub fn hdbscan_selections(points: &[[f32; 2]], params: HdbscanParams) -> Selecti
         .iter()
         .map(|nb| nb.last().map_or(0.0, |e| e.0.sqrt()))
         .collect();
-    let dist = |a: usize, b: usize| {
-        let dx = points[a][0] - points[b][0];
-        let dy = points[a][1] - points[b][1];
-        (dx * dx + dy * dy).sqrt()
-    };
+    let dist = |a: usize, b: usize| points[a].distance(points[b]);
     let reach = |a: usize, b: usize| dist(a, b).max(core[a]).max(core[b]);
 
     // Candidate edges: Delaunay + core neighbours.
@@ -76,8 +73,8 @@ pub fn hdbscan_selections(points: &[[f32; 2]], params: HdbscanParams) -> Selecti
     let finite: Vec<delaunator::Point> = points
         .iter()
         .map(|p| delaunator::Point {
-            x: f64::from(if p[0].is_finite() { p[0] } else { 0.0 }),
-            y: f64::from(if p[1].is_finite() { p[1] } else { 0.0 }),
+            x: f64::from(if p.x.is_finite() { p.x } else { 0.0 }),
+            y: f64::from(if p.y.is_finite() { p.y } else { 0.0 }),
         })
         .collect();
     let tri = delaunator::triangulate(&finite);
@@ -323,24 +320,33 @@ fn label_points(parent: &[u32], selected: &[bool], fell_from: &[u32]) -> Vec<i32
 mod tests {
     use super::*;
     use crate::layout::Rng;
+    use glam::vec2;
 
-    fn blobs(centres: &[[f32; 2]], per: usize, spread: f32, noise: usize) -> Vec<[f32; 2]> {
+    fn blobs(centres: &[Vec2], per: usize, spread: f32, noise: usize) -> Vec<Vec2> {
         let mut rng = Rng::new(5);
         let mut p = Vec::new();
         for c in centres {
             for _ in 0..per {
-                p.push([c[0] + rng.normal() * spread, c[1] + rng.normal() * spread]);
+                p.push(*c + spread * vec2(rng.normal(), rng.normal()));
             }
         }
         for _ in 0..noise {
-            p.push([rng.uniform() * 40.0 - 20.0, rng.uniform() * 40.0 - 20.0]);
+            p.push(vec2(
+                rng.uniform() * 40.0 - 20.0,
+                rng.uniform() * 40.0 - 20.0,
+            ));
         }
         p
     }
 
     #[test]
     fn finds_separated_blobs() {
-        let centres = [[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [-8.0, -8.0]];
+        let centres = [
+            vec2(0.0, 0.0),
+            vec2(10.0, 0.0),
+            vec2(0.0, 10.0),
+            vec2(-8.0, -8.0),
+        ];
         let pts = blobs(&centres, 500, 0.8, 200);
         let labels = hdbscan_2d(
             &pts,
@@ -368,7 +374,12 @@ mod tests {
     fn leaves_split_what_excess_of_mass_keeps_together() {
         // Two pairs of touching blobs, the pairs far apart: excess of mass may keep each
         // pair as one cluster; the leaves are the four blobs, each inside one of them.
-        let centres = [[0.0, 0.0], [3.2, 0.0], [30.0, 0.0], [33.2, 0.0]];
+        let centres = [
+            vec2(0.0, 0.0),
+            vec2(3.2, 0.0),
+            vec2(30.0, 0.0),
+            vec2(33.2, 0.0),
+        ];
         let pts = blobs(&centres, 300, 0.6, 0);
         let s = hdbscan_selections(
             &pts,
@@ -402,20 +413,23 @@ mod tests {
             min_samples: 5,
         };
         assert!(hdbscan_2d(&[], p).is_empty());
-        assert_eq!(hdbscan_2d(&[[0.0, 0.0]], p), vec![-1]);
-        assert_eq!(hdbscan_2d(&[[0.0, 0.0], [1.0, 1.0]], p), vec![-1, -1]);
+        assert_eq!(hdbscan_2d(&[vec2(0.0, 0.0)], p), vec![-1]);
+        assert_eq!(
+            hdbscan_2d(&[vec2(0.0, 0.0), vec2(1.0, 1.0)], p),
+            vec![-1, -1]
+        );
         // All identical: one blob, no split, so no cluster (the root is never selected).
-        let same = vec![[0.5f32, 0.5]; 100];
+        let same = vec![vec2(0.5f32, 0.5); 100];
         assert_eq!(hdbscan_2d(&same, p), vec![-1; 100]);
         // Two piles of duplicates are two clusters.
-        let mut two = vec![[0.0f32, 0.0]; 30];
-        two.extend(vec![[5.0f32, 5.0]; 30]);
+        let mut two = vec![vec2(0.0f32, 0.0); 30];
+        two.extend(vec![vec2(5.0f32, 5.0); 30]);
         let l = hdbscan_2d(&two, p);
         assert!(l[0] >= 0 && l[30] >= 0 && l[0] != l[30], "{l:?}");
         assert!(l[..30].iter().all(|&x| x == l[0]) && l[30..].iter().all(|&x| x == l[30]));
         // Non-finite positions do not panic.
-        let mut odd = blobs(&[[0.0, 0.0]], 50, 1.0, 0);
-        odd.push([f32::NAN, 1.0]);
+        let mut odd = blobs(&[vec2(0.0, 0.0)], 50, 1.0, 0);
+        odd.push(vec2(f32::NAN, 1.0));
         assert_eq!(hdbscan_2d(&odd, p).len(), 51);
     }
 }

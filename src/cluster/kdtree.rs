@@ -3,16 +3,18 @@
 //! Hand-written (≈100 lines) rather than a dependency: the kd-tree crates are general
 //! (any dimension, fixed-point, serialisation) and pull in far more than this needs.
 
+use glam::Vec2;
+
 /// Points in k-d order: the median of every slice is its node, split alternately by x, y.
 pub struct KdTree2 {
-    points: Vec<[f32; 2]>,
+    points: Vec<Vec2>,
     ids: Vec<u32>,
 }
 
 const LEAF: usize = 8;
 
 impl KdTree2 {
-    pub fn new(points: &[[f32; 2]]) -> Self {
+    pub fn new(points: &[Vec2]) -> Self {
         let mut order: Vec<u32> = (0..points.len() as u32).collect();
         build(&mut order, points, 0);
         Self {
@@ -23,7 +25,7 @@ impl KdTree2 {
 
     /// The `k` nearest points to `q` as (squared distance, index), nearest first; includes a
     /// point at `q` itself if there is one.
-    pub fn nearest(&self, q: [f32; 2], k: usize) -> Vec<(f32, u32)> {
+    pub fn nearest(&self, q: Vec2, k: usize) -> Vec<(f32, u32)> {
         let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
         if k > 0 {
             self.search(0, self.points.len(), 0, q, k, &mut best);
@@ -36,7 +38,7 @@ impl KdTree2 {
         lo: usize,
         hi: usize,
         axis: usize,
-        q: [f32; 2],
+        q: Vec2,
         k: usize,
         best: &mut Vec<(f32, u32)>,
     ) {
@@ -62,10 +64,8 @@ impl KdTree2 {
     }
 }
 
-fn dist2(a: [f32; 2], b: [f32; 2]) -> f32 {
-    let dx = a[0] - b[0];
-    let dy = a[1] - b[1];
-    dx * dx + dy * dy
+fn dist2(a: Vec2, b: Vec2) -> f32 {
+    a.distance_squared(b)
 }
 
 /// Inserts into a sorted list of at most `k` (distance, id) pairs.
@@ -78,7 +78,7 @@ fn offer(best: &mut Vec<(f32, u32)>, k: usize, d: f32, id: u32) {
     best.truncate(k);
 }
 
-fn build(order: &mut [u32], points: &[[f32; 2]], axis: usize) {
+fn build(order: &mut [u32], points: &[Vec2], axis: usize) {
     if order.len() <= LEAF {
         return;
     }
@@ -103,14 +103,15 @@ fn build(order: &mut [u32], points: &[[f32; 2]], axis: usize) {
 mod tests {
     use super::*;
     use crate::layout::Rng;
+    use glam::vec2;
 
     #[test]
     fn nearest_matches_brute_force() {
         let mut rng = Rng::new(9);
-        let mut pts: Vec<[f32; 2]> = (0..3000)
-            .map(|_| [rng.normal(), rng.normal() * 3.0])
+        let mut pts: Vec<Vec2> = (0..3000)
+            .map(|_| vec2(rng.normal(), rng.normal() * 3.0))
             .collect();
-        pts.extend(vec![[0.5, 0.5]; 20]);
+        pts.extend(vec![vec2(0.5, 0.5); 20]);
         let tree = KdTree2::new(&pts);
         for qi in (0..pts.len()).step_by(37) {
             let got = tree.nearest(pts[qi], 12);
@@ -120,6 +121,6 @@ mod tests {
             let got_d: Vec<f32> = got.iter().map(|e| e.0).collect();
             assert_eq!(got_d, want, "query {qi}");
         }
-        assert!(KdTree2::new(&[]).nearest([0.0, 0.0], 3).is_empty());
+        assert!(KdTree2::new(&[]).nearest(vec2(0.0, 0.0), 3).is_empty());
     }
 }

@@ -13,6 +13,7 @@ pub mod hdbscan;
 pub mod kdtree;
 pub mod labels;
 
+use glam::Vec2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -61,7 +62,7 @@ pub struct Hotspot {
     /// Index (in the prepared image order) of the representative image.
     pub medoid: usize,
     /// Mean position of the members in the layout the clusters were found in.
-    pub centroid: [f32; 2],
+    pub centroid: Vec2,
     /// The most frequent category among the members and its share, when there is one.
     pub top_category: Option<(String, f32)>,
 }
@@ -81,25 +82,25 @@ pub struct Hotspots {
 }
 
 /// A box in layout space: (min corner, max corner); empty when min > max.
-pub type Bounds = ([f32; 2], [f32; 2]);
+pub type Bounds = (Vec2, Vec2);
 
 impl Hotspots {
     /// Each hotspot's member box in a layout (`positions`, one per image): for labels and
     /// fly-to. A hotspot with no member there gets an empty box.
-    pub fn boxes(&self, positions: &[[f32; 2]]) -> Vec<Bounds> {
+    pub fn boxes(&self, positions: &[Vec2]) -> Vec<Bounds> {
         self.boxes_where(positions, |_| true)
     }
 
     /// As [`Self::boxes`], over the images `keep` lets through only (a picture that hides
     /// what its filters leave out labels only what it shows).
-    pub fn boxes_where(&self, positions: &[[f32; 2]], keep: impl Fn(usize) -> bool) -> Vec<Bounds> {
+    pub fn boxes_where(&self, positions: &[Vec2], keep: impl Fn(usize) -> bool) -> Vec<Bounds> {
         boxes_of(&self.hotspots, &self.assignment, positions, keep)
     }
 
     /// The finer groups' member boxes, as [`Self::boxes_where`].
     pub fn finer_boxes_where(
         &self,
-        positions: &[[f32; 2]],
+        positions: &[Vec2],
         keep: impl Fn(usize) -> bool,
     ) -> Vec<Bounds> {
         boxes_of(&self.finer, &self.finer_assignment, positions, keep)
@@ -116,14 +117,14 @@ impl Hotspots {
     ) -> Vec<crate::layout::meta::MapLabel> {
         let label = |s: &Hotspot, (lo, hi): &Bounds, level: u8| crate::layout::meta::MapLabel {
             text: s.label.clone(),
-            x: (lo[0] + hi[0]) / 2.0,
-            y: hi[1],
+            x: lo.midpoint(*hi).x,
+            y: hi.y,
             count: s.size,
             level,
             // What the group covers on screen: its members' box and their thumbnails.
-            extent: (hi[0] - lo[0]).max(hi[1] - lo[1]) + cell,
+            extent: (*hi - *lo).max_element() + cell,
         };
-        let placed = |b: &&Bounds| b.0[0] <= b.1[0];
+        let placed = |b: &&Bounds| b.0.x <= b.1.x;
         let coarse = self.hotspots.iter().zip(boxes).filter(|(_, b)| placed(b));
         let finer = self
             .finer
@@ -142,10 +143,10 @@ impl Hotspots {
 fn boxes_of(
     spots: &[Hotspot],
     assignment: &[i32],
-    positions: &[[f32; 2]],
+    positions: &[Vec2],
     keep: impl Fn(usize) -> bool,
 ) -> Vec<Bounds> {
-    let mut boxes = vec![([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]); spots.len()];
+    let mut boxes = vec![(Vec2::INFINITY, Vec2::NEG_INFINITY); spots.len()];
     let slot_of: rustc_hash::FxHashMap<i32, usize> = spots
         .iter()
         .enumerate()
@@ -159,10 +160,7 @@ fn boxes_of(
             continue;
         }
         let (lo, hi) = &mut boxes[k];
-        for a in 0..2 {
-            lo[a] = lo[a].min(p[a]);
-            hi[a] = hi[a].max(p[a]);
-        }
+        (*lo, *hi) = (lo.min(*p), hi.max(*p));
     }
     boxes
 }
@@ -177,7 +175,7 @@ const MAX_FINER: usize = 80;
 /// Clusters `positions` (a layout of `rows`) into labelled hotspots, and finer groups
 /// inside them for the labels shown when zoomed in.
 pub fn hotspots(
-    positions: &[[f32; 2]],
+    positions: &[Vec2],
     rows: &dyn Rows,
     metadata: &Table,
     params: &HotspotParams,
@@ -212,8 +210,8 @@ pub fn hotspots(
     let describe = |c: usize, m: &[usize], id: usize| {
         let mut centroid = [0.0f64; 2];
         for &i in m {
-            centroid[0] += f64::from(positions[i][0]);
-            centroid[1] += f64::from(positions[i][1]);
+            centroid[0] += f64::from(positions[i].x);
+            centroid[1] += f64::from(positions[i].y);
         }
         let len = m.len().max(1) as f64;
         Hotspot {
@@ -222,7 +220,7 @@ pub fn hotspots(
             label_source: labels[c].source.to_string(),
             size: m.len(),
             medoid: medoids[c],
-            centroid: [(centroid[0] / len) as f32, (centroid[1] / len) as f32],
+            centroid: Vec2::new((centroid[0] / len) as f32, (centroid[1] / len) as f32),
             top_category: labels[c].top_category.clone(),
         }
     };

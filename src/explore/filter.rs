@@ -555,7 +555,7 @@ mod tests {
             label_source: "none".into(),
             size: 2,
             medoid: 0,
-            centroid: [0.0, 0.0],
+            centroid: glam::Vec2::ZERO,
             top_category: None,
         };
         let h = Hotspots {

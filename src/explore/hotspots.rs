@@ -13,6 +13,7 @@
 //! Names given before edits existed (`clusters/umap.names.json`, by cluster id) are still
 //! read when there is no edit file, so no rename is lost across the version change.
 
+use glam::Vec2;
 use rustc_hash::FxHashMap;
 
 use crate::cache::PreparedDataset;
@@ -197,7 +198,7 @@ struct Group {
     top_category: Option<(String, f32)>,
     rows: Vec<usize>,
     /// The representative and centroid to keep (None: recompute from the members).
-    kept: Option<(usize, Option<[f32; 2]>)>,
+    kept: Option<(usize, Option<Vec2>)>,
 }
 
 /// The hotspots as editable groups, in list order.
@@ -218,7 +219,7 @@ fn groups_of(h: &Hotspots) -> Vec<Group> {
 
 /// Hotspots numbered in list order from `groups` over `n` images; the representative of
 /// a changed group is its member nearest the members' mean in `positions`.
-fn rebuild(groups: Vec<Group>, n: usize, positions: &[[f32; 2]]) -> Hotspots {
+fn rebuild(groups: Vec<Group>, n: usize, positions: &[Vec2]) -> Hotspots {
     let mut assignment = vec![-1i32; n];
     let mut hotspots = Vec::new();
     for g in groups.into_iter().filter(|g| !g.rows.is_empty()) {
@@ -228,23 +229,27 @@ fn rebuild(groups: Vec<Group>, n: usize, positions: &[[f32; 2]]) -> Hotspots {
                 *a = id as i32;
             }
         }
-        let placed: Vec<(usize, [f32; 2])> = g
+        let placed: Vec<(usize, Vec2)> = g
             .rows
             .iter()
             .filter_map(|&i| Some((i, *positions.get(i)?)))
             .collect();
         let mean = if placed.is_empty() {
-            [0.0, 0.0]
+            Vec2::ZERO
         } else {
+            // Summed in f64: a million positions summed in f32 lose the low digits.
             let sum = placed.iter().fold([0.0f64; 2], |s, (_, p)| {
-                [s[0] + f64::from(p[0]), s[1] + f64::from(p[1])]
+                [s[0] + f64::from(p.x), s[1] + f64::from(p.y)]
             });
             let k = placed.len() as f64;
-            [(sum[0] / k) as f32, (sum[1] / k) as f32]
+            Vec2::new((sum[0] / k) as f32, (sum[1] / k) as f32)
         };
         let nearest = placed
             .iter()
-            .min_by(|a, b| dist2(a.1, mean).total_cmp(&dist2(b.1, mean)))
+            .min_by(|a, b| {
+                a.1.distance_squared(mean)
+                    .total_cmp(&b.1.distance_squared(mean))
+            })
             .map_or(g.rows[0], |(i, _)| *i);
         let (medoid, centroid) = match g.kept {
             Some((m, c)) if g.rows.contains(&m) => (m, c.unwrap_or(mean)),
@@ -274,13 +279,9 @@ fn with_finer(mut edited: Hotspots, computed: &Hotspots) -> Hotspots {
     edited
 }
 
-fn dist2(a: [f32; 2], b: [f32; 2]) -> f32 {
-    (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)
-}
-
 /// `h` with `edit` applied; `positions` is the layout the clusters were found in (for a
 /// new or merged hotspot's representative). Renumbers the hotspots in list order.
-pub fn apply(h: &Hotspots, edit: &Edit, positions: &[[f32; 2]]) -> Result<Hotspots, String> {
+pub fn apply(h: &Hotspots, edit: &Edit, positions: &[Vec2]) -> Result<Hotspots, String> {
     let mut groups = groups_of(h);
     let count = groups.len();
     let check = |k: usize| {
@@ -405,13 +406,13 @@ mod tests {
             label_source: "captions".into(),
             size,
             medoid,
-            centroid: [0.0, 0.0],
+            centroid: Vec2::ZERO,
             top_category: Some(("x".into(), 1.0)),
         }
     }
 
     /// Three hotspots over eight images: 0 = {0,1,2}, 1 = {3,4}, 2 = {5,6}; image 7 in none.
-    fn three() -> (Hotspots, Vec<[f32; 2]>) {
+    fn three() -> (Hotspots, Vec<Vec2>) {
         let h = Hotspots {
             hotspots: vec![
                 spot(0, "Owls", 1, 3),
@@ -421,7 +422,7 @@ mod tests {
             assignment: vec![0, 0, 0, 1, 1, 2, 2, -1],
             ..Default::default()
         };
-        let positions = (0..8).map(|i| [i as f32, 0.0]).collect();
+        let positions = (0..8).map(|i| Vec2::new(i as f32, 0.0)).collect();
         (h, positions)
     }
 

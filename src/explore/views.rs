@@ -9,6 +9,7 @@
 //! text and each facet's choice), not as one expression, so the panels come back as they
 //! were; [`View::expression`] turns them into the filter language for the commands.
 
+use glam::Vec2;
 use serde::{Deserialize, Serialize};
 
 use super::facets::Facet;
@@ -23,7 +24,7 @@ pub const MAX_NAME_CHARS: usize = 80;
 /// A camera as saved: the centre and how much of the layout fits across the view.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SavedCamera {
-    pub centre: [f32; 2],
+    pub centre: Vec2,
     pub span: f32,
 }
 
@@ -148,7 +149,7 @@ mod tests {
             name: name.into(),
             layout: "umap".into(),
             camera: Some(SavedCamera {
-                centre: [0.25, -0.5],
+                centre: Vec2::new(0.25, -0.5),
                 span: 0.3,
             }),
             filters: FilterState {
@@ -158,6 +159,15 @@ mod tests {
             colour_by: Some("category".into()),
             hide: true,
         }
+    }
+
+    #[test]
+    fn cameras_are_saved_as_the_same_json_as_before_glam() {
+        // Views saved when the centre was a `[f32; 2]` still open, and are written alike.
+        let old = r#"{"centre":[0.25,-0.5],"span":0.3}"#;
+        let camera: SavedCamera = serde_json::from_str(old).unwrap();
+        assert_eq!(camera.centre, Vec2::new(0.25, -0.5));
+        assert_eq!(serde_json::to_string(&camera).unwrap(), old);
     }
 
     #[test]

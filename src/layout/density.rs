@@ -22,6 +22,7 @@
 //! [`super::spatial`] already has it).
 
 use super::spatial::SpatialHash;
+use glam::Vec2;
 
 /// Thumbnail side over the typical spacing of neighbours: 1 would tile a regular cluster
 /// edge to edge, but UMAP's clusters are irregular and denser inside than their spacing
@@ -37,7 +38,7 @@ const TAIL: f64 = 0.01;
 const SAMPLES: usize = 4096;
 
 /// A box in layout space: (min corner, max corner).
-pub type Bounds = ([f32; 2], [f32; 2]);
+pub type Bounds = (Vec2, Vec2);
 
 /// The thumbnail size a layout of `n` images gets when nothing else is known: what fits
 /// `n` thumbnails in the normalised square.
@@ -47,9 +48,8 @@ pub fn uniform_cell(n: usize) -> f32 {
 
 /// The box holding all but the outermost 1% of points on each side of each axis (all of
 /// them below 200 points); `None` when no point is finite.
-pub fn robust_bounds(positions: &[[f32; 2]]) -> Option<Bounds> {
-    let mut lo = [0.0f32; 2];
-    let mut hi = [0.0f32; 2];
+pub fn robust_bounds(positions: &[Vec2]) -> Option<Bounds> {
+    let (mut lo, mut hi) = (Vec2::ZERO, Vec2::ZERO);
     for a in 0..2 {
         let mut v: Vec<f32> = positions
             .iter()
@@ -81,13 +81,13 @@ const K: usize = 4;
 /// disc of radius r make a density of K / (π r²). The K-th neighbour rather than the
 /// first, because near-duplicates sit in tight pairs whose nearest-neighbour distance says
 /// nothing about how crowded the map is. `None` below K + 1 distinct finite points.
-pub fn typical_spacing(positions: &[[f32; 2]]) -> Option<f32> {
+pub fn typical_spacing(positions: &[Vec2]) -> Option<f32> {
     let n = positions.len();
     if n <= K {
         return None;
     }
     let (lo, hi) = robust_bounds(positions)?;
-    let area = ((hi[0] - lo[0]) * (hi[1] - lo[1])).max(f32::MIN_POSITIVE);
+    let area = (hi - lo).element_product().max(f32::MIN_POSITIVE);
     // About four points per bucket inside the robust box: the 3×3 buckets around a point
     // hold its K nearest unless it is isolated (then the sample is skipped).
     let bucket = (4.0 * area / n as f32).sqrt();
@@ -97,13 +97,13 @@ pub fn typical_spacing(positions: &[[f32; 2]]) -> Option<f32> {
         .step_by(stride)
         .filter_map(|i| {
             let q = positions[i];
-            if !(q[0].is_finite() && q[1].is_finite()) {
+            if !q.is_finite() {
                 return None;
             }
             // The K smallest distances seen, ascending.
             let mut best = [f32::INFINITY; K];
             hash.for_each_near(q, |j, p| {
-                let d = (p[0] - q[0]).hypot(p[1] - q[1]);
+                let d = p.distance(q);
                 if j != i && d > 0.0 && d < best[K - 1] {
                     let at = best.partition_point(|b| *b <= d);
                     best.copy_within(at..K - 1, at + 1);
@@ -125,14 +125,14 @@ pub fn typical_spacing(positions: &[[f32; 2]]) -> Option<f32> {
 /// [`SPACING_FACTOR`] × the typical spacing of neighbours; at least 0.6 × √(area / N) of
 /// the robust bounds (what N images evenly spread there would get as [`uniform_cell`]
 /// gives the whole square), at most four times [`uniform_cell`].
-pub fn thumb_cell(positions: &[[f32; 2]]) -> f32 {
+pub fn thumb_cell(positions: &[Vec2]) -> f32 {
     let n = positions.len().max(1) as f32;
     let uniform = uniform_cell(positions.len());
     let Some(spacing) = typical_spacing(positions) else {
         return uniform;
     };
     let floor = robust_bounds(positions)
-        .map(|(lo, hi)| 0.6 * ((hi[0] - lo[0]) * (hi[1] - lo[1]) / n).sqrt())
+        .map(|(lo, hi)| 0.6 * ((hi - lo).element_product() / n).sqrt())
         .filter(|f| *f > 0.0)
         .unwrap_or(uniform);
     (spacing * SPACING_FACTOR).clamp(floor.min(4.0 * uniform), 4.0 * uniform)
@@ -141,11 +141,12 @@ pub fn thumb_cell(positions: &[[f32; 2]]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use glam::vec2;
 
     /// A `side × side` lattice with spacing `step`, from (x0, y0).
-    fn lattice(side: usize, step: f32, x0: f32, y0: f32) -> Vec<[f32; 2]> {
+    fn lattice(side: usize, step: f32, x0: f32, y0: f32) -> Vec<Vec2> {
         (0..side * side)
-            .map(|i| [x0 + (i % side) as f32 * step, y0 + (i / side) as f32 * step])
+            .map(|i| vec2(x0 + (i % side) as f32 * step, y0 + (i / side) as f32 * step))
             .collect()
     }
 
@@ -160,7 +161,7 @@ mod tests {
         assert!((thumb_cell(&p) - want * SPACING_FACTOR).abs() < 1e-4);
         // Near-duplicates in pairs do not shrink it: every point gets a twin 0.001 away.
         let mut twins = p.clone();
-        twins.extend(p.iter().map(|q| [q[0] + 0.001, q[1]]));
+        twins.extend(p.iter().map(|q| *q + vec2(0.001, 0.0)));
         let s2 = typical_spacing(&twins).unwrap();
         assert!(s2 > 0.6 * spacing, "{s2} vs {spacing}");
         // Two tight clusters in opposite corners: thumbnails as big as the same images
@@ -172,22 +173,25 @@ mod tests {
         let floor = 0.6 * ((hi[0] - lo[0]) * (hi[1] - lo[1]) / 800.0).sqrt();
         assert!((thumb_cell(&two) - floor).abs() < 1e-6 && floor > 0.03);
         // Degenerate layouts fall back to the uniform size.
-        assert_eq!(thumb_cell(&[[0.0, 0.0]]), uniform_cell(1));
-        assert_eq!(thumb_cell(&[[0.3, 0.3]; 50]), uniform_cell(50));
+        assert_eq!(thumb_cell(&[vec2(0.0, 0.0)]), uniform_cell(1));
+        assert_eq!(thumb_cell(&[vec2(0.3, 0.3); 50]), uniform_cell(50));
         assert_eq!(thumb_cell(&[]), uniform_cell(0));
     }
 
     #[test]
     fn outliers_fall_outside_the_robust_bounds() {
         let mut p = lattice(30, 0.01, 0.0, 0.0);
-        p.push([50.0, -50.0]);
-        p.push([f32::NAN, 0.0]);
+        p.push(vec2(50.0, -50.0));
+        p.push(vec2(f32::NAN, 0.0));
         let (lo, hi) = robust_bounds(&p).unwrap();
         assert!(hi[0] < 0.3 && lo[1] > -0.01, "{lo:?} {hi:?}");
         assert!(lo[0] < 0.01 && hi[1] > 0.28);
         // Small layouts keep every point.
-        let small = [[0.0, 0.0], [1.0, 5.0], [-2.0, 1.0]];
-        assert_eq!(robust_bounds(&small), Some(([-2.0, 0.0], [1.0, 5.0])));
-        assert_eq!(robust_bounds(&[[f32::NAN, 1.0]]), None);
+        let small = [vec2(0.0, 0.0), vec2(1.0, 5.0), vec2(-2.0, 1.0)];
+        assert_eq!(
+            robust_bounds(&small),
+            Some((vec2(-2.0, 0.0), vec2(1.0, 5.0)))
+        );
+        assert_eq!(robust_bounds(&[vec2(f32::NAN, 1.0)]), None);
     }
 }

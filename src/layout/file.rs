@@ -2,6 +2,7 @@
 //! want coordinates. Reads an N×D float16/float32/float64 `.npy`, writes N×2 float32 `.npy`
 //! or a CSV with columns x,y, in input row order.
 
+use glam::Vec2;
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -62,7 +63,7 @@ pub fn layout_rows(
     method: Method,
     params: &UmapParams,
     progress: &dyn Progress,
-) -> Vec<[f32; 2]> {
+) -> Vec<Vec2> {
     match method {
         Method::Pca => {
             progress.begin("pca", 0);
@@ -95,7 +96,7 @@ pub fn layout_rows(
 
 /// Writes positions as N×2 float32 `.npy`, or as CSV (`x,y`) when the name ends in `.csv`;
 /// atomically (a temporary file, then a rename).
-pub fn write_positions(path: &Path, positions: &[[f32; 2]]) -> std::io::Result<()> {
+pub fn write_positions(path: &Path, positions: &[Vec2]) -> std::io::Result<()> {
     let is_csv = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
@@ -104,12 +105,12 @@ pub fn write_positions(path: &Path, positions: &[[f32; 2]]) -> std::io::Result<(
         s.push_str("x,y\n");
         for p in positions {
             use std::fmt::Write as _;
-            let _ = writeln!(s, "{},{}", p[0], p[1]);
+            let _ = writeln!(s, "{},{}", p.x, p.y);
         }
         s.into_bytes()
     } else {
-        let flat: Vec<f32> = positions.iter().flatten().copied().collect();
-        crate::dataset::npy::encode_npy_f32(positions.len(), 2, &flat)
+        let flat: &[f32] = bytemuck::cast_slice(positions);
+        crate::dataset::npy::encode_npy_f32(positions.len(), 2, flat)
     };
     crate::cache::atomic_write(path, &bytes)
 }

@@ -11,6 +11,7 @@
 //! [`jitter`] is the other way of not overlapping: the source positions themselves, pushed
 //! apart until no two are closer than a thumbnail.
 
+use glam::Vec2;
 use rayon::prelude::*;
 
 use super::spatial::SpatialHash;
@@ -32,22 +33,21 @@ pub fn grid_shape(n: usize, aspect: f32) -> (usize, usize) {
 }
 
 /// The aspect ratio (width / height) of the bounding box of `positions`.
-fn aspect_of(positions: &[[f32; 2]]) -> f32 {
+fn aspect_of(positions: &[Vec2]) -> f32 {
     let [lo, hi] = bounds(positions.iter().copied());
-    let w = hi[0] - lo[0];
-    let h = hi[1] - lo[1];
+    let Vec2 { x: w, y: h } = hi - lo;
     if w > 0.0 && h > 0.0 { w / h } else { 1.0 }
 }
 
 /// A cell (column, row) for every point, all different, on a `cols × rows` grid shaped like
 /// the layout. Rows grow with y, columns with x.
-pub fn grid_cells(positions: &[[f32; 2]]) -> (Vec<[u32; 2]>, usize, usize) {
+pub fn grid_cells(positions: &[Vec2]) -> (Vec<[u32; 2]>, usize, usize) {
     let (cols, rows) = grid_shape(positions.len(), aspect_of(positions));
     (grid_cells_in(positions, cols, rows), cols, rows)
 }
 
 /// As [`grid_cells`] on a given `cols × rows` grid (at least N cells).
-pub fn grid_cells_in(positions: &[[f32; 2]], cols: usize, rows: usize) -> Vec<[u32; 2]> {
+pub fn grid_cells_in(positions: &[Vec2], cols: usize, rows: usize) -> Vec<[u32; 2]> {
     let n = positions.len();
     let mut order: Vec<u32> = (0..n as u32).collect();
     let mut cells = vec![[0u32; 2]; n];
@@ -75,7 +75,7 @@ struct Rect {
 
 /// Places `items` (indices into `pos`) into `rect`, writing the cell of `items[k]` to
 /// `cells[k]`. Needs `items.len() <= rect.w * rect.h`.
-fn partition(items: &mut [u32], cells: &mut [[u32; 2]], pos: &[[f32; 2]], rect: Rect) {
+fn partition(items: &mut [u32], cells: &mut [[u32; 2]], pos: &[Vec2], rect: Rect) {
     let n = items.len();
     if n == 0 {
         return;
@@ -133,17 +133,17 @@ fn partition(items: &mut [u32], cells: &mut [[u32; 2]], pos: &[[f32; 2]], rect: 
 
 /// The grid layout of `source`: every point at the centre of its own cell, normalised to
 /// [-1, 1] like the other layouts. Returns the positions and the cell size in layout units.
-pub fn grid_layout(source: &[[f32; 2]]) -> (Vec<[f32; 2]>, f32) {
+pub fn grid_layout(source: &[Vec2]) -> (Vec<Vec2>, f32) {
     let (cells, cols, rows) = grid_cells(source);
-    let mut p: Vec<[f32; 2]> = cells
+    let mut p: Vec<Vec2> = cells
         .iter()
-        .map(|c| [c[0] as f32 + 0.5, c[1] as f32 + 0.5])
+        .map(|c| Vec2::new(c[0] as f32 + 0.5, c[1] as f32 + 0.5))
         .collect();
     // Normalise the whole grid (not only the occupied cells) so the cell size is exact.
     let half = (cols.max(rows) as f32 / 2.0).max(0.5);
-    let centre = [cols as f32 / 2.0, rows as f32 / 2.0];
+    let centre = Vec2::new(cols as f32, rows as f32) / 2.0;
     for q in &mut p {
-        *q = [(q[0] - centre[0]) / half, (q[1] - centre[1]) / half];
+        *q = (*q - centre) / half;
     }
     (p, 1.0 / half)
 }
@@ -156,7 +156,7 @@ pub const JITTER_SWEEPS: usize = 60;
 /// `spacing` (in normalised units; 0 picks one so thumbnails cover about 40% of the
 /// layout's box), keeping the overall shape. A few Jacobi sweeps over a uniform spatial hash,
 /// each O(N) and parallel. Returns normalised positions and the thumbnail side.
-pub fn jitter(source: &[[f32; 2]], spacing: f32, sweeps: usize) -> (Vec<[f32; 2]>, f32) {
+pub fn jitter(source: &[Vec2], spacing: f32, sweeps: usize) -> (Vec<Vec2>, f32) {
     let mut p = source.to_vec();
     normalize_positions(&mut p);
     let n = p.len();
@@ -176,31 +176,29 @@ pub fn jitter(source: &[[f32; 2]], spacing: f32, sweeps: usize) -> (Vec<[f32; 2]
         let hash = SpatialHash::new(&p, d);
         // Visited in cell order, reading positions from the hash's sorted copy: neighbours
         // are then close in memory too (3× faster at 1M than visiting in index order).
-        let moves: Vec<[f32; 2]> = (0..n)
+        let moves: Vec<Vec2> = (0..n)
             .into_par_iter()
             .map(|k| {
                 let i = hash.members[k] as usize;
                 let pi = hash.sorted[k];
-                let mut m = [0.0f32; 2];
+                let mut m = Vec2::ZERO;
                 hash.for_each_near(pi, |j, pj| {
                     if j == i {
                         return;
                     }
-                    let dx = [pi[0] - pj[0], pi[1] - pj[1]];
-                    let dist = (dx[0] * dx[0] + dx[1] * dx[1]).sqrt();
+                    let dx = pi - pj;
+                    let dist = dx.length();
                     if dist >= d {
                         return;
                     }
                     let push = (d - dist) / 2.0;
                     if dist > 1e-9 {
-                        m[0] += dx[0] / dist * push;
-                        m[1] += dx[1] / dist * push;
+                        m += dx / dist * push;
                     } else {
                         // Coincident points: a fixed direction from the pair's indices.
                         let angle = (i.min(j) as f32 * 2.399_963)
                             + if i < j { 0.0 } else { std::f32::consts::PI };
-                        m[0] += angle.cos() * push;
-                        m[1] += angle.sin() * push;
+                        m += Vec2::from_angle(angle) * push;
                     }
                 });
                 m
@@ -210,9 +208,8 @@ pub fn jitter(source: &[[f32; 2]], spacing: f32, sweeps: usize) -> (Vec<[f32; 2]
         for (k, m) in moves.iter().enumerate() {
             // Damped, so crowds expand smoothly instead of oscillating.
             let q = &mut p[hash.members[k] as usize];
-            q[0] += 0.5 * m[0];
-            q[1] += 0.5 * m[1];
-            largest = largest.max(m[0].abs().max(m[1].abs()));
+            *q += 0.5 * m;
+            largest = largest.max(m.abs().max_element());
         }
         // Done when no point moves more than a few percent of a thumbnail.
         if largest < 0.05 * d {
@@ -224,25 +221,26 @@ pub fn jitter(source: &[[f32; 2]], spacing: f32, sweeps: usize) -> (Vec<[f32; 2]
     (p, d / before.max(f32::MIN_POSITIVE))
 }
 
-fn bbox_half(p: &[[f32; 2]]) -> f32 {
+fn bbox_half(p: &[Vec2]) -> f32 {
     let [lo, hi] = bounds(p.iter().copied());
-    ((hi[0] - lo[0]).max(hi[1] - lo[1]) / 2.0).max(0.0)
+    ((hi - lo).max_element() / 2.0).max(0.0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::layout::Rng;
+    use glam::vec2;
 
-    fn blobs(n: usize) -> Vec<[f32; 2]> {
+    fn blobs(n: usize) -> Vec<Vec2> {
         let mut rng = Rng::new(3);
         (0..n)
             .map(|i| {
                 let c = (i % 5) as f32;
-                [
+                Vec2::new(
                     c * 3.0 + rng.normal(),
                     (c * 1.7).sin() * 4.0 + rng.normal() * 0.5,
-                ]
+                )
             })
             .collect()
     }
@@ -266,12 +264,16 @@ mod tests {
 
     #[test]
     fn identical_points_still_get_their_own_cells() {
-        let pos = vec![[0.3f32, 0.3]; 50];
+        let pos = vec![vec2(0.3f32, 0.3); 50];
         let (cells, _, _) = grid_cells(&pos);
         let set: std::collections::HashSet<_> = cells.iter().collect();
         assert_eq!(set.len(), 50);
         let (p, cell) = grid_layout(&pos);
-        assert!(p.iter().flatten().all(|v| v.is_finite() && v.abs() <= 1.0));
+        assert!(
+            p.iter()
+                .flat_map(|p| p.to_array())
+                .all(|v| v.is_finite() && v.abs() <= 1.0)
+        );
         assert!(cell > 0.0);
     }
 
@@ -287,18 +289,18 @@ mod tests {
     #[test]
     fn jitter_separates_points_and_keeps_shape() {
         let mut pos = blobs(3000);
-        pos.extend(vec![[1.0f32, 1.0]; 100]); // a pile of duplicates
+        pos.extend(vec![vec2(1.0f32, 1.0); 100]); // a pile of duplicates
         let (p, side) = jitter(&pos, 0.0, JITTER_SWEEPS);
         assert!(
             p.iter()
-                .flatten()
+                .flat_map(|p| p.to_array())
                 .all(|v| v.is_finite() && v.abs() <= 1.0 + 1e-5)
         );
         let hash = SpatialHash::new(&p, side);
         let mut close = 0;
         for i in 0..p.len() {
             hash.for_each_near(p[i], |j, _| {
-                let d = ((p[i][0] - p[j][0]).powi(2) + (p[i][1] - p[j][1]).powi(2)).sqrt();
+                let d = p[i].distance(p[j]);
                 if j != i && d < 0.5 * side {
                     close += 1;
                 }

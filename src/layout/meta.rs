@@ -10,6 +10,7 @@
 //! Inside every block, images are ordered by the UMAP layout ([`super::grid`]), so similar
 //! images stay together within a category or a year.
 
+use glam::Vec2;
 use serde::{Deserialize, Serialize};
 
 use super::grid::grid_cells_in;
@@ -31,52 +32,46 @@ pub struct MapLabel {
     pub extent: f32,
 }
 
+impl MapLabel {
+    /// Where the label sits.
+    pub fn at(&self) -> Vec2 {
+        Vec2::new(self.x, self.y)
+    }
+}
+
 /// Positions plus what the viewer draws with them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LabelledLayout {
     #[serde(skip)]
-    pub positions: Vec<[f32; 2]>,
+    pub positions: Vec<Vec2>,
     /// Side of one thumbnail cell in normalised units.
     pub cell: f32,
     pub labels: Vec<MapLabel>,
     /// Polylines (GeoJSON outlines on the geographic layout).
-    pub outlines: Vec<Vec<[f32; 2]>>,
+    pub outlines: Vec<Vec<Vec2>>,
 }
 
 impl LabelledLayout {
     /// Centres the layout on its bounding box (labels and outlines included) and scales it
     /// so the longer side spans [-1, 1].
     fn normalised(mut self) -> Self {
-        let mut lo = [f32::INFINITY; 2];
-        let mut hi = [f32::NEG_INFINITY; 2];
-        let mut take = |p: [f32; 2]| {
-            for a in 0..2 {
-                if p[a].is_finite() {
-                    lo[a] = lo[a].min(p[a]);
-                    hi[a] = hi[a].max(p[a]);
-                }
-            }
-        };
-        let half_cell = self.cell / 2.0;
-        for p in &self.positions {
-            take([p[0] - half_cell, p[1] - half_cell]);
-            take([p[0] + half_cell, p[1] + half_cell]);
-        }
-        for l in &self.labels {
-            take([l.x, l.y]);
-        }
-        for line in &self.outlines {
-            line.iter().for_each(|p| take(*p));
-        }
-        if !lo[0].is_finite() {
+        let half_cell = Vec2::splat(self.cell / 2.0);
+        let corners = self
+            .positions
+            .iter()
+            .flat_map(|&p| [p - half_cell, p + half_cell]);
+        let labels = self.labels.iter().map(MapLabel::at);
+        let outlines = self.outlines.iter().flatten().copied();
+        let [lo, hi] = super::bounds(corners.chain(labels).chain(outlines));
+        if !lo.x.is_finite() {
             return self;
         }
-        let centre = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0];
-        let half = ((hi[0] - lo[0]).max(hi[1] - lo[1]) / 2.0).max(f32::MIN_POSITIVE);
-        let f = |p: [f32; 2]| [(p[0] - centre[0]) / half, (p[1] - centre[1]) / half];
+        let centre = lo.midpoint(hi);
+        let half = ((hi - lo).max_element() / 2.0).max(f32::MIN_POSITIVE);
+        let f = |p: Vec2| (p - centre) / half;
         self.positions.iter_mut().for_each(|p| *p = f(*p));
         for l in &mut self.labels {
-            [l.x, l.y] = f([l.x, l.y]);
+            Vec2 { x: l.x, y: l.y } = f(l.at());
         }
         for line in &mut self.outlines {
             line.iter_mut().for_each(|p| *p = f(*p));
@@ -86,9 +81,9 @@ impl LabelledLayout {
     }
 }
 
-impl From<Vec<[f32; 2]>> for LabelledLayout {
+impl From<Vec<Vec2>> for LabelledLayout {
     /// A layout with nothing drawn along (PCA, UMAP).
-    fn from(positions: Vec<[f32; 2]>) -> Self {
+    fn from(positions: Vec<Vec2>) -> Self {
         Self {
             positions,
             ..Default::default()
@@ -123,16 +118,16 @@ impl Block {
     }
     /// Writes member positions with the block's bottom-left cell at `origin`; returns the
     /// caption under it.
-    fn place(&self, origin: [f32; 2], hint: &[[f32; 2]], out: &mut [[f32; 2]]) -> MapLabel {
-        let local: Vec<[f32; 2]> = self.members.iter().map(|&i| hint[i]).collect();
+    fn place(&self, origin: Vec2, hint: &[Vec2], out: &mut [Vec2]) -> MapLabel {
+        let local: Vec<Vec2> = self.members.iter().map(|&i| hint[i]).collect();
         let cells = grid_cells_in(&local, self.cols, self.rows);
         for (&i, c) in self.members.iter().zip(&cells) {
-            out[i] = [origin[0] + c[0] as f32 + 0.5, origin[1] + c[1] as f32 + 0.5];
+            out[i] = origin + Vec2::new(c[0] as f32, c[1] as f32) + 0.5;
         }
         MapLabel {
             text: self.text.clone(),
-            x: origin[0] + self.cols as f32 / 2.0,
-            y: origin[1] - CAPTION / 2.0,
+            x: origin.x + self.cols as f32 / 2.0,
+            y: origin.y - CAPTION / 2.0,
             count: self.members.len(),
             ..Default::default()
         }
@@ -140,14 +135,14 @@ impl Block {
 }
 
 /// Packs blocks on shelves (largest first), top shelf first, into a roughly square area.
-fn shelf_pack(blocks: &[Block], hint: &[[f32; 2]], n: usize) -> LabelledLayout {
+fn shelf_pack(blocks: &[Block], hint: &[Vec2], n: usize) -> LabelledLayout {
     let area: f32 = blocks
         .iter()
         .map(|b| (b.cols as f32 + GAP) * (b.rows as f32 + GAP + CAPTION))
         .sum();
     let widest = blocks.iter().map(|b| b.cols).max().unwrap_or(1) as f32;
     let width = area.sqrt().max(widest);
-    let mut positions = vec![[0.0f32; 2]; n];
+    let mut positions = vec![Vec2::ZERO; n];
     let mut labels = Vec::with_capacity(blocks.len());
     let (mut x, mut top, mut shelf_h) = (0.0f32, 0.0f32, 0.0f32);
     for b in blocks {
@@ -156,7 +151,7 @@ fn shelf_pack(blocks: &[Block], hint: &[[f32; 2]], n: usize) -> LabelledLayout {
             x = 0.0;
             shelf_h = 0.0;
         }
-        labels.push(b.place([x, top - b.rows as f32], hint, &mut positions));
+        labels.push(b.place(Vec2::new(x, top - b.rows as f32), hint, &mut positions));
         x += b.cols as f32 + GAP;
         shelf_h = shelf_h.max(b.rows as f32);
     }
@@ -185,7 +180,7 @@ pub fn find_column<'a>(
 
 /// One block per category (largest first), labelled with the category and its size.
 /// Needs at least two different categories.
-pub fn categorical(values: &[String], hint: &[[f32; 2]]) -> Option<LabelledLayout> {
+pub fn categorical(values: &[String], hint: &[Vec2]) -> Option<LabelledLayout> {
     let mut groups: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
     let mut missing = Vec::new();
     for (i, v) in values.iter().enumerate() {
@@ -246,7 +241,7 @@ pub fn parse_year(v: &str) -> Option<i32> {
 
 /// A column of images per year, oldest on the left, filled bottom-up, labelled with the
 /// year. Needs at least one parseable year.
-pub fn date(values: &[String], hint: &[[f32; 2]]) -> Option<LabelledLayout> {
+pub fn date(values: &[String], hint: &[Vec2]) -> Option<LabelledLayout> {
     let mut years: std::collections::BTreeMap<i32, Vec<usize>> = Default::default();
     let mut missing = Vec::new();
     for (i, v) in values.iter().enumerate() {
@@ -274,11 +269,11 @@ pub fn date(values: &[String], hint: &[[f32; 2]]) -> Option<LabelledLayout> {
     if !missing.is_empty() {
         blocks.push(Block::new("no date".into(), missing, Some(w)));
     }
-    let mut positions = vec![[0.0f32; 2]; values.len()];
+    let mut positions = vec![Vec2::ZERO; values.len()];
     let mut labels = Vec::new();
     let mut x = 0.0f32;
     for b in &blocks {
-        labels.push(b.place([x, 0.0], hint, &mut positions));
+        labels.push(b.place(Vec2::new(x, 0.0), hint, &mut positions));
         x += b.cols as f32 + GAP;
     }
     Some(
@@ -305,13 +300,13 @@ fn parse_coordinate(v: &str, limit: f64) -> Option<f64> {
 pub fn geographic(
     lat: &[String],
     lng: &[String],
-    outlines: &[Vec<[f32; 2]>],
+    outlines: &[Vec<Vec2>],
 ) -> Option<LabelledLayout> {
-    let points: Vec<Option<[f32; 2]>> = (0..lat.len())
+    let points: Vec<Option<Vec2>> = (0..lat.len())
         .map(|i| {
             let la = parse_coordinate(&lat[i], 90.0)?;
             let lo = parse_coordinate(lng.get(i)?, 180.0)?;
-            Some([lo as f32, la as f32])
+            Some(Vec2::new(lo as f32, la as f32))
         })
         .collect();
     scatter(&points, outlines, "no location")
@@ -320,11 +315,11 @@ pub fn geographic(
 /// The user's own x/y columns; rows without both numbers form a block under the map.
 /// Needs at least one row with both.
 pub fn custom(xs: &[String], ys: &[String]) -> Option<LabelledLayout> {
-    let points: Vec<Option<[f32; 2]>> = (0..xs.len())
+    let points: Vec<Option<Vec2>> = (0..xs.len())
         .map(|i| {
             let x = parse_coordinate(&xs[i], f64::MAX)?;
             let y = parse_coordinate(ys.get(i)?, f64::MAX)?;
-            Some([x as f32, y as f32])
+            Some(Vec2::new(x as f32, y as f32))
         })
         .collect();
     scatter(&points, &[], "no position")
@@ -333,8 +328,8 @@ pub fn custom(xs: &[String], ys: &[String]) -> Option<LabelledLayout> {
 /// Points where given; the rest in a block labelled `missing_label` under them. Thumbnails
 /// are sized so those placed would cover about a third of their bounding box.
 fn scatter(
-    points: &[Option<[f32; 2]>],
-    outlines: &[Vec<[f32; 2]>],
+    points: &[Option<Vec2>],
+    outlines: &[Vec<Vec2>],
     missing_label: &str,
 ) -> Option<LabelledLayout> {
     let n = points.len();
@@ -344,27 +339,25 @@ fn scatter(
     if placed == 0 {
         return None;
     }
-    let extent = (hi[0] - lo[0]).max(hi[1] - lo[1]);
+    let extent = (hi - lo).max_element();
     let floor = if extent > 0.0 { extent * 1e-3 } else { 1.0 };
-    let span = [(hi[0] - lo[0]).max(floor), (hi[1] - lo[1]).max(floor)];
-    let cell = (span[0] * span[1] * 0.3 / placed as f32).sqrt();
-    let mut positions: Vec<[f32; 2]> = points.iter().map(|p| p.unwrap_or([0.0, 0.0])).collect();
+    let span = (hi - lo).max(Vec2::splat(floor));
+    let cell = (span.element_product() * 0.3 / placed as f32).sqrt();
+    let mut positions: Vec<Vec2> = points.iter().map(|p| p.unwrap_or(Vec2::ZERO)).collect();
     let mut labels = Vec::new();
     if !missing.is_empty() {
         let b = Block::new(missing_label.into(), missing, None);
-        let no_hint = vec![[0.0f32; 2]; n];
-        let mut local = vec![[0.0f32; 2]; n];
-        let label = b.place([0.0, 0.0], &no_hint, &mut local);
-        let origin = [lo[0], lo[1] - cell * (2.0 * GAP + CAPTION + b.rows as f32)];
+        let no_hint = vec![Vec2::ZERO; n];
+        let mut local = vec![Vec2::ZERO; n];
+        let label = b.place(Vec2::ZERO, &no_hint, &mut local);
+        let origin = Vec2::new(lo.x, lo.y - cell * (2.0 * GAP + CAPTION + b.rows as f32));
         for &i in &b.members {
-            positions[i] = [
-                origin[0] + local[i][0] * cell,
-                origin[1] + local[i][1] * cell,
-            ];
+            positions[i] = origin + local[i] * cell;
         }
+        let at = origin + label.at() * cell;
         labels.push(MapLabel {
-            x: origin[0] + label.x * cell,
-            y: origin[1] + label.y * cell,
+            x: at.x,
+            y: at.y,
             ..label
         });
     }
@@ -387,12 +380,12 @@ pub fn alphabetic(filenames: &[String]) -> LabelledLayout {
     let base = |i: usize| filenames[i].rsplit('/').next().unwrap_or("");
     order.sort_by_cached_key(|&i| (base(i).to_lowercase(), filenames[i].clone()));
     let cols = ((n as f64).sqrt().ceil() as usize).max(1);
-    let mut positions = vec![[0.0f32; 2]; n];
+    let mut positions = vec![Vec2::ZERO; n];
     let mut labels: Vec<MapLabel> = Vec::new();
     let mut last: Option<char> = None;
     for (rank, &i) in order.iter().enumerate() {
         let (c, r) = (rank % cols, rank / cols);
-        positions[i] = [c as f32 + 0.5, -(r as f32) - 0.5];
+        positions[i] = Vec2::new(c as f32 + 0.5, -(r as f32) - 0.5);
         let name = base(i);
         let initial = name
             .chars()
@@ -402,8 +395,8 @@ pub fn alphabetic(filenames: &[String]) -> LabelledLayout {
             if let Some(ch) = initial {
                 labels.push(MapLabel {
                     text: ch.to_string(),
-                    x: positions[i][0],
-                    y: positions[i][1] + 0.5,
+                    x: positions[i].x,
+                    y: positions[i].y + 0.5,
                     count: 0,
                     ..Default::default()
                 });
@@ -424,19 +417,22 @@ pub fn alphabetic(filenames: &[String]) -> LabelledLayout {
 }
 
 /// Polylines ([lng, lat] in degrees) of a GeoJSON file's polygons and lines.
-pub fn geojson_outlines(text: &str) -> Result<Vec<Vec<[f32; 2]>>, String> {
+pub fn geojson_outlines(text: &str) -> Result<Vec<Vec<Vec2>>, String> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
-    fn ring(v: &serde_json::Value) -> Option<Vec<[f32; 2]>> {
+    fn ring(v: &serde_json::Value) -> Option<Vec<Vec2>> {
         v.as_array()?
             .iter()
             .map(|p| {
                 let p = p.as_array()?;
-                Some([p.first()?.as_f64()? as f32, p.get(1)?.as_f64()? as f32])
+                Some(Vec2::new(
+                    p.first()?.as_f64()? as f32,
+                    p.get(1)?.as_f64()? as f32,
+                ))
             })
             .collect()
     }
-    fn walk(v: &serde_json::Value, out: &mut Vec<Vec<[f32; 2]>>) {
+    fn walk(v: &serde_json::Value, out: &mut Vec<Vec<Vec2>>) {
         match v.get("type").and_then(|t| t.as_str()) {
             Some("FeatureCollection") => {
                 for f in v
@@ -500,8 +496,8 @@ pub fn metadata_layouts(
     columns: &[String],
     cells: &[Vec<String>],
     filenames: &[String],
-    hint: &[[f32; 2]],
-    outlines: &[Vec<[f32; 2]>],
+    hint: &[Vec2],
+    outlines: &[Vec<Vec2>],
 ) -> Vec<(&'static str, LabelledLayout)> {
     let col = |names: &[&str]| find_column(columns, cells, names);
     let mut out = Vec::new();
@@ -534,15 +530,16 @@ pub fn metadata_layouts(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use glam::vec2;
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
     }
 
-    fn distinct(p: &[[f32; 2]]) -> bool {
+    fn distinct(p: &[Vec2]) -> bool {
         let mut seen = std::collections::HashSet::new();
         p.iter()
-            .all(|q| seen.insert((q[0].to_bits(), q[1].to_bits())))
+            .all(|q| seen.insert((q.x.to_bits(), q.y.to_bits())))
     }
 
     #[test]
@@ -559,20 +556,25 @@ mod tests {
     #[test]
     fn categorical_blocks_are_separate_and_labelled() {
         let cats = s(&["a", "b", "a", "", "b", "a", "c"]);
-        let hint = vec![[0.0f32; 2]; 7];
+        let hint = vec![Vec2::ZERO; 7];
         let l = categorical(&cats, &hint).unwrap();
         assert!(distinct(&l.positions));
         let texts: Vec<&str> = l.labels.iter().map(|m| m.text.as_str()).collect();
         assert_eq!(texts, vec!["a", "b", "c", "no category"]);
         assert_eq!(l.labels[0].count, 3);
-        assert!(l.positions.iter().flatten().all(|v| v.abs() <= 1.0 + 1e-5));
+        assert!(
+            l.positions
+                .iter()
+                .flat_map(|p| p.to_array())
+                .all(|v| v.abs() <= 1.0 + 1e-5)
+        );
         assert!(categorical(&s(&["x", "x"]), &hint[..2]).is_none());
     }
 
     #[test]
     fn dates_go_left_to_right() {
         let years = s(&["1990", "1980", "1990", "n/a", "1985"]);
-        let l = date(&years, &[[0.0; 2]; 5]).unwrap();
+        let l = date(&years, &[Vec2::ZERO; 5]).unwrap();
         assert!(distinct(&l.positions));
         assert!(l.positions[1][0] < l.positions[4][0] && l.positions[4][0] < l.positions[0][0]);
         let texts: Vec<&str> = l.labels.iter().map(|m| m.text.as_str()).collect();
@@ -583,7 +585,7 @@ mod tests {
     fn geography_keeps_compass_directions() {
         let lat = s(&["48.85", "-33.9", "", "40.7"]);
         let lng = s(&["2.35", "151.2", "10", "-74.0"]);
-        let l = geographic(&lat, &lng, &[vec![[-180.0, 0.0], [180.0, 0.0]]]).unwrap();
+        let l = geographic(&lat, &lng, &[vec![vec2(-180.0, 0.0), vec2(180.0, 0.0)]]).unwrap();
         let (paris, sydney, ny) = (l.positions[0], l.positions[1], l.positions[3]);
         assert!(sydney[1] < paris[1] && ny[0] < paris[0] && paris[0] < sydney[0]);
         assert_eq!(l.labels[0].text, "no location");
@@ -597,7 +599,7 @@ mod tests {
         let names = s(&["b/zebra.jpg", "apple.jpg", "b/Banana.jpg"]);
         let l = alphabetic(&names);
         // apple, Banana, zebra in reading order.
-        let key = |p: [f32; 2]| (-(p[1] * 1000.0) as i64, (p[0] * 1000.0) as i64);
+        let key = |p: Vec2| (-(p[1] * 1000.0) as i64, (p[0] * 1000.0) as i64);
         assert!(key(l.positions[1]) < key(l.positions[2]));
         assert!(key(l.positions[2]) < key(l.positions[0]));
         let texts: Vec<&str> = l.labels.iter().map(|m| m.text.as_str()).collect();
@@ -612,7 +614,7 @@ mod tests {
             {"type":"Feature","geometry":{"type":"LineString","coordinates":[[0,0],[9,9]]}}]}"#;
         let o = geojson_outlines(g).unwrap();
         assert_eq!(o.len(), 4);
-        assert_eq!(o[0][1], [1.0, 0.0]);
+        assert_eq!(o[0][1], vec2(1.0, 0.0));
         assert!(geojson_outlines("{}").is_err());
         assert!(geojson_outlines("not json").is_err());
     }

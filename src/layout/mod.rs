@@ -4,6 +4,8 @@
 //! from the design): a million float16 embeddings stay memory-mapped and are converted row
 //! by row, rather than expanded into a 2 GB f32 copy first.
 
+use glam::Vec2;
+
 pub mod density;
 pub mod file;
 pub mod grid;
@@ -66,38 +68,29 @@ impl Rows for crate::dataset::Embeddings {
 
 /// The bounding box `[lo, hi]` of the finite coordinates of `points` (per axis; infinite
 /// when an axis has none).
-pub fn bounds(points: impl IntoIterator<Item = [f32; 2]>) -> [[f32; 2]; 2] {
-    let mut lo = [f32::INFINITY; 2];
-    let mut hi = [f32::NEG_INFINITY; 2];
+pub fn bounds(points: impl IntoIterator<Item = Vec2>) -> [Vec2; 2] {
+    let (mut lo, mut hi) = (Vec2::INFINITY, Vec2::NEG_INFINITY);
     for p in points {
-        for a in 0..2 {
-            if p[a].is_finite() {
-                lo[a] = lo[a].min(p[a]);
-                hi[a] = hi[a].max(p[a]);
-            }
-        }
+        let finite = p.is_finite_mask();
+        lo = Vec2::select(finite, lo.min(p), lo);
+        hi = Vec2::select(finite, hi.max(p), hi);
     }
     [lo, hi]
 }
 
 /// Centres positions on their bounding box and scales both axes by the same factor so the
 /// longer side spans [-1, 1]: no axis is stretched (PixPlot stretched each independently).
-pub fn normalize_positions(positions: &mut [[f32; 2]]) {
+pub fn normalize_positions(positions: &mut [Vec2]) {
     let [lo, hi] = bounds(positions.iter().copied());
-    if !lo[0].is_finite() {
-        positions.iter_mut().for_each(|p| *p = [0.0, 0.0]);
+    if !lo.x.is_finite() {
+        positions.iter_mut().for_each(|p| *p = Vec2::ZERO);
         return;
     }
-    let centre = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0];
-    let half = ((hi[0] - lo[0]).max(hi[1] - lo[1]) / 2.0).max(f32::MIN_POSITIVE);
+    let centre = lo.midpoint(hi);
+    let half = ((hi - lo).max_element() / 2.0).max(f32::MIN_POSITIVE);
     for p in positions.iter_mut() {
-        for a in 0..2 {
-            p[a] = if p[a].is_finite() {
-                (p[a] - centre[a]) / half
-            } else {
-                0.0
-            };
-        }
+        // A coordinate that is not finite goes to the middle.
+        *p = Vec2::select(p.is_finite_mask(), (*p - centre) / half, Vec2::ZERO);
     }
 }
 
@@ -154,11 +147,12 @@ impl Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use glam::vec2;
 
     #[test]
     fn normalisation_keeps_aspect() {
-        let mut p = vec![[0.0, 0.0], [4.0, 1.0], [2.0, 0.5]];
+        let mut p = vec![vec2(0.0, 0.0), vec2(4.0, 1.0), vec2(2.0, 0.5)];
         normalize_positions(&mut p);
-        assert_eq!(p, vec![[-1.0, -0.25], [1.0, 0.25], [0.0, 0.0]]);
+        assert_eq!(p, vec![vec2(-1.0, -0.25), vec2(1.0, 0.25), vec2(0.0, 0.0)]);
     }
 }

@@ -10,6 +10,7 @@
 //! Rejected: the full D×D covariance (N·D² = 2.6·10¹¹ multiply-adds at 1M×512) and a LAPACK
 //! dependency (a C toolchain and BLAS for one 2-D projection).
 
+use glam::Vec2;
 use rayon::prelude::*;
 
 use super::{Rng, Rows, dot, normalize_positions};
@@ -138,22 +139,22 @@ impl Pca {
 
 /// Projects every row onto the first two principal components, positions normalised to fit
 /// [-1, 1] with the aspect ratio kept. Deterministic for a given `seed`.
-pub fn pca_2d(rows: &dyn Rows, seed: u64) -> Vec<[f32; 2]> {
+pub fn pca_2d(rows: &dyn Rows, seed: u64) -> Vec<Vec2> {
     let n = rows.len();
     if n == 0 {
         return Vec::new();
     }
     if rows.dim() == 0 || n == 1 {
-        return vec![[0.0, 0.0]; n];
+        return vec![Vec2::ZERO; n];
     }
     let pca = Pca::fit(rows, 2, seed);
     let k = pca.components.len();
     let coords = pca.project(rows);
-    let mut positions: Vec<[f32; 2]> = coords
+    let mut positions: Vec<Vec2> = coords
         .chunks_exact(k.max(1))
-        .map(|c| [c[0], c.get(1).copied().unwrap_or(0.0)])
+        .map(|c| Vec2::new(c[0], c.get(1).copied().unwrap_or(0.0)))
         .collect();
-    positions.resize(n, [0.0, 0.0]);
+    positions.resize(n, Vec2::ZERO);
     normalize_positions(&mut positions);
     positions
 }
@@ -269,6 +270,7 @@ fn jacobi_eigen(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>) {
 mod tests {
     use super::super::DenseRows;
     use super::*;
+    use glam::vec2;
 
     #[test]
     fn finds_the_dominant_directions() {
@@ -303,7 +305,10 @@ mod tests {
         };
         assert!(corr(&|i| data[i * d] + data[i * d + 1], 0) > 0.99);
         assert!(corr(&|i| data[i * d + 2] - data[i * d + 3], 1) > 0.99);
-        let max = p.iter().flatten().fold(0.0f32, |m, v| m.max(v.abs()));
+        let max = p
+            .iter()
+            .flat_map(|p| p.to_array())
+            .fold(0.0f32, |m, v| m.max(v.abs()));
         assert!((max - 1.0).abs() < 1e-5);
         assert_eq!(p, pca_2d(&rows, 1), "deterministic");
     }
@@ -340,9 +345,9 @@ mod tests {
     #[test]
     fn degenerate_inputs_do_not_panic() {
         let one = [1.0f32, 2.0, 3.0];
-        assert_eq!(pca_2d(&DenseRows::new(&one, 3), 0), vec![[0.0, 0.0]]);
+        assert_eq!(pca_2d(&DenseRows::new(&one, 3), 0), vec![vec2(0.0, 0.0)]);
         let same = vec![0.5f32; 30];
         let p = pca_2d(&DenseRows::new(&same, 3), 0);
-        assert!(p.iter().flatten().all(|v| v.is_finite()));
+        assert!(p.iter().flat_map(|p| p.to_array()).all(|v| v.is_finite()));
     }
 }

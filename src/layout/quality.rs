@@ -11,15 +11,14 @@
 //! Embedding distances are cosine, layout distances Euclidean. These are exact O(N²)
 //! computations meant for evaluation on thousands of points, not for production at 1M.
 
+use glam::Vec2;
 use rayon::prelude::*;
 
 use super::Rows;
 use super::knn::normalized_rows;
 
-fn euclid2(p: &[[f32; 2]], a: usize, b: usize) -> f32 {
-    let dx = p[a][0] - p[b][0];
-    let dy = p[a][1] - p[b][1];
-    dx * dx + dy * dy
+fn euclid2(p: &[Vec2], a: usize, b: usize) -> f32 {
+    p[a].distance_squared(p[b])
 }
 
 /// Indices of all other points sorted by distance from `i` (ties by index).
@@ -43,14 +42,14 @@ fn cosine_order(data: &[f32], d: usize, n: usize, i: usize) -> Vec<u32> {
     })
 }
 
-fn layout_knn(layout: &[[f32; 2]], i: usize, k: usize) -> Vec<u32> {
+fn layout_knn(layout: &[Vec2], i: usize, k: usize) -> Vec<u32> {
     let mut order = order_by(layout.len(), i, |j| euclid2(layout, i, j));
     order.truncate(k);
     order
 }
 
 /// Trustworthiness of `layout` for `rows` at `k` neighbours.
-pub fn trustworthiness(rows: &dyn Rows, layout: &[[f32; 2]], k: usize) -> f64 {
+pub fn trustworthiness(rows: &dyn Rows, layout: &[Vec2], k: usize) -> f64 {
     let n = rows.len();
     let d = rows.dim();
     if n < 3 || k == 0 || 2 * n < 3 * k + 2 {
@@ -78,7 +77,7 @@ pub fn trustworthiness(rows: &dyn Rows, layout: &[[f32; 2]], k: usize) -> f64 {
 }
 
 /// Mean fraction of each point's `k` nearest embedding neighbours kept in the layout's `k`.
-pub fn knn_recall(rows: &dyn Rows, layout: &[[f32; 2]], k: usize) -> f64 {
+pub fn knn_recall(rows: &dyn Rows, layout: &[Vec2], k: usize) -> f64 {
     let n = rows.len();
     if n < 2 || k == 0 {
         return 1.0;
@@ -99,7 +98,7 @@ pub fn knn_recall(rows: &dyn Rows, layout: &[[f32; 2]], k: usize) -> f64 {
 
 /// Mean fraction of each point's `k` nearest neighbours in layout `a` that are also among
 /// its `k` nearest in layout `b` (how much a derived layout, such as the grid, keeps).
-pub fn knn_recall_2d(a: &[[f32; 2]], b: &[[f32; 2]], k: usize) -> f64 {
+pub fn knn_recall_2d(a: &[Vec2], b: &[Vec2], k: usize) -> f64 {
     let n = a.len().min(b.len());
     if n < 2 || k == 0 {
         return 1.0;
@@ -117,7 +116,7 @@ pub fn knn_recall_2d(a: &[[f32; 2]], b: &[[f32; 2]], k: usize) -> f64 {
 
 /// Leave-one-out accuracy of a majority vote among the `k` nearest layout neighbours.
 /// Ties go to the label that comes first in sorted order, as scikit-learn's vote does.
-pub fn knn_label_accuracy(layout: &[[f32; 2]], labels: &[String], k: usize) -> f64 {
+pub fn knn_label_accuracy(layout: &[Vec2], labels: &[String], k: usize) -> f64 {
     let n = layout.len();
     if n < 2 {
         return 1.0;
@@ -143,6 +142,7 @@ pub fn knn_label_accuracy(layout: &[[f32; 2]], labels: &[String], k: usize) -> f
 mod tests {
     use super::super::DenseRows;
     use super::*;
+    use glam::vec2;
 
     #[test]
     fn a_perfect_layout_scores_one_and_a_shuffled_one_less() {
@@ -155,10 +155,10 @@ mod tests {
             })
             .collect();
         let rows = DenseRows::new(&data, 3);
-        let good: Vec<[f32; 2]> = (0..n).map(|i| [i as f32, 0.0]).collect();
+        let good: Vec<Vec2> = (0..n).map(|i| vec2(i as f32, 0.0)).collect();
         assert!((trustworthiness(&rows, &good, 4) - 1.0).abs() < 1e-9);
         assert!((knn_recall(&rows, &good, 4) - 1.0).abs() < 1e-9);
-        let shuffled: Vec<[f32; 2]> = (0..n).map(|i| [((i * 37) % n) as f32, 0.0]).collect();
+        let shuffled: Vec<Vec2> = (0..n).map(|i| vec2(((i * 37) % n) as f32, 0.0)).collect();
         assert!(trustworthiness(&rows, &shuffled, 5) < 0.8);
         let labels: Vec<String> = (0..n).map(|i| (i / 20).to_string()).collect();
         assert!(knn_label_accuracy(&good, &labels, 4) > 0.9);

@@ -2,10 +2,11 @@
 //! queries of the jittered layout, and the viewer's culling, picking and lasso.
 
 use super::bounds;
+use glam::Vec2;
 
 /// Points bucketed on a uniform grid of `cell`-sized squares.
 pub struct SpatialHash {
-    lo: [f32; 2],
+    lo: Vec2,
     cell: f32,
     w: usize,
     h: usize,
@@ -13,35 +14,35 @@ pub struct SpatialHash {
     /// Point indices, bucket by bucket.
     pub members: Vec<u32>,
     /// Positions in `members` order.
-    pub sorted: Vec<[f32; 2]>,
+    pub sorted: Vec<Vec2>,
 }
 
 impl SpatialHash {
     /// Buckets `p` on squares of side `cell` (widened when that would make more than about
     /// four buckets per point, so memory stays O(N) however spread the points are).
-    pub fn new(p: &[[f32; 2]], cell: f32) -> Self {
-        let [mut lo, mut hi] = bounds(p.iter().copied());
-        for a in 0..2 {
-            if lo[a] > hi[a] {
-                (lo[a], hi[a]) = (0.0, 0.0); // no finite coordinate on this axis
-            }
-        }
+    pub fn new(p: &[Vec2], cell: f32) -> Self {
+        let [lo, hi] = bounds(p.iter().copied());
+        // An axis with no finite coordinate (lo > hi there) collapses to 0.
+        let empty = lo.cmpgt(hi);
+        let (lo, hi) = (
+            Vec2::select(empty, Vec2::ZERO, lo),
+            Vec2::select(empty, Vec2::ZERO, hi),
+        );
         let max_cells = (4 * p.len()).max(16) as f32;
         let mut cell = if cell.is_finite() {
             cell.max(f32::MIN_POSITIVE)
         } else {
             1.0
         };
-        while ((hi[0] - lo[0]) / cell + 1.0) * ((hi[1] - lo[1]) / cell + 1.0) > max_cells {
+        while ((hi - lo) / cell + 1.0).element_product() > max_cells {
             cell *= 1.5;
         }
-        let w = ((hi[0] - lo[0]) / cell) as usize + 1;
-        let h = ((hi[1] - lo[1]) / cell) as usize + 1;
-        let key = |q: &[f32; 2]| {
+        let w = ((hi.x - lo.x) / cell) as usize + 1;
+        let h = ((hi.y - lo.y) / cell) as usize + 1;
+        let key = |q: &Vec2| {
             // NaN casts to 0: such points land in the first bucket and match no query box.
-            let x = (((q[0] - lo[0]) / cell) as usize).min(w - 1);
-            let y = (((q[1] - lo[1]) / cell) as usize).min(h - 1);
-            y * w + x
+            let b = (*q - lo) / cell;
+            (b.y as usize).min(h - 1) * w + (b.x as usize).min(w - 1)
         };
         let mut starts = vec![0u32; w * h + 1];
         for q in p {
@@ -80,16 +81,16 @@ impl SpatialHash {
     }
 
     fn bucket_x(&self, x: f32) -> isize {
-        (((x - self.lo[0]) / self.cell).floor() as isize).clamp(0, self.w as isize - 1)
+        (((x - self.lo.x) / self.cell).floor() as isize).clamp(0, self.w as isize - 1)
     }
 
     fn bucket_y(&self, y: f32) -> isize {
-        (((y - self.lo[1]) / self.cell).floor() as isize).clamp(0, self.h as isize - 1)
+        (((y - self.lo.y) / self.cell).floor() as isize).clamp(0, self.h as isize - 1)
     }
 
     /// Calls `f` with the index and position of every point in the 3×3 buckets around `q`.
-    pub fn for_each_near(&self, q: [f32; 2], mut f: impl FnMut(usize, [f32; 2])) {
-        let (cx, cy) = (self.bucket_x(q[0]), self.bucket_y(q[1]));
+    pub fn for_each_near(&self, q: Vec2, mut f: impl FnMut(usize, Vec2)) {
+        let (cx, cy) = (self.bucket_x(q.x), self.bucket_y(q.y));
         for y in (cy - 1).max(0)..=(cy + 1).min(self.h as isize - 1) {
             for x in (cx - 1).max(0)..=(cx + 1).min(self.w as isize - 1) {
                 self.visit_bucket(y as usize * self.w + x as usize, &mut f);
@@ -97,7 +98,7 @@ impl SpatialHash {
         }
     }
 
-    fn visit_bucket(&self, c: usize, f: &mut impl FnMut(usize, [f32; 2])) {
+    fn visit_bucket(&self, c: usize, f: &mut impl FnMut(usize, Vec2)) {
         let range = self.starts[c] as usize..self.starts[c + 1] as usize;
         for (&m, &pos) in self.members[range.clone()].iter().zip(&self.sorted[range]) {
             f(m as usize, pos);
@@ -106,16 +107,16 @@ impl SpatialHash {
 
     /// Calls `f` with every point inside the box `lo..=hi`; the work is proportional to the
     /// buckets the box touches and the points in them, not to N.
-    pub fn for_each_in_box(&self, lo: [f32; 2], hi: [f32; 2], mut f: impl FnMut(usize, [f32; 2])) {
-        if self.is_empty() || !(lo[0] <= hi[0] && lo[1] <= hi[1]) {
+    pub fn for_each_in_box(&self, lo: Vec2, hi: Vec2, mut f: impl FnMut(usize, Vec2)) {
+        if self.is_empty() || !lo.cmple(hi).all() {
             return;
         }
-        let (x0, x1) = (self.bucket_x(lo[0]), self.bucket_x(hi[0]));
-        let (y0, y1) = (self.bucket_y(lo[1]), self.bucket_y(hi[1]));
+        let (x0, x1) = (self.bucket_x(lo.x), self.bucket_x(hi.x));
+        let (y0, y1) = (self.bucket_y(lo.y), self.bucket_y(hi.y));
         for y in y0..=y1 {
             for x in x0..=x1 {
                 self.visit_bucket(y as usize * self.w + x as usize, &mut |i, q| {
-                    if q[0] >= lo[0] && q[0] <= hi[0] && q[1] >= lo[1] && q[1] <= hi[1] {
+                    if q.cmpge(lo).all() && q.cmple(hi).all() {
                         f(i, q);
                     }
                 });
@@ -125,14 +126,12 @@ impl SpatialHash {
 }
 
 /// Whether `q` lies inside the closed polygon `poly` (even–odd rule).
-pub fn in_polygon(q: [f32; 2], poly: &[[f32; 2]]) -> bool {
+pub fn in_polygon(q: Vec2, poly: &[Vec2]) -> bool {
     let mut inside = false;
     let mut j = poly.len().wrapping_sub(1);
     for i in 0..poly.len() {
         let (a, b) = (poly[i], poly[j]);
-        if (a[1] > q[1]) != (b[1] > q[1])
-            && q[0] < (b[0] - a[0]) * (q[1] - a[1]) / (b[1] - a[1]) + a[0]
-        {
+        if (a.y > q.y) != (b.y > q.y) && q.x < (b.x - a.x) * (q.y - a.y) / (b.y - a.y) + a.x {
             inside = !inside;
         }
         j = i;
@@ -144,19 +143,20 @@ pub fn in_polygon(q: [f32; 2], poly: &[[f32; 2]]) -> bool {
 mod tests {
     use super::*;
     use crate::layout::Rng;
+    use glam::vec2;
 
     #[test]
     fn box_query_matches_brute_force() {
         let mut rng = Rng::new(9);
-        let p: Vec<[f32; 2]> = (0..5000)
-            .map(|_| [rng.normal(), rng.normal() * 0.3])
+        let p: Vec<Vec2> = (0..5000)
+            .map(|_| vec2(rng.normal(), rng.normal() * 0.3))
             .collect();
         let hash = SpatialHash::new(&p, 0.05);
         for (lo, hi) in [
-            ([-0.5, -0.1], [0.2, 0.3]),
-            ([-9.0, -9.0], [9.0, 9.0]),
-            ([3.0, 3.0], [4.0, 4.0]),
-            ([0.1, 0.1], [0.0, 0.0]),
+            (vec2(-0.5, -0.1), vec2(0.2, 0.3)),
+            (vec2(-9.0, -9.0), vec2(9.0, 9.0)),
+            (vec2(3.0, 3.0), vec2(4.0, 4.0)),
+            (vec2(0.1, 0.1), vec2(0.0, 0.0)),
         ] {
             let mut got = Vec::new();
             hash.for_each_in_box(lo, hi, |i, _| got.push(i));
@@ -173,32 +173,37 @@ mod tests {
     #[test]
     fn degenerate_inputs_do_not_panic() {
         let empty = SpatialHash::new(&[], 0.1);
-        empty.for_each_in_box([-1.0, -1.0], [1.0, 1.0], |_, _| panic!("empty"));
-        let same = SpatialHash::new(&[[0.5, 0.5]; 10], 0.0);
+        empty.for_each_in_box(vec2(-1.0, -1.0), vec2(1.0, 1.0), |_, _| panic!("empty"));
+        let same = SpatialHash::new(&[vec2(0.5, 0.5); 10], 0.0);
         let mut n = 0;
-        same.for_each_in_box([0.0, 0.0], [1.0, 1.0], |_, _| n += 1);
+        same.for_each_in_box(vec2(0.0, 0.0), vec2(1.0, 1.0), |_, _| n += 1);
         assert_eq!(n, 10);
-        let nan = SpatialHash::new(&[[f32::NAN, 0.0], [0.0, 0.0]], 0.1);
+        let nan = SpatialHash::new(&[vec2(f32::NAN, 0.0), vec2(0.0, 0.0)], 0.1);
         let mut hits = Vec::new();
-        nan.for_each_in_box([-1.0, -1.0], [1.0, 1.0], |i, _| hits.push(i));
+        nan.for_each_in_box(vec2(-1.0, -1.0), vec2(1.0, 1.0), |i, _| hits.push(i));
         assert_eq!(hits, vec![1]);
     }
 
     #[test]
     fn polygon_containment() {
-        let square = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]];
-        assert!(in_polygon([0.5, 0.5], &square));
-        assert!(!in_polygon([1.5, 0.5], &square));
-        let l_shape = [
-            [0.0, 0.0],
-            [2.0, 0.0],
-            [2.0, 1.0],
-            [1.0, 1.0],
-            [1.0, 2.0],
-            [0.0, 2.0],
+        let square = [
+            vec2(0.0, 0.0),
+            vec2(1.0, 0.0),
+            vec2(1.0, 1.0),
+            vec2(0.0, 1.0),
         ];
-        assert!(in_polygon([0.5, 1.5], &l_shape));
-        assert!(!in_polygon([1.5, 1.5], &l_shape));
-        assert!(!in_polygon([0.5, 0.5], &[]));
+        assert!(in_polygon(vec2(0.5, 0.5), &square));
+        assert!(!in_polygon(vec2(1.5, 0.5), &square));
+        let l_shape = [
+            vec2(0.0, 0.0),
+            vec2(2.0, 0.0),
+            vec2(2.0, 1.0),
+            vec2(1.0, 1.0),
+            vec2(1.0, 2.0),
+            vec2(0.0, 2.0),
+        ];
+        assert!(in_polygon(vec2(0.5, 1.5), &l_shape));
+        assert!(!in_polygon(vec2(1.5, 1.5), &l_shape));
+        assert!(!in_polygon(vec2(0.5, 0.5), &[]));
     }
 }

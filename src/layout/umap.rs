@@ -14,6 +14,7 @@
 //! Rejected for initialisation: the spectral embedding (needs a sparse
 //! eigensolver; PCA initialisation reaches the same quality on our fixtures).
 
+use glam::Vec2;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
@@ -209,7 +210,7 @@ pub trait UmapMonitor: Sync {
         0
     }
     /// The positions so far, normalised as the final result will be.
-    fn snapshot(&self, _epoch: usize, _positions: &[[f32; 2]]) {}
+    fn snapshot(&self, _epoch: usize, _positions: &[Vec2]) {}
 }
 
 /// A monitor that watches nothing.
@@ -227,8 +228,9 @@ impl std::fmt::Display for Cancelled {
 }
 impl std::error::Error for Cancelled {}
 
-fn clip(v: f32) -> f32 {
-    v.clamp(-4.0, 4.0)
+/// A gradient step clipped to ±4 per axis, as umap-learn clips.
+fn clip(v: Vec2) -> Vec2 {
+    v.clamp(Vec2::splat(-4.0), Vec2::splat(4.0))
 }
 
 /// 2-D positions shared by the SGD threads. Updates race as in every parallel UMAP
@@ -237,33 +239,33 @@ fn clip(v: f32) -> f32 {
 struct SharedPositions(Vec<AtomicU64>);
 
 impl SharedPositions {
-    fn new(p: &[[f32; 2]]) -> Self {
+    fn new(p: &[Vec2]) -> Self {
         Self(p.iter().map(|v| AtomicU64::new(pack(*v))).collect())
     }
     #[inline]
-    fn get(&self, i: usize) -> [f32; 2] {
+    fn get(&self, i: usize) -> Vec2 {
         unpack(self.0[i].load(Ordering::Relaxed))
     }
     #[inline]
-    fn add(&self, i: usize, d: [f32; 2]) {
+    fn add(&self, i: usize, d: Vec2) {
         let slot = &self.0[i];
         let p = unpack(slot.load(Ordering::Relaxed));
-        slot.store(pack([p[0] + d[0], p[1] + d[1]]), Ordering::Relaxed);
+        slot.store(pack(p + d), Ordering::Relaxed);
     }
-    fn to_vec(&self) -> Vec<[f32; 2]> {
+    fn to_vec(&self) -> Vec<Vec2> {
         (0..self.0.len()).map(|i| self.get(i)).collect()
     }
 }
 
 /// x and y of one point in one 64-bit word: read and written together, in one move each.
 #[inline]
-fn pack(p: [f32; 2]) -> u64 {
-    u64::from(p[0].to_bits()) | (u64::from(p[1].to_bits()) << 32)
+fn pack(p: Vec2) -> u64 {
+    u64::from(p.x.to_bits()) | (u64::from(p.y.to_bits()) << 32)
 }
 
 #[inline]
-fn unpack(v: u64) -> [f32; 2] {
-    [f32::from_bits(v as u32), f32::from_bits((v >> 32) as u32)]
+fn unpack(v: u64) -> Vec2 {
+    Vec2::new(f32::from_bits(v as u32), f32::from_bits((v >> 32) as u32))
 }
 
 /// One edge of the fuzzy set and its sampling schedule.
@@ -284,7 +286,7 @@ const NEGATIVE_BATCH: usize = 8;
 const SGD_CHUNK: usize = 4096;
 
 /// Lays `rows` out in 2-D by UMAP; positions normalised to [-1, 1] with aspect kept.
-pub fn umap_2d(rows: &dyn Rows, params: &UmapParams) -> Vec<[f32; 2]> {
+pub fn umap_2d(rows: &dyn Rows, params: &UmapParams) -> Vec<Vec2> {
     if rows.len() <= 2 || rows.dim() == 0 {
         return super::pca_2d(rows, params.seed);
     }
@@ -294,7 +296,7 @@ pub fn umap_2d(rows: &dyn Rows, params: &UmapParams) -> Vec<[f32; 2]> {
 
 /// As [`umap_2d`], reusing a k-NN graph of `rows` (any k; the first `n_neighbors - 1`
 /// neighbours are used).
-pub fn umap_2d_with_graph(rows: &dyn Rows, graph: &KnnGraph, params: &UmapParams) -> Vec<[f32; 2]> {
+pub fn umap_2d_with_graph(rows: &dyn Rows, graph: &KnnGraph, params: &UmapParams) -> Vec<Vec2> {
     umap_2d_monitored(rows, graph, params, &Unmonitored)
         .unwrap_or_else(|Cancelled| super::pca_2d(rows, params.seed))
 }
@@ -310,7 +312,7 @@ pub fn umap_2d_monitored(
     graph: &KnnGraph,
     params: &UmapParams,
     monitor: &dyn UmapMonitor,
-) -> Result<Vec<[f32; 2]>, Cancelled> {
+) -> Result<Vec<Vec2>, Cancelled> {
     let n = rows.len();
     if n <= 2 || rows.dim() == 0 || graph.len() != n {
         return Ok(super::pca_2d(rows, params.seed));
@@ -324,13 +326,14 @@ pub fn umap_2d_monitored(
     let kc = pca.components.len().max(1);
     let max = coords.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
     let mut rng = Rng::new(params.seed);
-    let init: Vec<[f32; 2]> = (0..n)
+    let init: Vec<Vec2> = (0..n)
         .map(|i| {
             let c = &coords[i * kc..(i + 1) * kc];
-            [
-                c[0] * 10.0 / max + rng.normal() * 1e-4,
+            let x = c[0] * 10.0 / max + rng.normal() * 1e-4;
+            Vec2::new(
+                x,
                 c.get(1).copied().unwrap_or(0.0) * 10.0 / max + rng.normal() * 1e-4,
-            ]
+            )
         })
         .collect();
     drop(coords);
@@ -379,14 +382,14 @@ pub fn umap_2d_monitored(
                     let (h, t) = if r & 1 == 0 { (e.i, e.j) } else { (e.j, e.i) };
                     let (h, t) = (h as usize, t as usize);
                     let (ph, pt) = (y.get(h), y.get(t));
-                    let dx = [ph[0] - pt[0], ph[1] - pt[1]];
-                    let d2 = dx[0] * dx[0] + dx[1] * dx[1];
+                    let dx = ph - pt;
+                    let d2 = dx.length_squared();
                     if d2 > 0.0 {
                         let pb = d2.powf(b);
                         let coeff = -2.0 * a * b * (pb / d2) / (a * pb + 1.0);
-                        let g = [clip(coeff * dx[0]) * alpha, clip(coeff * dx[1]) * alpha];
+                        let g = clip(coeff * dx) * alpha;
                         y.add(h, g);
-                        y.add(t, [-g[0], -g[1]]);
+                        y.add(t, -g);
                     }
                     e.next_sample += e.per_sample;
                     let neg_per_sample = e.per_sample / negative_rate;
@@ -397,7 +400,7 @@ pub fn umap_2d_monitored(
                     while left > 0 {
                         let batch = left.min(NEGATIVE_BATCH);
                         left -= batch;
-                        let mut far = [[0.0f32; 2]; NEGATIVE_BATCH];
+                        let mut far = [Vec2::ZERO; NEGATIVE_BATCH];
                         let mut valid = [false; NEGATIVE_BATCH];
                         for s in 0..batch {
                             let k = rng.below(n);
@@ -409,14 +412,11 @@ pub fn umap_2d_monitored(
                                 continue;
                             }
                             let ph = y.get(h);
-                            let dx = [ph[0] - far[s][0], ph[1] - far[s][1]];
-                            let d2 = dx[0] * dx[0] + dx[1] * dx[1];
+                            let dx = ph - far[s];
+                            let d2 = dx.length_squared();
                             if d2 > 0.0 {
                                 let coeff = 2.0 * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0));
-                                y.add(
-                                    h,
-                                    [clip(coeff * dx[0]) * alpha, clip(coeff * dx[1]) * alpha],
-                                );
+                                y.add(h, clip(coeff * dx) * alpha);
                             }
                         }
                     }
@@ -467,7 +467,7 @@ mod tests {
         assert_eq!(a, b);
         assert!(
             a.iter()
-                .flatten()
+                .flat_map(|p| p.to_array())
                 .all(|v| v.is_finite() && v.abs() <= 1.0 + 1e-5)
         );
     }
@@ -482,14 +482,17 @@ mod tests {
             let data = blobs(n, 4);
             let p = umap_2d(&DenseRows::new(&data, 4), &params);
             assert_eq!(p.len(), n);
-            assert!(p.iter().flatten().all(|v| v.is_finite()), "n = {n}");
+            assert!(
+                p.iter().flat_map(|p| p.to_array()).all(|v| v.is_finite()),
+                "n = {n}"
+            );
         }
         let same = vec![0.5f32; 40 * 4];
         let p = umap_2d(&DenseRows::new(&same, 4), &params);
-        assert!(p.iter().flatten().all(|v| v.is_finite()));
+        assert!(p.iter().flat_map(|p| p.to_array()).all(|v| v.is_finite()));
         let dup: Vec<f32> = blobs(20, 4).into_iter().chain(blobs(20, 4)).collect();
         let p = umap_2d(&DenseRows::new(&dup, 4), &params);
-        assert!(p.iter().flatten().all(|v| v.is_finite()));
+        assert!(p.iter().flat_map(|p| p.to_array()).all(|v| v.is_finite()));
     }
 
     struct Watch {
@@ -507,11 +510,11 @@ mod tests {
         fn snapshot_every(&self) -> usize {
             10
         }
-        fn snapshot(&self, epoch: usize, positions: &[[f32; 2]]) {
+        fn snapshot(&self, epoch: usize, positions: &[Vec2]) {
             assert!(
                 positions
                     .iter()
-                    .flatten()
+                    .flat_map(|p| p.to_array())
                     .all(|v| v.is_finite() && v.abs() <= 1.0 + 1e-5)
             );
             self.snapshots

@@ -5,6 +5,8 @@
 //! zoomed in on the grid (a dozen cells across: the same images on screen at any N).
 
 use std::sync::Arc;
+
+use glam::Vec2;
 use std::time::Instant;
 
 use super::index::LayoutIndex;
@@ -74,9 +76,7 @@ impl Bench<'_> {
             ..FrameState::still(camera)
         };
         if blend >= 1.0 {
-            let visible = self.index.visible(&camera, self.size, 1.0);
-            self.view
-                .set_visible(self.gpu, LayoutIndex::draw_list(&visible));
+            let visible = (self.view).cull(self.gpu, &self.map, &self.index, &frame, self.size);
             let wanted = lod::wanted(&visible, &self.index, &camera);
             self.lod.update(self.gpu, &mut self.map, &wanted, 24);
         } else {
@@ -179,14 +179,14 @@ pub fn fly_through(
     let positions = bench.index.positions();
     let nearest_middle = || {
         (0..positions.len()).min_by(|&a, &b| {
-            let d = |i: usize| positions[i][0].hypot(positions[i][1]);
+            let d = |i: usize| positions[i].length();
             d(a).total_cmp(&d(b))
         })
     };
     let centre = medoid
         .or_else(nearest_middle)
         .and_then(|i| positions.get(i).copied())
-        .unwrap_or([0.0, 0.0]);
+        .unwrap_or(Vec2::ZERO);
     let close = Camera {
         centre,
         span: cell * 12.0,
@@ -194,7 +194,7 @@ pub fn fly_through(
     let mut phases = Vec::new();
     let pan_overview = |t: f32| {
         let mut c = overview;
-        c.centre[0] += 0.1 * (t * std::f32::consts::TAU).sin();
+        c.centre.x += 0.1 * (t * std::f32::consts::TAU).sin();
         (c, 1.0)
     };
     phases.push(bench.phase("overview, panning", frames, pan_overview)?);
@@ -214,14 +214,14 @@ pub fn fly_through(
         let e = ease(t);
         let span = (overview.span.ln() + (close.span.ln() - overview.span.ln()) * e).exp();
         let c = Camera {
-            centre: [centre[0] * e, centre[1] * e],
+            centre: centre * e,
             span,
         };
         (c, 1.0)
     })?);
     phases.push(bench.phase("zoomed in, panning", frames, |t| {
         let mut c = close;
-        c.centre[0] += close.span * 0.5 * (t * std::f32::consts::TAU).sin();
+        c.centre.x += close.span * 0.5 * (t * std::f32::consts::TAU).sin();
         (c, 1.0)
     })?);
     let other = ["grid", "pca"]
@@ -238,12 +238,12 @@ pub fn fly_through(
             // One image per cell: a dozen cells across shows the same images at any N, so
             // this phase is the one to compare across N.
             let middle = Camera {
-                centre: [0.0, 0.0],
+                centre: Vec2::ZERO,
                 span: other_cell * 12.0,
             };
             phases.push(bench.phase("grid zoomed in, panning", frames, |t| {
                 let mut c = middle;
-                c.centre[0] += middle.span * 0.5 * (t * std::f32::consts::TAU).sin();
+                c.centre.x += middle.span * 0.5 * (t * std::f32::consts::TAU).sin();
                 (c, 1.0)
             })?);
         }

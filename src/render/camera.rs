@@ -3,6 +3,7 @@
 //! Pure arithmetic on [`Camera`] — the window feeds it events and a frame clock.
 
 use super::{Camera, ease};
+use glam::Vec2;
 
 /// Velocity (layout units per second) below which inertia stops.
 const REST: f32 = 1e-4;
@@ -17,7 +18,7 @@ const MAX_SPAN: f32 = 20.0;
 #[derive(Clone, Debug)]
 pub struct CameraController {
     pub camera: Camera,
-    velocity: [f32; 2],
+    velocity: Vec2,
     flight: Option<Flight>,
 }
 
@@ -33,7 +34,7 @@ impl Default for CameraController {
     fn default() -> Self {
         Self {
             camera: Camera::fit_all(),
-            velocity: [0.0, 0.0],
+            velocity: Vec2::ZERO,
             flight: None,
         }
     }
@@ -46,61 +47,54 @@ impl CameraController {
     }
 
     /// The layout point under pixel `px` (origin top left, y down).
-    pub fn to_layout(&self, px: [f32; 2], size: (u32, u32)) -> [f32; 2] {
-        let u = self.units_per_pixel(size);
-        [
-            self.camera.centre[0] + (px[0] - size.0 as f32 / 2.0) * u,
-            self.camera.centre[1] - (px[1] - size.1 as f32 / 2.0) * u,
-        ]
+    pub fn to_layout(&self, px: Vec2, size: (u32, u32)) -> Vec2 {
+        let size = Vec2::new(size.0 as f32, size.1 as f32);
+        self.camera.layout_from_pixel(size).transform_point2(px)
     }
 
     /// A drag by `delta` pixels over `dt` seconds: the map follows the pointer, and keeps
     /// that speed (decaying) after release.
-    pub fn drag(&mut self, delta: [f32; 2], dt: f32, size: (u32, u32)) {
+    pub fn drag(&mut self, delta: Vec2, dt: f32, size: (u32, u32)) {
         self.flight = None;
-        let u = self.units_per_pixel(size);
-        let step = [-delta[0] * u, delta[1] * u];
-        self.camera.centre[0] += step[0];
-        self.camera.centre[1] += step[1];
+        // Pixels are y down, layout y up; the map follows the pointer, so the centre
+        // moves against it.
+        let step = Vec2::new(-delta.x, delta.y) * self.units_per_pixel(size);
+        self.camera.centre += step;
         if dt > 0.0 {
-            self.velocity = [step[0] / dt, step[1] / dt];
+            self.velocity = step / dt;
         }
     }
 
     /// Stops coasting (the pointer was held still before release).
     pub fn stop(&mut self) {
-        self.velocity = [0.0, 0.0];
+        self.velocity = Vec2::ZERO;
     }
 
     /// Whether a flight or inertia is under way.
     pub fn moving(&self) -> bool {
-        self.flight.is_some() || self.velocity != [0.0, 0.0]
+        self.flight.is_some() || self.velocity != Vec2::ZERO
     }
 
     /// Zooms by `factor` (> 1 zooms in) keeping the layout point under pixel `px` fixed.
-    pub fn zoom_at(&mut self, px: [f32; 2], factor: f32, size: (u32, u32)) {
+    pub fn zoom_at(&mut self, px: Vec2, factor: f32, size: (u32, u32)) {
         if !(factor.is_finite() && factor > 0.0) {
             return;
         }
         self.flight = None;
-        self.velocity = [0.0, 0.0];
+        self.velocity = Vec2::ZERO;
         let anchor = self.to_layout(px, size);
         let span = (self.camera.span / factor).clamp(MIN_SPAN, MAX_SPAN);
         let applied = self.camera.span / span;
-        for (c, a) in self.camera.centre.iter_mut().zip(anchor) {
-            *c = a + (*c - a) / applied;
-        }
+        self.camera.centre = anchor + (self.camera.centre - anchor) / applied;
         self.camera.span = span;
     }
 
     /// Keyboard pan: `direction` in screen terms (x right, y up), `dt` seconds held; moves
     /// half a view per second.
-    pub fn key_pan(&mut self, direction: [f32; 2], dt: f32) {
+    pub fn key_pan(&mut self, direction: Vec2, dt: f32) {
         self.flight = None;
-        self.velocity = [0.0, 0.0];
-        let step = 0.5 * self.camera.span * dt;
-        self.camera.centre[0] += direction[0] * step;
-        self.camera.centre[1] += direction[1] * step;
+        self.velocity = Vec2::ZERO;
+        self.camera.centre += direction * (0.5 * self.camera.span * dt);
     }
 
     /// Home: everything in view, animated.
@@ -110,7 +104,7 @@ impl CameraController {
 
     /// Flies to `target` over `duration` seconds, eased (a hotspot, an image).
     pub fn fly_to(&mut self, target: Camera, duration: f32) {
-        self.velocity = [0.0, 0.0];
+        self.velocity = Vec2::ZERO;
         if duration <= 0.0 {
             self.camera = target;
             self.flight = None;
@@ -132,10 +126,7 @@ impl CameraController {
             // Zoom moves in log space, so the flight feels even at every scale.
             let span = (f.from.span.ln() + (f.to.span.ln() - f.from.span.ln()) * t).exp();
             self.camera = Camera {
-                centre: [
-                    f.from.centre[0] + (f.to.centre[0] - f.from.centre[0]) * t,
-                    f.from.centre[1] + (f.to.centre[1] - f.from.centre[1]) * t,
-                ],
+                centre: f.from.centre.lerp(f.to.centre, t),
                 span,
             };
             if f.elapsed >= f.duration {
@@ -144,15 +135,12 @@ impl CameraController {
             }
             return true;
         }
-        let speed = self.velocity[0].hypot(self.velocity[1]);
-        if speed < REST * self.camera.span {
-            self.velocity = [0.0, 0.0];
+        if self.velocity.length() < REST * self.camera.span {
+            self.velocity = Vec2::ZERO;
             return false;
         }
-        self.camera.centre[0] += self.velocity[0] * dt;
-        self.camera.centre[1] += self.velocity[1] * dt;
-        let keep = FRICTION_PER_SECOND.powf(dt);
-        self.velocity = [self.velocity[0] * keep, self.velocity[1] * keep];
+        self.camera.centre += self.velocity * dt;
+        self.velocity *= FRICTION_PER_SECOND.powf(dt);
         true
     }
 }
@@ -163,14 +151,14 @@ mod tests {
 
     const SIZE: (u32, u32) = (800, 600);
 
-    fn close(a: [f32; 2], b: [f32; 2]) -> bool {
-        (a[0] - b[0]).abs() < 1e-4 && (a[1] - b[1]).abs() < 1e-4
+    fn close(a: Vec2, b: Vec2) -> bool {
+        a.abs_diff_eq(b, 1e-4)
     }
 
     #[test]
     fn zoom_keeps_the_point_under_the_cursor() {
         let mut c = CameraController::default();
-        let cursor = [650.0, 120.0];
+        let cursor = Vec2::new(650.0, 120.0);
         let before = c.to_layout(cursor, SIZE);
         c.zoom_at(cursor, 3.0, SIZE);
         assert!(close(c.to_layout(cursor, SIZE), before));
@@ -183,10 +171,10 @@ mod tests {
     #[test]
     fn dragging_moves_the_map_with_the_pointer_then_coasts_to_rest() {
         let mut c = CameraController::default();
-        let grabbed = c.to_layout([400.0, 300.0], SIZE);
-        c.drag([40.0, -20.0], 1.0 / 60.0, SIZE);
+        let grabbed = c.to_layout(Vec2::new(400.0, 300.0), SIZE);
+        c.drag(Vec2::new(40.0, -20.0), 1.0 / 60.0, SIZE);
         // The grabbed layout point is now under the moved pointer.
-        assert!(close(c.to_layout([440.0, 280.0], SIZE), grabbed));
+        assert!(close(c.to_layout(Vec2::new(440.0, 280.0), SIZE), grabbed));
         let released = c.camera.centre;
         let mut frames = 0;
         while c.update(1.0 / 60.0) {
@@ -202,7 +190,7 @@ mod tests {
     fn fly_to_arrives_eased_and_home_fits_everything() {
         let mut c = CameraController::default();
         let target = Camera {
-            centre: [0.5, -0.25],
+            centre: Vec2::new(0.5, -0.25),
             span: 0.01,
         };
         c.fly_to(target, 1.0);
@@ -224,7 +212,7 @@ mod tests {
     #[test]
     fn keys_pan_half_a_view_per_second() {
         let mut c = CameraController::default();
-        c.key_pan([1.0, 0.0], 1.0);
+        c.key_pan(Vec2::X, 1.0);
         assert!((c.camera.centre[0] - 0.5 * Camera::fit_all().span).abs() < 1e-6);
     }
 }

@@ -13,6 +13,7 @@
 
 use std::sync::Arc;
 
+use super::index::{LayoutIndex, Visible};
 use super::map::{DEPTH_FORMAT, DrawMode, FrameState, MapPipeline, MapRenderer, ViewUniform};
 use super::{Gpu, colour_pass_with_depth};
 
@@ -85,6 +86,28 @@ impl MapView {
         });
     }
 
+    /// Culls for the frame `frame` on a `size` target: what `index` (the layout `map`
+    /// shows) finds in view, and, when the frame is drawn as points, only the images not
+    /// covered by a later one in their pixel ([`LayoutIndex::topmost_points`]). The list
+    /// is the next draw's; the returned [`Visible`] says what is in view (its `count`:
+    /// all of it, whether drawn or covered).
+    pub fn cull(
+        &mut self,
+        gpu: &Gpu,
+        map: &MapRenderer,
+        index: &LayoutIndex,
+        frame: &FrameState,
+        size: (u32, u32),
+    ) -> Visible {
+        let mut visible = index.visible(&frame.camera, size, frame.style.size_scale);
+        if map.draw_mode(frame, size) == DrawMode::Points {
+            let cards = frame.style.cards;
+            visible = index.topmost_points(visible, &frame.camera, size, |i| map.covers(i, cards));
+        }
+        self.set_visible(gpu, LayoutIndex::draw_list(&visible));
+        visible
+    }
+
     /// How many of `map`'s images the next draw draws.
     pub fn drawn(&self, map: &MapRenderer) -> u32 {
         self.visible
@@ -130,10 +153,7 @@ impl MapView {
         let uniform = super::map::view_uniform(map, frame, size, count, self.visible.is_some());
         gpu.queue
             .write_buffer(&self.uniform, 0, bytemuck::bytes_of(&uniform));
-        // Every image has the same cell in a layout: the widest of the two shown decides.
-        let cell = map.cells[0].max(map.cells[1]) * frame.style.size_scale.max(0.01);
-        let thumb_px = cell * frame.camera.pixels_per_unit(size.0, size.1);
-        let mode = DrawMode::for_size(thumb_px, &frame.style);
+        let mode = map.draw_mode(frame, size);
         self.mode = Some(mode);
         if count > self.quads {
             self.quads = count.next_power_of_two();

@@ -1,6 +1,7 @@
 //! The CPU side of culling, picking and the lasso: a spatial hash of the layout shown, and
 //! each image's extent. Queries cost what the view holds, not N.
 
+use glam::Vec2;
 use rayon::prelude::*;
 
 use super::Camera;
@@ -10,27 +11,26 @@ use crate::layout::spatial::{SpatialHash, in_polygon};
 /// A layout's positions bucketed for queries, with each image's half extent.
 pub struct LayoutIndex {
     hash: SpatialHash,
-    positions: Vec<[f32; 2]>,
+    positions: Vec<Vec2>,
     /// Half extent of each image for a cell of 1 (aspect kept), as the renderer draws it.
-    half: std::sync::Arc<[[f32; 2]]>,
+    half: std::sync::Arc<[Vec2]>,
     cell: f32,
     /// What the first view shows: all but the outermost images (see `layout::density`).
-    robust: Option<([f32; 2], [f32; 2])>,
+    robust: Option<(Vec2, Vec2)>,
 }
 
 /// Each image's half extent for a cell of 1, from the atlas records.
-pub fn half_extents(prepared: &PreparedDataset) -> std::sync::Arc<[[f32; 2]]> {
+pub fn half_extents(prepared: &PreparedDataset) -> std::sync::Arc<[Vec2]> {
     half_extents_of(prepared.thumb_records())
 }
 
 /// Each image's half extent for a cell of 1, from its thumbnail record.
-pub fn half_extents_of(records: &[crate::cache::ThumbRecord]) -> std::sync::Arc<[[f32; 2]]> {
+pub fn half_extents_of(records: &[crate::cache::ThumbRecord]) -> std::sync::Arc<[Vec2]> {
     records
         .iter()
         .map(|r| {
-            let (w, h) = (f32::from(r.small_w.max(1)), f32::from(r.small_h.max(1)));
-            let long = w.max(h);
-            [0.5 * w / long, 0.5 * h / long]
+            let size = Vec2::new(f32::from(r.small_w.max(1)), f32::from(r.small_h.max(1)));
+            0.5 * size / size.max_element()
         })
         .collect()
 }
@@ -51,7 +51,7 @@ pub struct Visible {
 
 impl LayoutIndex {
     /// Indexes `positions` (one per image, drawn `cell` units wide) with extents `half`.
-    pub fn new(positions: Vec<[f32; 2]>, cell: f32, half: std::sync::Arc<[[f32; 2]]>) -> Self {
+    pub fn new(positions: Vec<Vec2>, cell: f32, half: std::sync::Arc<[Vec2]>) -> Self {
         Self {
             hash: SpatialHash::new(&positions, cell),
             robust: crate::layout::density::robust_bounds(&positions),
@@ -66,14 +66,14 @@ impl LayoutIndex {
     pub fn fit(&self, size: (u32, u32)) -> Camera {
         match self.robust {
             Some((lo, hi)) => {
-                let m = 0.5 * self.cell;
-                Camera::fit(([lo[0] - m, lo[1] - m], [hi[0] + m, hi[1] + m]), size)
+                let margin = Vec2::splat(0.5 * self.cell);
+                Camera::fit((lo - margin, hi + margin), size)
             }
             None => Camera::fit_all(),
         }
     }
 
-    pub fn positions(&self) -> &[[f32; 2]] {
+    pub fn positions(&self) -> &[Vec2] {
         &self.positions
     }
 
@@ -89,12 +89,9 @@ impl LayoutIndex {
     }
 
     pub fn visible(&self, camera: &Camera, size: (u32, u32), size_scale: f32) -> Visible {
-        let reach = 0.5 * self.cell * size_scale;
-        let (mut lo, mut hi) = camera.visible_box(size.0, size.1);
-        for a in 0..2 {
-            lo[a] -= reach;
-            hi[a] += reach;
-        }
+        let reach = Vec2::splat(0.5 * self.cell * size_scale);
+        let (lo, hi) = camera.visible_box(size.0, size.1);
+        let (lo, hi) = (lo - reach, hi + reach);
         let thumb_px = self.cell * size_scale * camera.pixels_per_unit(size.0, size.1);
         let n = self.positions.len();
         let mut ids = Vec::new();
@@ -112,40 +109,89 @@ impl LayoutIndex {
         }
     }
 
+    /// What `visible` (this index's view through `camera` on a `size` target) still shows
+    /// when every image is one point, one pixel at its centre: the images not under a
+    /// later image that `covers` (the draw order is the index order). The rest are left
+    /// out of the list, `cull` on.
+    ///
+    /// A million images in an overview land on far fewer pixels, and a software
+    /// rasteriser pays per point, however many share a pixel. Two parallel passes: each
+    /// covering image raises its pixel's mark to its index (an atomic max, so the result
+    /// does not depend on the threads' order), then an image is kept if no later covering
+    /// image marked its pixel. The pixel is the one the GPU's point covers, from the
+    /// shader's own transform ([`Camera::transform`]).
+    pub fn topmost_points(
+        &self,
+        visible: Visible,
+        camera: &Camera,
+        size: (u32, u32),
+        covers: impl Fn(usize) -> bool + Sync,
+    ) -> Visible {
+        use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+        let (w, h) = (size.0.max(1) as usize, size.1.max(1) as usize);
+        let (centre, scale) = camera.transform(size.0, size.1);
+        let target = Vec2::new(w as f32, h as f32);
+        let positions = &self.positions;
+        let pixel_of = |i: u32| -> Option<usize> {
+            let clip = (*positions.get(i as usize)? - centre) * scale;
+            let px = (Vec2::new(clip.x + 1.0, 1.0 - clip.y) * 0.5 * target).floor();
+            let inside = px.cmpge(Vec2::ZERO).all() && px.cmplt(target).all();
+            inside.then(|| px.y as usize * w + px.x as usize)
+        };
+        // Each pixel's topmost covering image + 1 (0: none).
+        let marks: Vec<AtomicU32> = (0..w * h).map(|_| AtomicU32::new(0)).collect();
+        let all: Vec<u32>;
+        let ids: &[u32] = if visible.cull {
+            &visible.ids
+        } else {
+            all = (0..positions.len() as u32).collect();
+            &all
+        };
+        ids.par_iter().for_each(|&i| {
+            if covers(i as usize)
+                && let Some(px) = pixel_of(i)
+            {
+                marks[px].fetch_max(i + 1, Relaxed);
+            }
+        });
+        let kept: Vec<u32> = ids
+            .par_iter()
+            .copied()
+            .filter(|&i| pixel_of(i).is_some_and(|px| marks[px].load(Relaxed) <= i + 1))
+            .collect();
+        Visible {
+            ids: kept,
+            cull: true,
+            ..visible
+        }
+    }
+
     /// The topmost image (the one drawn last) under layout point `p`.
-    pub fn pick(&self, p: [f32; 2], size_scale: f32) -> Option<usize> {
+    pub fn pick(&self, p: Vec2, size_scale: f32) -> Option<usize> {
         self.pick_where(p, size_scale, |_| true)
     }
 
     /// As [`Self::pick`], among the images `keep` accepts (hidden ones are not picked).
     pub fn pick_where(
         &self,
-        p: [f32; 2],
+        p: Vec2,
         size_scale: f32,
         keep: impl Fn(usize) -> bool,
     ) -> Option<usize> {
         let cell = self.cell * size_scale;
-        let reach = 0.5 * cell;
+        let reach = Vec2::splat(0.5 * cell);
         let mut best: Option<usize> = None;
-        self.hash.for_each_in_box(
-            [p[0] - reach, p[1] - reach],
-            [p[0] + reach, p[1] + reach],
-            |i, q| {
-                let h = self.half[i];
-                if (p[0] - q[0]).abs() <= h[0] * cell
-                    && (p[1] - q[1]).abs() <= h[1] * cell
-                    && best.is_none_or(|b| i > b)
-                    && keep(i)
-                {
-                    best = Some(i);
-                }
-            },
-        );
+        self.hash.for_each_in_box(p - reach, p + reach, |i, q| {
+            let inside = (p - q).abs().cmple(self.half[i] * cell).all();
+            if inside && best.is_none_or(|b| i > b) && keep(i) {
+                best = Some(i);
+            }
+        });
         best
     }
 
     /// Images whose centre lies inside `polygon` (layout space), ascending.
-    pub fn lasso(&self, polygon: &[[f32; 2]]) -> Vec<u32> {
+    pub fn lasso(&self, polygon: &[Vec2]) -> Vec<u32> {
         if polygon.len() < 3 {
             return Vec::new();
         }
@@ -168,13 +214,13 @@ mod tests {
     fn grid(n: usize) -> LayoutIndex {
         // n × n images on a grid filling [-1, 1]², square thumbnails.
         let step = 2.0 / n as f32;
-        let positions: Vec<[f32; 2]> = (0..n * n)
+        let positions: Vec<Vec2> = (0..n * n)
             .map(|k| {
                 let (x, y) = ((k % n) as f32, (k / n) as f32);
-                [-1.0 + (x + 0.5) * step, -1.0 + (y + 0.5) * step]
+                Vec2::new(-1.0 + (x + 0.5) * step, -1.0 + (y + 0.5) * step)
             })
             .collect();
-        let half = vec![[0.5f32, 0.5]; n * n].into();
+        let half = vec![Vec2::splat(0.5); n * n].into();
         LayoutIndex::new(positions, step, half)
     }
 
@@ -186,7 +232,7 @@ mod tests {
         assert_eq!(all.count, 10_000);
         // A view 0.2 units across shows about 10 × 10 thumbnails (+ a ring cut by the edges).
         let close = Camera {
-            centre: [0.0, 0.0],
+            centre: Vec2::ZERO,
             span: 0.2,
         };
         let v = index.visible(&close, (400, 400), 1.0);
@@ -198,21 +244,60 @@ mod tests {
     }
 
     #[test]
+    fn points_under_a_later_covering_point_are_left_out() {
+        // A 10 × 10 pixel view of [-1, 1]²: a pixel is 0.2 units.
+        let positions = vec![
+            Vec2::new(-0.95, -0.95), // 0: pixel (0, 9), alone
+            Vec2::new(0.01, 0.01),   // 1: pixel (5, 4)
+            Vec2::new(0.02, 0.03),   // 2: same pixel, later
+            Vec2::new(0.03, 0.02),   // 3: same pixel, later still, see-through
+            Vec2::new(0.55, 0.55),   // 4: pixel (7, 2)
+            Vec2::new(0.56, 0.57),   // 5: same pixel, hidden
+            Vec2::new(5.0, 5.0),     // 6: off-screen
+        ];
+        let index = LayoutIndex::new(positions, 0.01, vec![Vec2::splat(0.5); 7].into());
+        let camera = Camera {
+            centre: Vec2::ZERO,
+            span: 2.0,
+        };
+        let size = (10, 10);
+        let covers = |i: usize| i != 3 && i != 5;
+        let all = index.visible(&camera, size, 1.0);
+        let kept = index.topmost_points(all, &camera, size, covers);
+        // 1 lies under 2; 3 lets 2 through; 4 shows because 5 covers nothing.
+        assert_eq!(kept.ids, vec![0, 2, 3, 4, 5]);
+        assert!(kept.cull);
+        // Zoomed in on the two shared pixels: what lies outside is left out too.
+        let close = Camera {
+            centre: Vec2::new(0.3, 0.3),
+            span: 0.8,
+        };
+        let near = index.visible(&close, (4, 4), 1.0);
+        let kept = index.topmost_points(near, &close, (4, 4), covers);
+        assert_eq!(kept.ids, vec![2, 3, 4, 5]);
+    }
+
+    #[test]
     fn picking_finds_the_image_under_the_point() {
         let index = grid(10);
         // Image 0 is centred at (-0.9, -0.9) and 0.2 wide.
-        assert_eq!(index.pick([-0.9, -0.9], 1.0), Some(0));
-        assert_eq!(index.pick([-0.81, -0.99], 1.0), Some(0));
-        assert_eq!(index.pick([-0.9, -0.7], 1.0), Some(10));
-        assert_eq!(index.pick([1.5, 0.0], 1.0), None);
+        let pick = |x, y, scale| index.pick(Vec2::new(x, y), scale);
+        assert_eq!(pick(-0.9, -0.9, 1.0), Some(0));
+        assert_eq!(pick(-0.81, -0.99, 1.0), Some(0));
+        assert_eq!(pick(-0.9, -0.7, 1.0), Some(10));
+        assert_eq!(pick(1.5, 0.0, 1.0), None);
         // Thumbnails at half size leave gaps between them.
-        assert_eq!(index.pick([-0.81, -0.9], 0.5), None);
+        assert_eq!(pick(-0.81, -0.9, 0.5), None);
     }
 
     #[test]
     fn lasso_selects_centres_inside() {
         let index = grid(10);
-        let triangle = [[-1.0, -1.0], [0.0, -1.0], [-1.0, 0.0]];
+        let triangle = [
+            Vec2::new(-1.0, -1.0),
+            Vec2::new(0.0, -1.0),
+            Vec2::new(-1.0, 0.0),
+        ];
         let picked = index.lasso(&triangle);
         // Centres (-0.9 + 0.2 i, -0.9 + 0.2 j) with i + j < 4 lie inside: 10 of them.
         assert_eq!(picked.len(), 10, "{picked:?}");

@@ -313,10 +313,7 @@ pub fn wanted(
     let c = camera.centre;
     let mut order: Vec<(f32, u32)> = ids
         .iter()
-        .map(|&i| {
-            let q = p[i as usize];
-            ((q[0] - c[0]).powi(2) + (q[1] - c[1]).powi(2), i)
-        })
+        .map(|&i| (p[i as usize].distance_squared(c), i))
         .collect();
     order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     order.into_iter().map(|(_, i)| i).collect()

@@ -32,6 +32,7 @@
 //! order is already the draw order).
 
 use bytemuck::{Pod, Zeroable};
+use glam::{Vec2, Vec4};
 use rayon::prelude::*;
 use wgpu::util::DeviceExt as _;
 
@@ -62,8 +63,8 @@ pub const NO_IMAGE: u32 = u32::MAX;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
 struct Thumb {
-    half_size: [f32; 2],
-    large_size: [f32; 2],
+    half_size: Vec2,
+    large_size: Vec2,
     rect: [f32; 4],
     page: u32,
     flags: u32,
@@ -80,9 +81,9 @@ const TRANSPARENT_SHARE: f32 = 0.02;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
 pub(crate) struct ViewUniform {
-    centre: [f32; 2],
-    scale: [f32; 2],
-    viewport: [f32; 2],
+    centre: Vec2,
+    scale: Vec2,
+    viewport: Vec2,
     blend: f32,
     cell_from: f32,
     cell_to: f32,
@@ -93,13 +94,13 @@ pub(crate) struct ViewUniform {
     use_ids: u32,
     border_px: f32,
     dim: f32,
-    accent: [f32; 4],
-    card: [f32; 4],
+    accent: Vec4,
+    card: Vec4,
     max_lod: f32,
     count: u32,
     total: u32,
     pad: u32,
-    background: [f32; 4],
+    background: Vec4,
 }
 
 /// Thumbnails narrower than this on screen (longer side, pixels) are drawn as flat quads
@@ -413,9 +414,13 @@ pub struct MapRenderer {
     count: u32,
     /// Images with transparency (drawn after the opaque ones when cards are off).
     pub(crate) transparent: u32,
+    /// Which images have transparency (their dot lets what lies under it through).
+    see_through: Vec<bool>,
     /// CPU copy of the per-image state and the range not yet uploaded.
     state: Vec<u32>,
     dirty: Option<(usize, usize)>,
+    /// Counts changes to `state` (whoever caches what depends on it compares).
+    state_version: u64,
     gpu_bytes: u64,
     format: wgpu::TextureFormat,
 }
@@ -425,9 +430,9 @@ fn srgb_to_linear(c: u8) -> f32 {
     crate::thumbs::srgb_lut()[usize::from(c)]
 }
 
-fn position_bytes(positions: &[[f32; 2]], count: usize) -> Vec<u8> {
-    let mut flat: Vec<[f32; 2]> = positions.iter().take(count).copied().collect();
-    flat.resize(count.max(1), [0.0, 0.0]);
+fn position_bytes(positions: &[Vec2], count: usize) -> Vec<u8> {
+    let mut flat: Vec<Vec2> = positions.iter().take(count).copied().collect();
+    flat.resize(count.max(1), Vec2::ZERO);
     bytemuck::cast_slice(&flat).to_vec()
 }
 
@@ -597,7 +602,7 @@ impl MapRenderer {
     pub fn new(
         gpu: &Gpu,
         data: &Atlas,
-        positions: &[[f32; 2]],
+        positions: &[Vec2],
         cell: f32,
         format: wgpu::TextureFormat,
     ) -> Self {
@@ -646,7 +651,7 @@ impl MapRenderer {
                 // Half a texel in from the cell's edge, so filtering never reads a neighbour.
                 Thumb {
                     half_size: *half,
-                    large_size: [lw as f32, lh as f32],
+                    large_size: Vec2::new(lw as f32, lh as f32),
                     rect: [
                         f32::from(r.cell_x) + 0.5,
                         f32::from(r.cell_y) + 0.5,
@@ -664,10 +669,10 @@ impl MapRenderer {
             })
             .collect();
         let count = thumbs.len() as u32;
-        let transparent = thumbs
-            .iter()
-            .filter(|t| t.flags & THUMB_TRANSPARENT != 0)
-            .count() as u32;
+        let see_through: Vec<bool> = (thumbs.iter())
+            .map(|t| t.flags & THUMB_TRANSPARENT != 0)
+            .collect();
+        let transparent = see_through.iter().filter(|t| **t).count() as u32;
         let n = thumbs.len().max(1);
         let mut both = position_bytes(positions, thumbs.len());
         both.extend_from_within(..);
@@ -742,11 +747,34 @@ impl MapRenderer {
             cells: [cell, cell],
             count,
             transparent,
+            see_through,
             state,
             dirty: None,
+            state_version: 0,
             gpu_bytes,
             format,
         }
+    }
+
+    /// How a frame of `frame` on a `size` target draws its thumbnails, from their size
+    /// on screen (during a transition the larger of the two layouts' cells decides).
+    pub fn draw_mode(&self, frame: &FrameState, size: (u32, u32)) -> DrawMode {
+        let cell = self.cells[0].max(self.cells[1]) * frame.style.size_scale.max(0.01);
+        let thumb_px = cell * frame.camera.pixels_per_unit(size.0, size.1);
+        DrawMode::for_size(thumb_px, &frame.style)
+    }
+
+    /// Whether image `i`, drawn as a dot, hides what lies under it: shown (not hidden) and
+    /// opaque (no transparency, or on a card). An opaque image's mean may keep up to 2%
+    /// transparency (stray texels); what lies under such a dot is treated as hidden.
+    pub fn covers(&self, i: usize, cards: bool) -> bool {
+        let shown = self.state.get(i).is_some_and(|s| s & HIDDEN == 0);
+        shown && (cards || !self.see_through.get(i).copied().unwrap_or(true))
+    }
+
+    /// Changes whenever an image's state (flags, colour, detail slot) changes.
+    pub fn state_version(&self) -> u64 {
+        self.state_version
     }
 
     /// The colour format of the targets it draws into.
@@ -771,20 +799,20 @@ impl MapRenderer {
     /// Starts a transition to `positions` (cell size `cell`): the layout shown so far becomes
     /// the `from` side, the new one the `to` side. Draw with `blend` going from 0 to 1 (see
     /// [`super::ease`]).
-    pub fn transition_to(&mut self, gpu: &Gpu, positions: &[[f32; 2]], cell: f32) {
+    pub fn transition_to(&mut self, gpu: &Gpu, positions: &[Vec2], cell: f32) {
         self.to_half = 1 - self.to_half;
         self.write_half(gpu, self.to_half, positions);
         self.cells = [self.cells[1], cell];
     }
 
     /// Replaces the current layout's positions without a transition (a layout converging).
-    pub fn set_positions(&mut self, gpu: &Gpu, positions: &[[f32; 2]], cell: f32) {
+    pub fn set_positions(&mut self, gpu: &Gpu, positions: &[Vec2], cell: f32) {
         self.write_half(gpu, self.to_half, positions);
         self.write_half(gpu, 1 - self.to_half, positions);
         self.cells = [cell, cell];
     }
 
-    fn write_half(&self, gpu: &Gpu, half: u32, positions: &[[f32; 2]]) {
+    fn write_half(&self, gpu: &Gpu, half: u32, positions: &[Vec2]) {
         let offset = u64::from(half) * self.positions.size() / 2;
         gpu.queue.write_buffer(
             &self.positions,
@@ -849,6 +877,7 @@ impl MapRenderer {
     }
 
     fn mark(&mut self, i: usize) {
+        self.state_version += 1;
         self.dirty = Some(match self.dirty {
             None => (i, i + 1),
             Some((a, b)) => (a.min(i), b.max(i + 1)),
@@ -890,12 +919,12 @@ pub(crate) fn view_uniform(
     let style = &frame.style;
     let linear = |c: [u8; 3], a: f32| {
         let [r, g, b] = c.map(srgb_to_linear);
-        [r, g, b, a]
+        Vec4::new(r, g, b, a)
     };
     ViewUniform {
         centre,
         scale,
-        viewport: [size.0 as f32, size.1 as f32],
+        viewport: Vec2::new(size.0 as f32, size.1 as f32),
         blend: frame.blend.clamp(0.0, 1.0),
         cell_from: map.cells[0],
         cell_to: map.cells[1],
@@ -906,7 +935,7 @@ pub(crate) fn view_uniform(
         use_ids: u32::from(use_ids),
         border_px: if style.borders { 1.0 } else { 0.0 },
         dim: 0.04,
-        accent: [0.95, 0.55, 0.05, 0.35],
+        accent: Vec4::new(0.95, 0.55, 0.05, 0.35),
         card: linear(style.card_colour(), if style.cards { 1.0 } else { 0.0 }),
         max_lod: if style.mip_levels {
             (atlas::MIP_LEVELS - 1) as f32

@@ -16,6 +16,8 @@
 //! - [`offscreen`]: frames read back to images, tiled beyond the texture limit.
 //! - [`bench`]: the scripted fly-through behind `clip-plot-view bench`.
 
+use glam::{Affine2, Vec2};
+
 pub mod aliasing;
 pub mod bench;
 pub mod camera;
@@ -159,10 +161,12 @@ impl Gpu {
 }
 
 /// What the view shows: a centre in layout space and how many layout units fit across the
-/// shorter side of the target.
+/// shorter side of the target. Layout space has y up; pixels have their origin at the top
+/// left and y down. [`Camera::pixel_from_layout`] is the one place that relation is
+/// written: picking, labels and tiles all go through it (or its inverse).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Camera {
-    pub centre: [f32; 2],
+    pub centre: Vec2,
     pub span: f32,
 }
 
@@ -170,26 +174,39 @@ impl Camera {
     /// The whole normalised layout ([-1, 1]²) with a small margin.
     pub fn fit_all() -> Self {
         Self {
-            centre: [0.0, 0.0],
+            centre: Vec2::ZERO,
             span: 2.15,
         }
     }
+
     /// The camera that shows `bounds` (min corner, max corner) whole on a `size` target,
     /// with the same small margin as [`Self::fit_all`].
-    pub fn fit(bounds: ([f32; 2], [f32; 2]), size: (u32, u32)) -> Self {
+    pub fn fit(bounds: (Vec2, Vec2), size: (u32, u32)) -> Self {
         let (lo, hi) = bounds;
-        let (w, h) = ((hi[0] - lo[0]).max(0.0), (hi[1] - lo[1]).max(0.0));
-        let (tw, th) = (size.0.max(1) as f32, size.1.max(1) as f32);
-        let short = tw.min(th);
+        let extent = (hi - lo).max(Vec2::ZERO);
+        let target = target_size(size);
         // Layout units across the shorter side so that the box fits both ways.
-        let span = (w * short / tw).max(h * short / th) * 1.075;
+        let span = (extent * target.min_element() / target).max_element() * 1.075;
         if !(span.is_finite() && span > 0.0) {
             return Self::fit_all();
         }
         Self {
-            centre: [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0],
+            centre: lo.midpoint(hi),
             span,
         }
+    }
+
+    /// The camera centred on `bounds` (min corner, max corner) with `margin` × its longer
+    /// side across, at least `min_span`; `None` for an empty box (min > max).
+    pub fn around(bounds: (Vec2, Vec2), margin: f32, min_span: f32) -> Option<Self> {
+        let (lo, hi) = bounds;
+        if lo.x > hi.x {
+            return None;
+        }
+        Some(Self {
+            centre: lo.midpoint(hi),
+            span: ((hi - lo).max_element() * margin).max(min_span),
+        })
     }
 
     /// The camera `t` of the way from `self` to `other` (the span geometrically, so a zoom
@@ -202,10 +219,7 @@ impl Camera {
             return *other;
         }
         Camera {
-            centre: [
-                self.centre[0] + (other.centre[0] - self.centre[0]) * t,
-                self.centre[1] + (other.centre[1] - self.centre[1]) * t,
-            ],
+            centre: self.centre.lerp(other.centre, t),
             span: self.span * (other.span / self.span.max(1e-12)).powf(t),
         }
     }
@@ -215,41 +229,53 @@ impl Camera {
         width.min(height).max(1) as f32 / self.span.max(1e-9)
     }
 
+    /// Layout space to the pixels of a target `size` wide and high (in pixels, or in any
+    /// unit: egui's points for labels): origin top left, y down.
+    pub fn pixel_from_layout(&self, size: Vec2) -> Affine2 {
+        let size = size.max(Vec2::ONE);
+        let per_unit = size.min_element() / self.span.max(1e-9);
+        Affine2::from_translation(0.5 * size)
+            * Affine2::from_scale(Vec2::new(per_unit, -per_unit))
+            * Affine2::from_translation(-self.centre)
+    }
+
+    /// The inverse of [`Self::pixel_from_layout`]: the layout point under a pixel.
+    pub fn layout_from_pixel(&self, size: Vec2) -> Affine2 {
+        self.pixel_from_layout(size).inverse()
+    }
+
     /// The centre and the clip-space units per layout unit (x, y) on a `width × height`
-    /// target.
-    pub fn transform(&self, width: u32, height: u32) -> ([f32; 2], [f32; 2]) {
-        let short = width.min(height).max(1) as f32;
+    /// target: clip = (layout − centre) × scale, what the vertex shader computes.
+    pub fn transform(&self, width: u32, height: u32) -> (Vec2, Vec2) {
+        let target = target_size((width, height));
         let per_unit = 2.0 / self.span.max(1e-9);
-        (
-            self.centre,
-            [
-                per_unit * short / width.max(1) as f32,
-                per_unit * short / height.max(1) as f32,
-            ],
-        )
+        (self.centre, per_unit * target.min_element() / target)
     }
 
     /// The layout-space box a `width × height` target shows: (min corner, max corner).
-    pub fn visible_box(&self, width: u32, height: u32) -> ([f32; 2], [f32; 2]) {
-        let ppu = self.pixels_per_unit(width, height);
-        let (hw, hh) = (0.5 * width as f32 / ppu, 0.5 * height as f32 / ppu);
-        (
-            [self.centre[0] - hw, self.centre[1] - hh],
-            [self.centre[0] + hw, self.centre[1] + hh],
-        )
+    pub fn visible_box(&self, width: u32, height: u32) -> (Vec2, Vec2) {
+        let half =
+            0.5 * Vec2::new(width as f32, height as f32) / self.pixels_per_unit(width, height);
+        (self.centre - half, self.centre + half)
     }
 
     /// The camera that shows the part `tile` (x, y, width, height, pixels from the top left)
     /// of what this camera shows on a `full` target, at the same scale.
     pub fn tile(&self, full: (u32, u32), tile: (u32, u32, u32, u32)) -> Self {
         let ppu = self.pixels_per_unit(full.0, full.1);
-        let cx = tile.0 as f32 + 0.5 * tile.2 as f32 - 0.5 * full.0 as f32;
-        let cy = tile.1 as f32 + 0.5 * tile.3 as f32 - 0.5 * full.1 as f32;
+        let middle =
+            Vec2::new(tile.0 as f32, tile.1 as f32) + 0.5 * Vec2::new(tile.2 as f32, tile.3 as f32);
+        let to_layout = self.layout_from_pixel(Vec2::new(full.0 as f32, full.1 as f32));
         Self {
-            centre: [self.centre[0] + cx / ppu, self.centre[1] - cy / ppu],
+            centre: to_layout.transform_point2(middle),
             span: tile.2.min(tile.3).max(1) as f32 / ppu,
         }
     }
+}
+
+/// A target's size in pixels as a vector, each side at least 1.
+fn target_size(size: (u32, u32)) -> Vec2 {
+    Vec2::new(size.0.max(1) as f32, size.1.max(1) as f32)
 }
 
 /// The eased progress of a layout transition at `t` ∈ [0, 1] (smoothstep).
@@ -412,10 +438,7 @@ pub(crate) fn premultiplied_pipeline(
 
 /// The thumbnail size of a layout at `positions`: its own (`extras.cell`: the grid and
 /// metadata layouts), else from how densely its images lie ([`crate::layout::density`]).
-pub fn cell_of(
-    extras: Option<&crate::layout::meta::LabelledLayout>,
-    positions: &[[f32; 2]],
-) -> f32 {
+pub fn cell_of(extras: Option<&crate::layout::meta::LabelledLayout>, positions: &[Vec2]) -> f32 {
     extras
         .map(|e| e.cell)
         .filter(|c| *c > 0.0)
@@ -426,7 +449,7 @@ pub fn cell_of(
 pub fn layout_with_cell(
     prepared: &crate::cache::PreparedDataset,
     layout: &str,
-) -> Result<(Vec<[f32; 2]>, f32), crate::cache::CacheError> {
+) -> Result<(Vec<Vec2>, f32), crate::cache::CacheError> {
     let positions = prepared.layout(layout)?;
     let cell = cell_of(prepared.layout_extras(layout).as_ref(), &positions);
     Ok((positions, cell))
@@ -440,7 +463,7 @@ pub struct MapScene {
     pub map: MapRenderer,
     pub index: index::LayoutIndex,
     /// Each image's half extent for a cell of 1 (shared with every later index).
-    pub half: std::sync::Arc<[[f32; 2]]>,
+    pub half: std::sync::Arc<[Vec2]>,
     pub lod: lod::LodPool,
     /// The layout's own labels, cell and outlines, when it has any.
     pub extras: Option<crate::layout::meta::LabelledLayout>,
@@ -472,8 +495,76 @@ impl MapScene {
 
     /// Animates to `positions` (thumbnails `cell` wide): the renderer blends from what it
     /// showed, the index answers for the new layout at once.
-    pub fn transition_to(&mut self, gpu: &Gpu, positions: Vec<[f32; 2]>, cell: f32) {
+    pub fn transition_to(&mut self, gpu: &Gpu, positions: Vec<Vec2>, cell: f32) {
         self.map.transition_to(gpu, &positions, cell);
         self.index = index::LayoutIndex::new(positions, cell, self.half.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pixels_and_layout_map_both_ways_as_the_shader_draws() {
+        let camera = Camera {
+            centre: Vec2::new(0.3, -0.2),
+            span: 0.5,
+        };
+        let (w, h) = (800u32, 400u32);
+        let size = Vec2::new(w as f32, h as f32);
+        let to_pixel = camera.pixel_from_layout(size);
+        // The centre is in the middle; half a span up is the top edge of the shorter side.
+        assert!(
+            to_pixel
+                .transform_point2(camera.centre)
+                .abs_diff_eq(size / 2.0, 1e-4)
+        );
+        let top = camera.centre + Vec2::new(0.0, 0.25);
+        assert!(
+            to_pixel
+                .transform_point2(top)
+                .abs_diff_eq(Vec2::new(400.0, 0.0), 1e-3)
+        );
+        // The inverse gives the layout point back.
+        let p = Vec2::new(0.41, -0.33);
+        let back = camera
+            .layout_from_pixel(size)
+            .transform_point2(to_pixel.transform_point2(p));
+        assert!(back.abs_diff_eq(p, 1e-5));
+        // The shader's clip position, (p − centre) × scale, is the same pixel.
+        let (centre, scale) = camera.transform(w, h);
+        let clip = (p - centre) * scale;
+        let pixel = Vec2::new((clip.x + 1.0) / 2.0, (1.0 - clip.y) / 2.0) * size;
+        assert!(pixel.abs_diff_eq(to_pixel.transform_point2(p), 1e-3));
+        // The visible box's corners are the target's corners.
+        let (lo, hi) = camera.visible_box(w, h);
+        assert!(
+            to_pixel
+                .transform_point2(Vec2::new(lo.x, hi.y))
+                .abs_diff_eq(Vec2::ZERO, 1e-3)
+        );
+        assert!(
+            to_pixel
+                .transform_point2(Vec2::new(hi.x, lo.y))
+                .abs_diff_eq(size, 1e-3)
+        );
+    }
+
+    #[test]
+    fn a_tile_shows_its_part_at_the_same_scale() {
+        let camera = Camera::fit_all();
+        let full = (1000, 600);
+        // The right half: centred a quarter of the width right of the middle.
+        let tile = camera.tile(full, (500, 0, 500, 600));
+        let ppu = camera.pixels_per_unit(full.0, full.1);
+        assert!((tile.centre.x - 250.0 / ppu).abs() < 1e-5);
+        assert!(tile.centre.y.abs() < 1e-6);
+        assert!((tile.pixels_per_unit(500, 600) - ppu).abs() < 1e-3);
+        // Fitting a box shows all of it; an empty box falls back to the whole square.
+        let fit = Camera::fit((Vec2::new(-1.0, -0.5), Vec2::new(3.0, 0.5)), full);
+        let (lo, hi) = fit.visible_box(full.0, full.1);
+        assert!(lo.x <= -1.0 && hi.x >= 3.0 && lo.y <= -0.5 && hi.y >= 0.5);
+        assert_eq!(Camera::fit((Vec2::ONE, Vec2::ONE), full), Camera::fit_all());
     }
 }

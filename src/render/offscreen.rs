@@ -207,12 +207,12 @@ pub fn render_view(
         let camera = frame.camera.tile(size, tile);
         let settled = frame.blend >= 1.0;
         if settled {
-            let visible = index.visible(&camera, tile_size, frame.style.size_scale);
+            let tile_frame = FrameState { camera, ..*frame };
+            let visible = view.cull(gpu, map, index, &tile_frame, tile_size);
             if let Some(lod) = lod.as_deref_mut() {
                 let wanted = lod::wanted(&visible, index, &camera);
                 lod.load_now(gpu, map, &wanted);
             }
-            view.set_visible(gpu, LayoutIndex::draw_list(&visible));
         } else {
             view.set_visible(gpu, None);
         }

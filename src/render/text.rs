@@ -73,13 +73,10 @@ impl ToPoints {
         self.size_pt.x.min(self.size_pt.y).max(1e-6) / self.camera.span.max(1e-9)
     }
 
-    pub fn apply(&self, p: [f32; 2]) -> Pos2 {
-        let c = &self.camera;
-        let ppu = self.scale();
-        pos2(
-            self.origin.x + (p[0] - c.centre[0]) * ppu + self.size_pt.x / 2.0,
-            self.origin.y + self.size_pt.y / 2.0 - (p[1] - c.centre[1]) * ppu,
-        )
+    pub fn apply(&self, p: glam::Vec2) -> Pos2 {
+        let size = glam::Vec2::new(self.size_pt.x, self.size_pt.y);
+        let q = self.camera.pixel_from_layout(size).transform_point2(p);
+        pos2(self.origin.x + q.x, self.origin.y + q.y)
     }
 }
 
@@ -114,7 +111,7 @@ pub fn paint_labels(
     });
     let mut placed: Vec<(String, Rect)> = Vec::new();
     for label in order {
-        let anchor = to.apply([label.x, label.y]);
+        let anchor = to.apply(label.at());
         let galley = painter.layout_no_wrap(label.text.clone(), font.clone(), Color32::WHITE);
         let rect = Align2::CENTER_BOTTOM
             .anchor_size(anchor, galley.size())
@@ -325,7 +322,7 @@ mod tests {
         let placed_at = |span: f32| {
             let to = ToPoints {
                 camera: Camera {
-                    centre: [0.0, 0.0],
+                    centre: glam::Vec2::ZERO,
                     span,
                 },
                 size_pt: vec2(400.0, 400.0),

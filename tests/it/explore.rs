@@ -367,7 +367,7 @@ fn a_saved_view_is_rendered_and_exported_as_it_shows() {
             name: "food only".into(),
             layout: "grid".into(),
             camera: Some(SavedCamera {
-                centre: [0.0, 0.0],
+                centre: glam::Vec2::ZERO,
                 span: 2.2,
             }),
             filters,

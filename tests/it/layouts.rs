@@ -1,5 +1,6 @@
 //! Grid, metadata layouts, hotspots and the `layout` command, end to end on the fixtures.
 
+use glam::Vec2;
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::Command;
@@ -32,7 +33,7 @@ fn column<'a>(p: &'a PreparedDataset, name: &str) -> &'a [String] {
     &p.metadata.cells[i]
 }
 
-fn distinct(p: &[[f32; 2]]) -> bool {
+fn distinct(p: &[Vec2]) -> bool {
     let mut seen = HashSet::new();
     p.iter()
         .all(|q| seen.insert((q[0].to_bits(), q[1].to_bits())))
@@ -62,7 +63,7 @@ fn butterflies_metadata_layouts() {
         assert_eq!(pos.len(), p.len());
         assert!(
             pos.iter()
-                .flatten()
+                .flat_map(|p| p.to_array())
                 .all(|v| v.is_finite() && v.abs() <= 1.0 + 1e-4),
             "{want}"
         );
@@ -273,7 +274,11 @@ fn layout_command_reads_npy_and_writes_npy_or_csv() {
         assert_eq!(a.dim(), (rows, 2));
         assert!(a.iter().all(|v| v.is_finite()));
         if method == "grid" {
-            let pts: Vec<[f32; 2]> = a.rows().into_iter().map(|r| [r[0], r[1]]).collect();
+            let pts: Vec<Vec2> = a
+                .rows()
+                .into_iter()
+                .map(|r| Vec2::new(r[0], r[1]))
+                .collect();
             assert!(distinct(&pts));
         }
     }
@@ -368,11 +373,11 @@ impl clip_plot::prepare::Progress for Watcher {
     fn snapshot_every(&self) -> usize {
         100
     }
-    fn layout_snapshot(&self, layout: &str, epoch: usize, positions: &[[f32; 2]]) {
+    fn layout_snapshot(&self, layout: &str, epoch: usize, positions: &[Vec2]) {
         assert!(
             positions
                 .iter()
-                .flatten()
+                .flat_map(|p| p.to_array())
                 .all(|v| v.is_finite() && v.abs() <= 1.0 + 1e-5)
         );
         self.snapshots

@@ -1,6 +1,7 @@
 //! Prepare end to end on real data: the cache, incremental runs, resuming after SIGKILL,
 //! export, and the command line.
 
+use glam::Vec2;
 use std::path::Path;
 use std::process::Command;
 
@@ -73,7 +74,7 @@ fn tuxpaint_prepares_into_a_cache_and_exports() {
     assert_eq!(pca.len(), 207);
     assert!(
         pca.iter()
-            .flatten()
+            .flat_map(|p| p.to_array())
             .all(|v| v.is_finite() && v.abs() <= 1.0 + 1e-5)
     );
     let spread = pca.iter().map(|q| q[0]).fold(f32::NEG_INFINITY, f32::max)
@@ -85,12 +86,11 @@ fn tuxpaint_prepares_into_a_cache_and_exports() {
     assert_eq!(umap.len(), 207);
     assert!(
         umap.iter()
-            .flatten()
+            .flat_map(|p| p.to_array())
             .all(|v| v.is_finite() && v.abs() <= 1.0 + 1e-5)
     );
     let labels: Vec<String> = p.metadata.column("category").unwrap().to_vec();
-    let acc =
-        |layout: &[[f32; 2]]| clip_plot::layout::quality::knn_label_accuracy(layout, &labels, 10);
+    let acc = |layout: &[Vec2]| clip_plot::layout::quality::knn_label_accuracy(layout, &labels, 10);
     assert!(
         acc(&umap) > acc(&pca),
         "umap {} vs pca {}",

@@ -201,7 +201,9 @@ fn selection_dimming_hover_borders_and_logo() {
         .fold(f32::NEG_INFINITY, f32::max);
     map.set_flags(SELECTED, |i| positions[i][0] < lo + (hi - lo) / 3.0);
     map.set_flags(DIMMED, |i| positions[i][1] < bottom + (top - bottom) / 3.0);
-    let hover = index.pick([0.0, 0.0], 1.0).expect("an image at the centre");
+    let hover = index
+        .pick(glam::Vec2::ZERO, 1.0)
+        .expect("an image at the centre");
     let mut logo = Logo::new(&gpu, read_logo(&logo_path()).unwrap(), FORMAT);
     let frame = FrameState {
         hover: Some(hover as u32),
@@ -521,13 +523,7 @@ fn finer_labels_follow_the_zoom_and_no_two_labels_match() {
     let boxes = h.finer_boxes_where(&positions, |_| true);
     let (lo, hi) = boxes[0];
     // The group and its thumbnails, with room above for its label.
-    let close = Camera::fit(
-        (
-            [lo[0] - 0.5 * cell, lo[1] - 0.5 * cell],
-            [hi[0] + 0.5 * cell, hi[1] + 1.5 * cell],
-        ),
-        size,
-    );
+    let close = Camera::fit((lo - 0.5 * cell, hi + glam::vec2(0.5, 1.5) * cell), size);
     let scale = text_scale(size, 1.0);
     let placed = |camera| TextLayer::new(&gpu, FORMAT, &annotations, camera, size, scale).placed;
     let far = placed(overview);
@@ -606,4 +602,92 @@ fn thumbnails_a_few_pixels_wide_are_dots_no_worse_than_textured_ones() {
             "{mode:?}: {lit} lit pixels"
         );
     }
+}
+
+#[test]
+fn points_covered_in_their_pixel_are_skipped_and_the_picture_is_the_same() {
+    use clip_plot::render::map::HIDDEN;
+    use clip_plot::render::{DrawMode, MapView};
+    let dir = tempfile::tempdir().unwrap();
+    let p = prepared_tuxpaint(dir.path());
+    let gpu = Gpu::headless().unwrap();
+    let (positions, cell) = layout_with_cell(&p, "umap").unwrap();
+    let mut map = MapRenderer::new(&gpu, &Atlas::of(&p), &positions, cell, FORMAT);
+    let index = LayoutIndex::new(positions, cell, half_extents(&p));
+    // The largest square picture whose thumbnails are drawn as points.
+    let points = |side: u32| {
+        let frame = FrameState::still(index.fit((side, side)));
+        map.draw_mode(&frame, (side, side)) == DrawMode::Points
+    };
+    let side = (8..400)
+        .rev()
+        .find(|&s| points(s))
+        .expect("a size drawn as points");
+    let size = (side, side);
+    let none = Annotations::default();
+    for (case, cards, hide) in [
+        ("cards", true, false),
+        ("no cards", false, false),
+        ("a third hidden", true, true),
+    ] {
+        map.set_flags(HIDDEN, |i| hide && i % 3 == 0);
+        let mut frame = FrameState::still(index.fit(size));
+        frame.style.cards = cards;
+        let mut view = MapView::new(&gpu, FORMAT);
+        let visible = view.cull(&gpu, &map, &index, &frame, size);
+        let drawn = view.drawn(&map) as usize;
+        println!(
+            "{case}: {side} px, {drawn} of {} points drawn",
+            visible.count
+        );
+        assert!(drawn < visible.count, "{case}: nothing left out");
+        let culled = render_view(
+            &gpu,
+            &mut map,
+            &index,
+            None,
+            None,
+            &Picture::new(frame, size, &none),
+        )
+        .unwrap();
+        // Half way through a transition between the same positions: every image drawn.
+        let everything = FrameState {
+            blend: 0.5,
+            ..frame
+        };
+        let all = render_view(
+            &gpu,
+            &mut map,
+            &index,
+            None,
+            None,
+            &Picture::new(everything, size, &none),
+        )
+        .unwrap();
+        let lit = all
+            .pixels()
+            .filter(|q| q[0] > 40 || q[1] > 40 || q[2] > 40)
+            .count();
+        let off: Vec<u8> = culled
+            .pixels()
+            .zip(all.pixels())
+            .map(|(a, b)| (0..3).map(|c| a[c].abs_diff(b[c])).max().unwrap())
+            .filter(|d| *d > 0)
+            .collect();
+        println!(
+            "{case}: {lit} lit pixels, {} differ, by at most {:?}",
+            off.len(),
+            off.iter().max()
+        );
+        assert!(lit > 20, "{case}: {lit} lit pixels");
+        // The same picture. Only an opaque image's stray transparency (at most 2%) could
+        // have let the one under it through: a few levels on a few pixels at most.
+        assert!(off.iter().all(|d| *d <= 6), "{case}: {off:?}");
+        assert!(
+            off.len() * 50 <= lit,
+            "{case}: {} of {lit} pixels differ",
+            off.len()
+        );
+    }
+    map.set_flags(HIDDEN, |_| false);
 }

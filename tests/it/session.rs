@@ -7,6 +7,7 @@ use clip_plot::explore::state::FilterState;
 use clip_plot::prepare::{NoProgress, PrepareOptions, prepare};
 use clip_plot::render::offscreen::FORMAT;
 use clip_plot::render::{Annotations, Camera, FrameState, Gpu, Picture, render_view};
+use glam::vec2;
 
 use crate::common::fixture;
 
@@ -99,9 +100,12 @@ fn a_session_filters_selects_switches_and_renames() {
     s.update_dimming(None, false);
 
     // The lasso's selection, and where a hotspot is.
-    let ids = s
-        .index
-        .lasso(&[[-1.2, -1.2], [0.0, -1.2], [0.0, 0.0], [-1.2, 0.0]]);
+    let ids = s.index.lasso(&[
+        vec2(-1.2, -1.2),
+        vec2(0.0, -1.2),
+        vec2(0.0, 0.0),
+        vec2(-1.2, 0.0),
+    ]);
     assert!(!ids.is_empty());
     s.select(&ids, false);
     assert_eq!(s.selected, ids.len());
@@ -471,7 +475,7 @@ fn colour_by_hide_and_saved_views_show_in_pictures() {
     // A saved view brings back layout, camera, filters, colours and hiding.
     s.set_colour_by(&gpu, Some("category")).unwrap();
     let camera = Camera {
-        centre: [0.2, -0.1],
+        centre: vec2(0.2, -0.1),
         span: 0.7,
     };
     s.save_view("Food, \"hidden\"", camera).unwrap();
