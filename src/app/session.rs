@@ -408,9 +408,9 @@ impl Session {
             };
             return false;
         }
-        // Drawn as points, the images' state counts too: hidden ones cover nothing.
-        let points = self.map.draw_mode(frame, size) == DrawMode::Points;
-        let state = if points { self.map.state_version() } else { 0 };
+        // Drawn as dots, the images' state counts too: hidden ones cover nothing.
+        let dots = self.map.draw_mode(frame, size) != DrawMode::Textured;
+        let state = if dots { self.map.state_version() } else { 0 };
         let key = (frame.camera, size, frame.style, state);
         if self.visible_key != Some(key) {
             self.visible = view.cull(gpu, &self.map, &self.index, frame, size);

@@ -75,6 +75,12 @@ impl SpatialHash {
         self.members.len()
     }
 
+    /// The box the buckets cover: (min corner, max corner), every finite point inside.
+    pub fn bounds(&self) -> (Vec2, Vec2) {
+        let extent = Vec2::new(self.w as f32, self.h as f32) * self.cell;
+        (self.lo, self.lo + extent)
+    }
+
     /// Whether no point is bucketed.
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use super::index::{LayoutIndex, Visible};
 use super::map::{DEPTH_FORMAT, DrawMode, FrameState, MapPipeline, MapRenderer, ViewUniform};
+use super::occlusion::{Dots, uncovered};
 use super::{Gpu, colour_pass_with_depth};
 
 /// The depth buffer of one target size.
@@ -87,10 +88,10 @@ impl MapView {
     }
 
     /// Culls for the frame `frame` on a `size` target: what `index` (the layout `map`
-    /// shows) finds in view, and, when the frame is drawn as points, only the images not
-    /// covered by a later one in their pixel ([`LayoutIndex::topmost_points`]). The list
-    /// is the next draw's; the returned [`Visible`] says what is in view (its `count`:
-    /// all of it, whether drawn or covered).
+    /// shows) finds in view, and, when the frame is drawn as dots or points, only the
+    /// images not covered by later ones ([`super::occlusion`]). The list is the next
+    /// draw's; the returned [`Visible`] says what is in view (its `count`: all of it,
+    /// whether drawn or covered).
     pub fn cull(
         &mut self,
         gpu: &Gpu,
@@ -99,11 +100,20 @@ impl MapView {
         frame: &FrameState,
         size: (u32, u32),
     ) -> Visible {
-        let mut visible = index.visible(&frame.camera, size, frame.style.size_scale);
-        if map.draw_mode(frame, size) == DrawMode::Points {
-            let cards = frame.style.cards;
-            visible = index.topmost_points(visible, &frame.camera, size, |i| map.covers(i, cards));
-        }
+        let size_scale = frame.style.size_scale;
+        let dots = match map.draw_mode(frame, size) {
+            DrawMode::Textured => None,
+            DrawMode::Flat => Some(Dots::Flat { size_scale }),
+            DrawMode::Points => Some(Dots::Points { size_scale }),
+        };
+        let visible = match dots {
+            Some(dots) => {
+                let cards = frame.style.cards;
+                let covers = |i| map.covers(i, cards);
+                uncovered(index, &frame.camera, size, dots, covers)
+            }
+            None => index.visible(&frame.camera, size, size_scale),
+        };
         self.set_visible(gpu, LayoutIndex::draw_list(&visible));
         visible
     }

@@ -109,61 +109,19 @@ impl LayoutIndex {
         }
     }
 
-    /// What `visible` (this index's view through `camera` on a `size` target) still shows
-    /// when every image is one point, one pixel at its centre: the images not under a
-    /// later image that `covers` (the draw order is the index order). The rest are left
-    /// out of the list, `cull` on.
-    ///
-    /// A million images in an overview land on far fewer pixels, and a software
-    /// rasteriser pays per point, however many share a pixel. Two parallel passes: each
-    /// covering image raises its pixel's mark to its index (an atomic max, so the result
-    /// does not depend on the threads' order), then an image is kept if no later covering
-    /// image marked its pixel. The pixel is the one the GPU's point covers, from the
-    /// shader's own transform ([`Camera::transform`]).
-    pub fn topmost_points(
-        &self,
-        visible: Visible,
-        camera: &Camera,
-        size: (u32, u32),
-        covers: impl Fn(usize) -> bool + Sync,
-    ) -> Visible {
-        use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
-        let (w, h) = (size.0.max(1) as usize, size.1.max(1) as usize);
-        let (centre, scale) = camera.transform(size.0, size.1);
-        let target = Vec2::new(w as f32, h as f32);
-        let positions = &self.positions;
-        let pixel_of = |i: u32| -> Option<usize> {
-            let clip = (*positions.get(i as usize)? - centre) * scale;
-            let px = (Vec2::new(clip.x + 1.0, 1.0 - clip.y) * 0.5 * target).floor();
-            let inside = px.cmpge(Vec2::ZERO).all() && px.cmplt(target).all();
-            inside.then(|| px.y as usize * w + px.x as usize)
-        };
-        // Each pixel's topmost covering image + 1 (0: none).
-        let marks: Vec<AtomicU32> = (0..w * h).map(|_| AtomicU32::new(0)).collect();
-        let all: Vec<u32>;
-        let ids: &[u32] = if visible.cull {
-            &visible.ids
-        } else {
-            all = (0..positions.len() as u32).collect();
-            &all
-        };
-        ids.par_iter().for_each(|&i| {
-            if covers(i as usize)
-                && let Some(px) = pixel_of(i)
-            {
-                marks[px].fetch_max(i + 1, Relaxed);
-            }
-        });
-        let kept: Vec<u32> = ids
-            .par_iter()
-            .copied()
-            .filter(|&i| pixel_of(i).is_some_and(|px| marks[px].load(Relaxed) <= i + 1))
-            .collect();
-        Visible {
-            ids: kept,
-            cull: true,
-            ..visible
-        }
+    /// Every image and its position in bucket order (near images near in the lists).
+    pub fn bucketed(&self) -> (&[u32], &[Vec2]) {
+        (&self.hash.members, &self.hash.sorted)
+    }
+
+    /// A box holding every image's centre (min corner, max corner).
+    pub fn bounds(&self) -> (Vec2, Vec2) {
+        self.hash.bounds()
+    }
+
+    /// Each image's half extent for a cell of 1.
+    pub fn half_extents(&self) -> &[Vec2] {
+        &self.half
     }
 
     /// The topmost image (the one drawn last) under layout point `p`.
@@ -241,40 +199,6 @@ mod tests {
         assert!((100..=144).contains(&ids.len()), "{}", ids.len());
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
         assert!((v.thumb_px - 40.0).abs() < 0.5, "{}", v.thumb_px);
-    }
-
-    #[test]
-    fn points_under_a_later_covering_point_are_left_out() {
-        // A 10 × 10 pixel view of [-1, 1]²: a pixel is 0.2 units.
-        let positions = vec![
-            Vec2::new(-0.95, -0.95), // 0: pixel (0, 9), alone
-            Vec2::new(0.01, 0.01),   // 1: pixel (5, 4)
-            Vec2::new(0.02, 0.03),   // 2: same pixel, later
-            Vec2::new(0.03, 0.02),   // 3: same pixel, later still, see-through
-            Vec2::new(0.55, 0.55),   // 4: pixel (7, 2)
-            Vec2::new(0.56, 0.57),   // 5: same pixel, hidden
-            Vec2::new(5.0, 5.0),     // 6: off-screen
-        ];
-        let index = LayoutIndex::new(positions, 0.01, vec![Vec2::splat(0.5); 7].into());
-        let camera = Camera {
-            centre: Vec2::ZERO,
-            span: 2.0,
-        };
-        let size = (10, 10);
-        let covers = |i: usize| i != 3 && i != 5;
-        let all = index.visible(&camera, size, 1.0);
-        let kept = index.topmost_points(all, &camera, size, covers);
-        // 1 lies under 2; 3 lets 2 through; 4 shows because 5 covers nothing.
-        assert_eq!(kept.ids, vec![0, 2, 3, 4, 5]);
-        assert!(kept.cull);
-        // Zoomed in on the two shared pixels: what lies outside is left out too.
-        let close = Camera {
-            centre: Vec2::new(0.3, 0.3),
-            span: 0.8,
-        };
-        let near = index.visible(&close, (4, 4), 1.0);
-        let kept = index.topmost_points(near, &close, (4, 4), covers);
-        assert_eq!(kept.ids, vec![2, 3, 4, 5]);
     }
 
     #[test]

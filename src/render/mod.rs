@@ -11,6 +11,7 @@
 //!   dimming and detail slot; hover outline).
 //! - [`frame`]: a target's frame state (view uniform, visible list, depth) and the draw.
 //! - [`index`]: the CPU side of culling, picking and lasso over a spatial hash of the layout.
+//! - [`occlusion`]: which dots a frame leaves out (covered in every pixel by later ones).
 //! - [`lod`]: which images get a detail slot, decoded on the rayon pool.
 //! - [`overlay`]: the user's logo.
 //! - [`offscreen`]: frames read back to images, tiled beyond the texture limit.
@@ -26,6 +27,7 @@ pub mod index;
 pub mod legend;
 pub mod lod;
 pub mod map;
+pub mod occlusion;
 pub mod offscreen;
 pub mod overlay;
 pub mod text;

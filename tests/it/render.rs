@@ -605,7 +605,7 @@ fn thumbnails_a_few_pixels_wide_are_dots_no_worse_than_textured_ones() {
 }
 
 #[test]
-fn points_covered_in_their_pixel_are_skipped_and_the_picture_is_the_same() {
+fn dots_covered_by_later_ones_are_skipped_and_the_picture_is_the_same() {
     use clip_plot::render::map::HIDDEN;
     use clip_plot::render::{DrawMode, MapView};
     let dir = tempfile::tempdir().unwrap();
@@ -614,80 +614,87 @@ fn points_covered_in_their_pixel_are_skipped_and_the_picture_is_the_same() {
     let (positions, cell) = layout_with_cell(&p, "umap").unwrap();
     let mut map = MapRenderer::new(&gpu, &Atlas::of(&p), &positions, cell, FORMAT);
     let index = LayoutIndex::new(positions, cell, half_extents(&p));
-    // The largest square picture whose thumbnails are drawn as points.
-    let points = |side: u32| {
+    let mode_at = |side: u32| {
         let frame = FrameState::still(index.fit((side, side)));
-        map.draw_mode(&frame, (side, side)) == DrawMode::Points
+        map.draw_mode(&frame, (side, side))
     };
-    let side = (8..400)
-        .rev()
-        .find(|&s| points(s))
-        .expect("a size drawn as points");
-    let size = (side, side);
+    // The largest square picture drawn each way: the most overlap it has.
+    let sides = [DrawMode::Points, DrawMode::Flat].map(|mode| {
+        (
+            mode,
+            (8..600)
+                .rev()
+                .find(|&s| mode_at(s) == mode)
+                .expect("a size"),
+        )
+    });
     let none = Annotations::default();
-    for (case, cards, hide) in [
-        ("cards", true, false),
-        ("no cards", false, false),
-        ("a third hidden", true, true),
-    ] {
-        map.set_flags(HIDDEN, |i| hide && i % 3 == 0);
-        let mut frame = FrameState::still(index.fit(size));
-        frame.style.cards = cards;
-        let mut view = MapView::new(&gpu, FORMAT);
-        let visible = view.cull(&gpu, &map, &index, &frame, size);
-        let drawn = view.drawn(&map) as usize;
-        println!(
-            "{case}: {side} px, {drawn} of {} points drawn",
-            visible.count
-        );
-        assert!(drawn < visible.count, "{case}: nothing left out");
-        let culled = render_view(
-            &gpu,
-            &mut map,
-            &index,
-            None,
-            None,
-            &Picture::new(frame, size, &none),
-        )
-        .unwrap();
-        // Half way through a transition between the same positions: every image drawn.
-        let everything = FrameState {
-            blend: 0.5,
-            ..frame
-        };
-        let all = render_view(
-            &gpu,
-            &mut map,
-            &index,
-            None,
-            None,
-            &Picture::new(everything, size, &none),
-        )
-        .unwrap();
-        let lit = all
-            .pixels()
-            .filter(|q| q[0] > 40 || q[1] > 40 || q[2] > 40)
-            .count();
-        let off: Vec<u8> = culled
-            .pixels()
-            .zip(all.pixels())
-            .map(|(a, b)| (0..3).map(|c| a[c].abs_diff(b[c])).max().unwrap())
-            .filter(|d| *d > 0)
-            .collect();
-        println!(
-            "{case}: {lit} lit pixels, {} differ, by at most {:?}",
-            off.len(),
-            off.iter().max()
-        );
-        assert!(lit > 20, "{case}: {lit} lit pixels");
-        // The same picture. Only an opaque image's stray transparency (at most 2%) could
-        // have let the one under it through: a few levels on a few pixels at most.
-        assert!(off.iter().all(|d| *d <= 6), "{case}: {off:?}");
-        assert!(
-            off.len() * 50 <= lit,
-            "{case}: {} of {lit} pixels differ",
-            off.len()
-        );
+    for (mode, side) in sides {
+        let size = (side, side);
+        let cases = [
+            ("cards", true, false),
+            ("no cards", false, false),
+            ("a third hidden", true, true),
+        ];
+        for (case, cards, hide) in cases {
+            map.set_flags(HIDDEN, |i| hide && i % 3 == 0);
+            let mut frame = FrameState::still(index.fit(size));
+            frame.style.cards = cards;
+            let mut view = MapView::new(&gpu, FORMAT);
+            let visible = view.cull(&gpu, &map, &index, &frame, size);
+            let drawn = view.drawn(&map) as usize;
+            println!(
+                "{mode:?}, {case}: {side} px, {drawn} of {} drawn",
+                visible.count
+            );
+            assert!(drawn < visible.count, "{mode:?}, {case}: nothing left out");
+            let mut picture = |frame| {
+                render_view(
+                    &gpu,
+                    &mut map,
+                    &index,
+                    None,
+                    None,
+                    &Picture::new(frame, size, &none),
+                )
+                .unwrap()
+            };
+            let culled = picture(frame);
+            // Half way through a transition between the same positions: all drawn.
+            let all = picture(FrameState {
+                blend: 0.5,
+                ..frame
+            });
+            if case == "cards" {
+                culled
+                    .save(out_dir().join(format!("tuxpaint_{mode:?}_culled.png")))
+                    .unwrap();
+            }
+            let lit = all
+                .pixels()
+                .filter(|q| q[0] > 40 || q[1] > 40 || q[2] > 40)
+                .count();
+            let off: Vec<u8> = culled
+                .pixels()
+                .zip(all.pixels())
+                .map(|(a, b)| (0..3).map(|c| a[c].abs_diff(b[c])).max().unwrap())
+                .filter(|d| *d > 0)
+                .collect();
+            println!(
+                "  {lit} lit pixels, {} differ, by at most {:?}",
+                off.len(),
+                off.iter().max()
+            );
+            assert!(lit > 20, "{mode:?}, {case}: {lit} lit pixels");
+            // The same picture. Only an opaque image's stray transparency (at most 2%) could
+            // have let the one under it through: a few levels on a few pixels at most.
+            assert!(off.iter().all(|d| *d <= 6), "{mode:?}, {case}: {off:?}");
+            assert!(
+                off.len() * 50 <= lit,
+                "{mode:?}, {case}: {} of {lit} differ",
+                off.len()
+            );
+        }
     }
     map.set_flags(HIDDEN, |_| false);
 }
