@@ -1553,13 +1553,13 @@ impl MapOverlay {
         if let Some(name) = &self.hover_name
             && let Some(p) = ui.ctx().pointer_hover_pos()
         {
-            painter.text(
-                p + egui::vec2(14.0, 14.0),
-                egui::Align2::LEFT_TOP,
-                name,
-                egui::FontId::proportional(14.0),
-                egui::Color32::WHITE,
-            );
+            // On the labels' dark backdrop: white text alone vanishes over light images.
+            let font = egui::FontId::proportional(14.0);
+            let galley = painter.layout_no_wrap(name.clone(), font, egui::Color32::WHITE);
+            let at = p + egui::vec2(14.0, 14.0);
+            let backdrop = egui::Rect::from_min_size(at, galley.size()).expand(3.0);
+            painter.rect_filled(backdrop, 4.0, egui::Color32::from_black_alpha(170));
+            painter.galley(at, galley, egui::Color32::WHITE);
         }
     }
 }
