@@ -49,6 +49,13 @@ fn out_dir() -> std::path::PathBuf {
     dir
 }
 
+/// Layout `layout` of `p` on the GPU and its CPU index.
+fn map_and_index(gpu: &Gpu, p: &PreparedDataset, layout: &str) -> (MapRenderer, LayoutIndex) {
+    let (positions, cell) = layout_with_cell(p, layout).unwrap();
+    let map = MapRenderer::new(gpu, &Atlas::of(p), &positions, cell, FORMAT);
+    (map, LayoutIndex::new(positions, cell, half_extents(p)))
+}
+
 /// Saves `img` as `name` for looking at, and compares it with the reference of that name
 /// (rewritten first when CLIP_PLOT_UPDATE_REFERENCES is set).
 fn compare_with_reference(img: &image::RgbaImage, name: &str) {
@@ -433,9 +440,7 @@ fn mip_levels_keep_fine_patterns_from_aliasing() {
     let p = Arc::new(PreparedDataset::open(&cache).unwrap());
     assert!(p.page_mips(0).is_some(), "prepare writes the mip levels");
     let gpu = Gpu::headless().unwrap();
-    let (positions, cell) = layout_with_cell(&p, "grid").unwrap();
-    let mut map = MapRenderer::new(&gpu, &Atlas::of(&p), &positions, cell, FORMAT);
-    let index = LayoutIndex::new(positions, cell, half_extents(&p));
+    let (mut map, index) = map_and_index(&gpu, &p, "grid");
     // Thumbnails about 9 pixels wide: the atlas's 32-pixel cells are sampled ~3.5:1.
     let size = (100, 100);
     let frame = FrameState::still(index.fit(size));
@@ -562,14 +567,12 @@ fn thumbnails_a_few_pixels_wide_are_dots_no_worse_than_textured_ones() {
     let dir = tempfile::tempdir().unwrap();
     let p = prepared_tuxpaint(dir.path());
     let gpu = Gpu::headless().unwrap();
-    let (positions, cell) = layout_with_cell(&p, "grid").unwrap();
-    let mut map = MapRenderer::new(&gpu, &Atlas::of(&p), &positions, cell, FORMAT);
-    let index = LayoutIndex::new(positions, cell, half_extents(&p));
+    let (mut map, index) = map_and_index(&gpu, &p, "grid");
     // 785 stamps on the grid: ~2.6 pixels a thumbnail at 44 px, ~0.9 at 16 px.
     for (side, mode) in [(44, DrawMode::Flat), (16, DrawMode::Points)] {
         let size = (side, side);
         let dots = FrameState::still(index.fit(size));
-        let px = cell * dots.camera.pixels_per_unit(side, side);
+        let px = index.cell() * dots.camera.pixels_per_unit(side, side);
         assert_eq!(DrawMode::for_size(px, &dots.style), mode, "{px} px");
         let mut textured = dots;
         textured.style.flat_dots = false;
@@ -611,9 +614,7 @@ fn dots_covered_by_later_ones_are_skipped_and_the_picture_is_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let p = prepared_tuxpaint(dir.path());
     let gpu = Gpu::headless().unwrap();
-    let (positions, cell) = layout_with_cell(&p, "umap").unwrap();
-    let mut map = MapRenderer::new(&gpu, &Atlas::of(&p), &positions, cell, FORMAT);
-    let index = LayoutIndex::new(positions, cell, half_extents(&p));
+    let (mut map, index) = map_and_index(&gpu, &p, "umap");
     let mode_at = |side: u32| {
         let frame = FrameState::still(index.fit((side, side)));
         map.draw_mode(&frame, (side, side))
