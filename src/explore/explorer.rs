@@ -94,11 +94,26 @@ impl Explorer {
         Expr::parse(expression, self.catalog())?.eval(&self.scope())
     }
 
-    /// The image named `name`: a relative path, else a unique file name or path suffix.
+    /// The image at file path `path` (absolute, or from the current folder: what a shell
+    /// completes), when that file is one of the dataset's images.
+    fn image_at_path(&self, path: &str) -> Option<usize> {
+        let file = std::fs::canonicalize(path).ok()?;
+        let manifest = self.prepared.manifest();
+        let dir = std::path::Path::new(&manifest.dataset_root).join(&manifest.images_dir);
+        let dir = std::fs::canonicalize(dir).ok()?;
+        let relative = file.strip_prefix(&dir).ok()?.to_str()?.replace('\\', "/");
+        self.prepared.images.iter().position(|p| *p == relative)
+    }
+
+    /// The image named `name`: a relative path, the path of one of the images' files,
+    /// else a unique file name or path suffix.
     pub fn find_image(&self, name: &str) -> Result<usize, ExploreError> {
         let name = name.trim().trim_start_matches("./").replace('\\', "/");
         let images = &self.prepared.images;
         if let Some(i) = images.iter().position(|p| *p == name) {
+            return Ok(i);
+        }
+        if let Some(i) = self.image_at_path(&name) {
             return Ok(i);
         }
         let suffix = format!("/{name}");

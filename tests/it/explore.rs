@@ -251,6 +251,19 @@ fn export_where_similar_to_and_tags_from_the_command_line() {
     let sims: Vec<f32> = rows.iter().map(|r| r[sim].parse().unwrap()).collect();
     assert!(sims.windows(2).all(|w| w[0] >= w[1]), "{sims:?}");
     assert!(sims[0] > 0.99 && sims[6] < sims[0]);
+    // The image's own file, as a shell completes it, names it too.
+    let file = dataset.join("images/animals/birds/magpie.png");
+    let args = [
+        "export",
+        "--similar-to",
+        file.to_str().unwrap(),
+        "--top",
+        "1",
+        "-o",
+        o,
+    ];
+    run(&args, &dataset, &cache);
+    assert_eq!(read_csv(&out).1[0][0], "animals/birds/magpie.png");
 
     // Tags: added by filter, exported, kept across a re-prepare with an added image.
     let said = run(
