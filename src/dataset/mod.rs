@@ -8,6 +8,7 @@ pub mod metadata;
 pub mod npy;
 pub mod paths;
 pub mod table;
+pub mod text_table;
 
 use std::path::{Path, PathBuf};
 
@@ -193,9 +194,11 @@ pub fn discover(opts: &DatasetOptions) -> Result<DatasetPaths, DatasetError> {
         Some(p) => Some(classify_embeddings(&p)?),
         None => None,
     };
-    let metadata = given(&opts.metadata)?
-        .or_else(|| existing(root.join("metadata.csv")))
-        .or_else(|| existing(root.join("metadata.parquet")));
+    let metadata = given(&opts.metadata)?.or_else(|| {
+        ["csv", "tsv", "jsonl", "parquet"]
+            .into_iter()
+            .find_map(|ext| existing(root.join(format!("metadata.{ext}"))))
+    });
     let logo = given(&opts.logo)?.or_else(|| existing(root.join("logo.png")));
     Ok(DatasetPaths {
         root,
@@ -346,7 +349,7 @@ impl Dataset {
 
         let mut metadata = Table::default();
         if let Some(meta_path) = &paths.metadata {
-            let table = Table::read(meta_path)?;
+            let table = Table::read_noting(meta_path, &mut notices)?;
             metadata = join_metadata(&table, meta_path, &index, &paths, &keep, &mut notices)?;
         }
         if let Some(EmbeddingInput::ClipRetrieval(dir)) = &paths.embeddings {

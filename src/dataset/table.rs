@@ -1,5 +1,6 @@
-//! Small string tables read from CSV or parquet: clip-retrieval's `metadata_N.parquet` and
-//! PixPlot-style metadata files.
+//! Small string tables read from parquet or text (CSV and its spreadsheet variants, JSON
+//! Lines: [`super::text_table`]): clip-retrieval's `metadata_N.parquet` and PixPlot-style
+//! metadata files.
 //!
 //! Every cell becomes text. Metadata is shown to people and joined by filename; typed
 //! columns (year, lat, lng, x, y) are parsed where a layout needs them. Keeping one string
@@ -37,8 +38,15 @@ impl Table {
         self.column_index(name).map(|i| self.cells[i].as_slice())
     }
 
-    /// Reads a CSV or parquet file, chosen by content (parquet files start with `PAR1`).
+    /// Reads a parquet file, chosen by content (parquet files start with `PAR1`), else a
+    /// delimited or JSON Lines file ([`super::text_table`]); notes on how it was read
+    /// are dropped.
     pub fn read(path: &Path) -> Result<Self, DatasetError> {
+        Self::read_noting(path, &mut Vec::new())
+    }
+
+    /// As [`Self::read`], pushing one-line notes (an encoding guessed, lines skipped).
+    pub fn read_noting(path: &Path, notices: &mut Vec<String>) -> Result<Self, DatasetError> {
         let mut magic = [0u8; 4];
         let is_parquet = File::open(path)
             .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
@@ -47,7 +55,7 @@ impl Table {
         if is_parquet {
             read_parquet(path)
         } else {
-            read_csv(path)
+            super::text_table::read_text_table(path, notices)
         }
     }
 }
@@ -57,28 +65,6 @@ fn table_error(path: &Path, why: impl std::fmt::Display) -> DatasetError {
         path: path.to_path_buf(),
         why: why.to_string(),
     }
-}
-
-/// Reads a CSV file with a header row. Short rows are padded, long rows truncated.
-pub fn read_csv(path: &Path) -> Result<Table, DatasetError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| table_error(path, e))?;
-    let columns: Vec<String> = reader
-        .headers()
-        .map_err(|e| table_error(path, e))?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
-        .collect();
-    let mut cells = vec![Vec::new(); columns.len()];
-    for record in reader.records() {
-        let record = record.map_err(|e| table_error(path, e))?;
-        for (c, column) in cells.iter_mut().enumerate() {
-            column.push(record.get(c).unwrap_or("").trim().to_string());
-        }
-    }
-    Ok(Table { columns, cells })
 }
 
 /// Reads every column of a parquet file as text; nested groups are flattened as `a.b`.

@@ -223,3 +223,101 @@ fn loose_images_are_found_anywhere_below_without_the_logo() {
         d.notices
     );
 }
+
+#[test]
+fn metadata_as_spreadsheets_and_scripts_write_it_reads_the_same() {
+    // Tux Paint's metadata with an accent, written four ways: UTF-8 CSV (the reference),
+    // Excel's semicolons in Windows-1252, a tab-separated file with a BOM, JSON Lines.
+    let root = fixture("tuxpaint");
+    let original = std::fs::read_to_string(root.join("metadata.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(original.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let mut rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    let magpie_row = rows
+        .iter()
+        .position(|r| r[0] == "animals/birds/magpie.png")
+        .unwrap();
+    rows[magpie_row][3] = "A magpie, café-au-lait; \"pied\".".into();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, delimiter: u8| {
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .from_writer(Vec::new());
+        w.write_record(&header).unwrap();
+        for r in &rows {
+            w.write_record(r).unwrap();
+        }
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        let path = dir.path().join(name);
+        (path, text)
+    };
+    let (reference, text) = write("metadata.csv", b',');
+    std::fs::write(&reference, &text).unwrap();
+    let (excel, text) = write("excel.csv", b';');
+    // Windows-1252 (Python's `str.encode("cp1252")` of the characters the file holds).
+    let cp1252: Vec<u8> = (text.chars())
+        .map(|c| match c {
+            '…' => 0x85,
+            '’' => 0x92,
+            '“' => 0x93,
+            '”' => 0x94,
+            '–' => 0x96,
+            '—' => 0x97,
+            _ => u8::try_from(u32::from(c)).unwrap(),
+        })
+        .collect();
+    assert!(cp1252.contains(&0xe9) && cp1252.contains(&0x92));
+    std::fs::write(&excel, cp1252).unwrap();
+    let (tsv, text) = write("metadata.tsv", b'\t');
+    std::fs::write(&tsv, format!("\u{feff}{text}")).unwrap();
+    let jsonl = dir.path().join("metadata.jsonl");
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let object: serde_json::Map<String, serde_json::Value> = (header.iter().cloned())
+                .zip(r.iter().map(|v| serde_json::Value::String(v.clone())))
+                .collect();
+            serde_json::Value::Object(object).to_string()
+        })
+        .collect();
+    std::fs::write(&jsonl, lines.join("\n")).unwrap();
+
+    let open = |metadata: &std::path::Path| {
+        Dataset::open(&DatasetOptions {
+            root: root.clone(),
+            metadata: Some(metadata.to_path_buf()),
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let want = open(&reference);
+    let magpie = want
+        .images
+        .iter()
+        .position(|i| i.rel == "animals/birds/magpie.png")
+        .unwrap();
+    let description = want.metadata.column("description").unwrap();
+    assert_eq!(description[magpie], "A magpie, café-au-lait; \"pied\".");
+    for path in [&excel, &tsv, &jsonl] {
+        let got = open(path);
+        assert_eq!(
+            got.metadata.columns,
+            want.metadata.columns,
+            "{}",
+            path.display()
+        );
+        let same = got.metadata.cells == want.metadata.cells;
+        assert!(same, "{}: the cells differ", path.display());
+        let noted = got.notices.iter().any(|n| n.contains("Windows-1252"));
+        assert_eq!(
+            noted,
+            path == &excel,
+            "{}: {:?}",
+            path.display(),
+            got.notices
+        );
+    }
+}
