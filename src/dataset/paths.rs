@@ -5,6 +5,7 @@
 //! folder their author had in mind. [`PathIndex::resolve`] tries the path against a list of
 //! base folders first and then falls back to the longest unique suffix of path components.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
@@ -196,11 +197,22 @@ pub enum Resolution {
 /// Lookup structure over a list of images, borrowing their paths (a million images cost
 /// two hash maps and one sorted index, not a million small allocations).
 pub struct PathIndex<'a> {
-    images: &'a [ImageFile],
     root: PathBuf,
-    by_rel: FxHashMap<&'a str, usize>,
+    /// Each image's relative path in Unicode NFC (borrowed when it already is: nearly all).
+    keys: Vec<Cow<'a, str>>,
+    by_rel: FxHashMap<Cow<'a, str>, usize>,
     /// Image indices sorted by file name, for suffix matching.
     by_name: Vec<usize>,
+}
+
+/// `text` in Unicode NFC: names match however the file system or the editor that wrote
+/// them composed their accents.
+fn nfc(text: &str) -> Cow<'_, str> {
+    use unicode_normalization::{IsNormalized, UnicodeNormalization as _, is_nfc_quick};
+    match is_nfc_quick(text.chars()) {
+        IsNormalized::Yes => Cow::Borrowed(text),
+        _ => Cow::Owned(text.nfc().collect()),
+    }
 }
 
 fn file_name(rel: &str) -> &str {
@@ -210,38 +222,39 @@ fn file_name(rel: &str) -> &str {
 impl<'a> PathIndex<'a> {
     /// Indexes `images`, whose `rel` paths are relative to `root`.
     pub fn new(root: &Path, images: &'a [ImageFile]) -> Self {
+        let keys: Vec<Cow<'a, str>> = images.iter().map(|image| nfc(&image.rel)).collect();
         let mut by_rel = FxHashMap::default();
         by_rel.reserve(images.len());
-        for (i, image) in images.iter().enumerate() {
-            by_rel.insert(image.rel.as_str(), i);
+        for (i, key) in keys.iter().enumerate() {
+            by_rel.insert(key.clone(), i);
         }
         let mut by_name: Vec<usize> = (0..images.len()).collect();
-        by_name.sort_by(|&a, &b| file_name(&images[a].rel).cmp(file_name(&images[b].rel)));
+        by_name.sort_by(|&a, &b| file_name(&keys[a]).cmp(file_name(&keys[b])));
         Self {
-            images,
             root: absolute(root),
+            keys,
             by_rel,
             by_name,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.images.len()
+        self.keys.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.images.is_empty()
+        self.keys.is_empty()
     }
 
     fn lookup_abs(&self, abs: &Path) -> Option<usize> {
         let rel = normalize(abs).strip_prefix(&self.root).ok()?.to_owned();
         let rel = rel.to_str()?.replace(std::path::MAIN_SEPARATOR, "/");
-        self.by_rel.get(rel.as_str()).copied()
+        self.by_rel.get(nfc(&rel).as_ref()).copied()
     }
 
     /// Matches `raw` (as written in some file) to an image: first joined to each of `bases`,
     /// then by the longest suffix of path components that only one image has.
     pub fn resolve(&self, raw: &str, bases: &[&Path]) -> Resolution {
-        let raw = raw.trim().replace('\\', "/");
+        let raw = nfc(raw.trim()).replace('\\', "/");
         if raw.is_empty() {
             return Resolution::NotFound;
         }
@@ -269,15 +282,14 @@ impl<'a> PathIndex<'a> {
         };
         let start = self
             .by_name
-            .partition_point(|&i| file_name(&self.images[i].rel) < *name);
+            .partition_point(|&i| file_name(&self.keys[i]) < *name);
         let candidates = self.by_name[start..]
             .iter()
-            .take_while(|&&i| file_name(&self.images[i].rel) == *name);
+            .take_while(|&&i| file_name(&self.keys[i]) == *name);
         let mut best = 0usize;
         let mut best_set: Vec<usize> = Vec::new();
         for &c in candidates {
-            let shared = self.images[c]
-                .rel
+            let shared = self.keys[c]
                 .rsplit('/')
                 .zip(parts.iter().rev())
                 .take_while(|(a, b)| a == *b)
@@ -294,7 +306,7 @@ impl<'a> PathIndex<'a> {
             0 => Resolution::NotFound,
             1 => Resolution::Found(best_set[0]),
             _ => {
-                best_set.sort_by_key(|&c| (self.images[c].rel.matches('/').count(), c));
+                best_set.sort_by_key(|&c| (self.keys[c].matches('/').count(), c));
                 Resolution::Ambiguous(best_set)
             }
         }
@@ -314,6 +326,32 @@ mod tests {
                 mtime_ns: 0,
             })
             .collect()
+    }
+
+    #[test]
+    fn accents_match_however_they_are_composed() {
+        // macOS writes names decomposed (e + combining acute); a CSV typed elsewhere holds
+        // the composed é; either way round they are the same name.
+        let files = files(&["trips/cafe\u{301}.jpg", "tr\u{e9}s/owl.jpg"]);
+        let index = PathIndex::new(Path::new("/data/images"), &files);
+        assert_eq!(
+            index.resolve("trips/caf\u{e9}.jpg", &[]),
+            Resolution::Found(0)
+        );
+        assert_eq!(index.resolve("caf\u{e9}.jpg", &[]), Resolution::Found(0));
+        assert_eq!(
+            index.resolve("tre\u{301}s/owl.jpg", &[]),
+            Resolution::Found(1)
+        );
+        let base = Path::new("/data/images");
+        assert_eq!(
+            index.resolve("trips/cafe\u{301}.jpg", &[base]),
+            Resolution::Found(0)
+        );
+        assert_eq!(
+            index.resolve("/data/images/tre\u{301}s/owl.jpg", &[]),
+            Resolution::Found(1)
+        );
     }
 
     #[test]
