@@ -106,7 +106,7 @@ fn read_delimited(text: &str, delimiter: u8, path: &Path) -> Result<Table, Datas
         .headers()
         .map_err(|e| table_error(path, e))?
         .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+        .map(|h| h.trim().to_string())
         .collect();
     let mut cells = vec![Vec::new(); columns.len()];
     for record in reader.records() {

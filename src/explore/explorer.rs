@@ -2,6 +2,7 @@
 //! named hotspots, answering filter expressions and similarity queries. The window's
 //! session and the `export` and `tag` commands each hold one.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::bits::Bits;
@@ -11,6 +12,7 @@ use super::similar;
 use super::tags::{TagError, UserTags, clean_name};
 use crate::cache::{CacheError, PreparedDataset};
 use crate::cluster::Hotspots;
+use crate::dataset::paths::{ImageFile, PathIndex, Resolution};
 use crate::layout::meta::MapLabel;
 
 /// What a query can go wrong with.
@@ -94,42 +96,36 @@ impl Explorer {
         Expr::parse(expression, self.catalog())?.eval(&self.scope())
     }
 
-    /// The image at file path `path` (absolute, or from the current folder: what a shell
-    /// completes), when that file is one of the dataset's images.
-    fn image_at_path(&self, path: &str) -> Option<usize> {
-        let file = std::fs::canonicalize(path).ok()?;
-        let manifest = self.prepared.manifest();
-        let dir = std::path::Path::new(&manifest.dataset_root).join(&manifest.images_dir);
-        let dir = std::fs::canonicalize(dir).ok()?;
-        let relative = file.strip_prefix(&dir).ok()?.to_str()?.replace('\\', "/");
-        self.prepared.images.iter().position(|p| *p == relative)
-    }
-
-    /// The image named `name`: a relative path, the path of one of the images' files,
-    /// else a unique file name or path suffix.
+    /// The image named `name` as the dataset's files name each other
+    /// ([`PathIndex::resolve`]): its path in the images folder, the path of its file
+    /// (absolute, or from the current folder: what a shell completes), else the longest
+    /// path suffix only one image has; accents in either Unicode composition.
     pub fn find_image(&self, name: &str) -> Result<usize, ExploreError> {
-        let name = name.trim().trim_start_matches("./").replace('\\', "/");
         let images = &self.prepared.images;
-        if let Some(i) = images.iter().position(|p| *p == name) {
-            return Ok(i);
-        }
-        if let Some(i) = self.image_at_path(&name) {
-            return Ok(i);
-        }
-        let suffix = format!("/{name}");
-        let matches: Vec<usize> = (0..images.len())
-            .filter(|&i| images[i].ends_with(&suffix))
+        let manifest = self.prepared.manifest();
+        let dir = Path::new(&manifest.dataset_root).join(&manifest.images_dir);
+        let files: Vec<ImageFile> = (images.iter())
+            .map(|rel| ImageFile {
+                rel: rel.clone(),
+                abs: PathBuf::new(),
+                size: 0,
+                mtime_ns: 0,
+            })
             .collect();
-        match matches.as_slice() {
-            [i] => Ok(*i),
-            [] => Err(ExploreError::Image(format!(
-                "no image of this dataset is called '{name}': give its path relative to the \
+        let index = PathIndex::new(&dir, &files);
+        let here = std::env::current_dir().unwrap_or_default();
+        match index.resolve(name, &[&here]) {
+            Resolution::Found(i) => Ok(i),
+            Resolution::NotFound => Err(ExploreError::Image(format!(
+                "no image of this dataset is called '{}': give its path relative to the \
                  images folder (for example '{}')",
+                name.trim(),
                 images.first().map_or("", String::as_str)
             ))),
-            many => Err(ExploreError::Image(format!(
-                "{} images are called '{name}' ({}{}): give more of the path",
+            Resolution::Ambiguous(many) => Err(ExploreError::Image(format!(
+                "{} images are called '{}' ({}{}): give more of the path",
                 many.len(),
+                name.trim(),
                 many.iter()
                     .take(5)
                     .map(|&i| images[i].as_str())
