@@ -89,26 +89,27 @@ pub fn uncovered(
     // the list, so the marks each thread touches stay in its cache (in index order every
     // image is a cache miss: a third of the time at 1M).
     let boxed: (Vec<u32>, Vec<Vec2>);
-    let (ids, at): (&[u32], &[Vec2]) = if overview {
-        index.bucketed()
+    let (ids, at, count): (&[u32], &[Vec2], usize) = if overview {
+        let (members, sorted) = index.bucketed();
+        // Counted in a pass of its own: folded into the marking pass below, the 1M
+        // overview took 125 ms a frame instead of 70 (measured).
+        let in_view = |p: &&Vec2| p.cmpge(lo).all() && p.cmple(hi).all();
+        (members, sorted, sorted.par_iter().filter(in_view).count())
     } else {
         let visible = index.visible(camera, size, size_scale);
         let at = visible.ids.iter().map(|&i| positions[i as usize]).collect();
+        let count = visible.count;
         boxed = (visible.ids, at);
-        (&boxed.0, &boxed.1)
+        (&boxed.0, &boxed.1, count)
     };
-    // Marks, counting what is in view on the way (the box `index.visible` would find).
-    let count = (ids.par_iter().zip(at))
-        .filter(|&(&i, &p)| {
-            if covers(i as usize) {
-                raster.for_each_pixel(i, p, -SLACK, |px| {
-                    marks[px].fetch_max(i + 1, Relaxed);
-                    true
-                });
-            }
-            p.cmpge(lo).all() && p.cmple(hi).all()
-        })
-        .count();
+    ids.par_iter().zip(at).for_each(|(&i, &p)| {
+        if covers(i as usize) {
+            raster.for_each_pixel(i, p, -SLACK, |px| {
+                marks[px].fetch_max(i + 1, Relaxed);
+                true
+            });
+        }
+    });
     let mut ids: Vec<u32> = (ids.par_iter().zip(at))
         .filter(|&(&i, &p)| {
             let mut shows = false;
