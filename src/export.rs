@@ -45,10 +45,10 @@ pub struct ExportTable {
 
 impl ExportTable {
     /// Gathers layout `layout` of a prepared dataset, with each image's hotspot (found in
-    /// the UMAP layout; −1 for none) in `cluster`.
+    /// the UMAP layout, or the given one; −1 for none) in `cluster`.
     pub fn from_prepared(prepared: &PreparedDataset, layout: &str) -> Result<Self, ExportError> {
         let clusters = prepared
-            .hotspots("umap")?
+            .hotspots(&prepared.hotspot_source())?
             .map_or_else(|| vec![-1; prepared.len()], |h| h.assignment);
         let tags = crate::explore::UserTags::load(&prepared.dir, &prepared.images)?;
         Ok(Self {

@@ -275,29 +275,84 @@ struct PrepareArgs {
     /// Run only this stage.
     #[arg(long, value_name = "STAGE")]
     only: Option<OnlyStage>,
-    /// Long side of the large thumbnail level, in pixels.
-    #[arg(long, default_value_t = clip_plot::thumbs::LARGE_PX, value_name = "PX")]
-    large_px: u32,
-    /// UMAP: neighbours per point (counting itself, as umap-learn).
-    #[arg(long, default_value_t = 15, value_name = "K", help_heading = "Layouts")]
-    n_neighbors: usize,
-    /// UMAP: how tightly similar images may pack.
-    #[arg(
-        long,
-        default_value_t = 0.1,
-        value_name = "D",
-        help_heading = "Layouts"
-    )]
-    min_dist: f32,
+    /// Long side of the large thumbnail level, in pixels [default: 256].
+    #[arg(long, value_name = "PX")]
+    large_px: Option<u32>,
+    /// UMAP: neighbours per point (counting itself, as umap-learn) [default: 15].
+    #[arg(long, value_name = "K", help_heading = "Layouts")]
+    n_neighbors: Option<usize>,
+    /// UMAP: how tightly similar images may pack [default: 0.1].
+    #[arg(long, value_name = "D", help_heading = "Layouts")]
+    min_dist: Option<f32>,
+    /// Random seed of PCA, the neighbour search and UMAP [default: 42].
+    #[arg(long, value_name = "N", help_heading = "Layouts")]
+    seed: Option<u64>,
     /// Hotspots: the smallest cluster [default: max(15, images/200)].
     #[arg(long, value_name = "N", help_heading = "Layouts")]
     min_cluster_size: Option<usize>,
-    /// Hotspots: keep at most this many (the largest).
-    #[arg(long, default_value_t = 20, value_name = "N", help_heading = "Layouts")]
-    max_clusters: usize,
+    /// Hotspots: keep at most this many (the largest) [default: 20].
+    #[arg(long, value_name = "N", help_heading = "Layouts")]
+    max_clusters: Option<usize>,
     /// GeoJSON outlines drawn on the geographic layout [default: DATASET/outlines.geojson].
     #[arg(long, value_name = "FILE", help_heading = "Layouts")]
     geojson: Option<PathBuf>,
+    /// Coordinates computed elsewhere (cuML, Spark, t-SNE…): a CSV or parquet table with
+    /// `filename` or `key`, `x` and `y`, shown as a layout of its own.
+    #[arg(long, value_name = "FILE", help_heading = "Layouts")]
+    coords: Option<PathBuf>,
+    /// The name the --coords layout is listed under [default: given].
+    #[arg(long, value_name = "NAME", help_heading = "Layouts")]
+    coords_name: Option<String>,
+    /// Skip the neighbour graph and UMAP (with --coords: the given layout is the map).
+    #[arg(long, overrides_with = "umap", help_heading = "Layouts")]
+    no_umap: bool,
+    /// Compute UMAP again after an earlier --no-umap.
+    #[arg(long, overrides_with = "no_umap", help_heading = "Layouts")]
+    umap: bool,
+}
+
+impl PrepareArgs {
+    /// The flags given, over what the last prepare of this dataset used
+    /// ([`PrepareOptions::remembered`]): settings persist until changed.
+    fn options(&self) -> PrepareOptions {
+        let mut opts = PrepareOptions::remembered(self.dataset.options());
+        opts.only_thumbs = self.only.is_some();
+        if let Some(px) = self.large_px {
+            opts.large_px = px;
+        }
+        if let Some(k) = self.n_neighbors {
+            opts.umap.n_neighbors = k.max(2);
+        }
+        if let Some(d) = self.min_dist {
+            opts.umap.min_dist = d.max(0.0);
+        }
+        if let Some(seed) = self.seed {
+            opts.seed = seed;
+            opts.umap.seed = seed;
+        }
+        if let Some(n) = self.min_cluster_size {
+            opts.hotspots.min_cluster_size = n;
+        }
+        if let Some(n) = self.max_clusters {
+            opts.hotspots.max_clusters = n;
+        }
+        if self.geojson.is_some() {
+            opts.geojson.clone_from(&self.geojson);
+        }
+        if self.coords.is_some() {
+            opts.coords.clone_from(&self.coords);
+        }
+        if let Some(name) = &self.coords_name {
+            opts.coords_name.clone_from(name);
+        }
+        if self.no_umap {
+            opts.no_umap = true;
+        }
+        if self.umap {
+            opts.no_umap = false;
+        }
+        opts
+    }
 }
 
 #[derive(Args, Debug)]
@@ -471,15 +526,9 @@ fn print_summary(report: &PrepareReport) {
     println!("Time per stage: {}", times.join(", "));
 }
 
-fn run_prepare(
-    dataset: &DatasetArgs,
-    only_thumbs: bool,
-    large_px: u32,
-) -> Result<PrepareReport, PrepareError> {
-    run_prepare_with(dataset, |opts| {
-        opts.only_thumbs = only_thumbs;
-        opts.large_px = large_px;
-    })
+/// Prepares what is missing with the options the last prepare used.
+fn run_prepare(dataset: &DatasetArgs) -> Result<PrepareReport, PrepareError> {
+    run_prepare_with(dataset, |_| {})
 }
 
 fn run_prepare_with(
@@ -487,7 +536,7 @@ fn run_prepare_with(
     adjust: impl FnOnce(&mut PrepareOptions),
 ) -> Result<PrepareReport, PrepareError> {
     set_threads(dataset.parts.threads);
-    let mut opts = PrepareOptions::new(dataset.options());
+    let mut opts = PrepareOptions::remembered(dataset.options());
     adjust(&mut opts);
     let report = prepare(&opts, &Bars::new(dataset.parts.quiet))?;
     print_summary(&report);
@@ -512,7 +561,7 @@ fn view(
         views.get(name).map_err(ExploreError::View)?;
     }
     clip_plot::app::run(clip_plot::app::AppOptions {
-        prepare: dataset.map(|d| PrepareOptions::new(d.options())),
+        prepare: dataset.map(|d| PrepareOptions::remembered(d.options())),
         exit_after_frames: window.exit_after_frames,
         screenshot_on_exit: window.screenshot_on_exit.clone(),
         exit_early: window.exit_early,
@@ -522,7 +571,7 @@ fn view(
 
 /// Opens the prepared dataset (preparing what is missing first) for queries.
 fn explorer(dataset: &DatasetArgs) -> anyhow::Result<Explorer> {
-    run_prepare(dataset, false, clip_plot::thumbs::LARGE_PX)?;
+    run_prepare(dataset)?;
     let cache = clip_plot::prepare::cache_dir_for(&dataset.options());
     let prepared = std::sync::Arc::new(clip_plot::cache::PreparedDataset::open(&cache)?);
     Ok(Explorer::open(prepared)?)
@@ -676,15 +725,8 @@ fn tag(args: &TagArgs) -> anyhow::Result<()> {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Prepare(args)) => {
-            run_prepare_with(&args.dataset, |opts| {
-                opts.only_thumbs = args.only.is_some();
-                opts.large_px = args.large_px;
-                opts.umap.n_neighbors = args.n_neighbors.max(2);
-                opts.umap.min_dist = args.min_dist.max(0.0);
-                opts.hotspots.min_cluster_size = args.min_cluster_size.unwrap_or(0);
-                opts.hotspots.max_clusters = args.max_clusters;
-                opts.geojson = args.geojson.clone();
-            })?;
+            let opts = args.options();
+            run_prepare_with(&args.dataset, |o| *o = opts)?;
         }
         Some(Command::Export(args)) => export(&args)?,
         Some(Command::Tag(args)) => tag(&args)?,
@@ -708,7 +750,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             };
             if args.no_view {
-                run_prepare(&dataset, false, clip_plot::thumbs::LARGE_PX)?;
+                run_prepare(&dataset)?;
             } else {
                 view(Some(&dataset), None, &WindowArgs::default())?;
             }
@@ -719,7 +761,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if cache.join("manifest.json").is_file() {
                 println!("Using the prepared cache in {}", cache.display());
             } else {
-                run_prepare(&args.dataset, false, clip_plot::thumbs::LARGE_PX)?;
+                run_prepare(&args.dataset)?;
             }
             let gpu = clip_plot::render::Gpu::headless()?;
             let r =

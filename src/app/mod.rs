@@ -545,7 +545,7 @@ impl App {
                     }
                 }
                 JobEvent::FolderChosen(Some(folder)) => {
-                    self.open_dataset(PrepareOptions::new(DatasetOptions {
+                    self.open_dataset(PrepareOptions::remembered(DatasetOptions {
                         root: folder,
                         ..Default::default()
                     }));
@@ -1609,7 +1609,7 @@ impl ApplicationHandler<()> for App {
             }
             WindowEvent::DroppedFile(path) => {
                 if path.is_dir() {
-                    self.open_dataset(PrepareOptions::new(DatasetOptions {
+                    self.open_dataset(PrepareOptions::remembered(DatasetOptions {
                         root: path.clone(),
                         ..Default::default()
                     }));

@@ -191,8 +191,8 @@ impl Session {
             old.layouts.get(&self.current),
             manifest.layouts.get(&self.current),
         );
-        let source = kind::HOTSPOT_SOURCE;
-        let hotspots_changed = changed(old.clusters.get(source), manifest.clusters.get(source));
+        let source = crate::cache::hotspot_source(&manifest);
+        let hotspots_changed = changed(old.clusters.get(&source), manifest.clusters.get(&source));
         if manifest.logo != self.logo_path {
             self.logo = load_logo(gpu, manifest.logo.as_deref(), self.map.format());
             self.logo_path = manifest.logo.clone();
@@ -230,7 +230,7 @@ impl Session {
         };
         let positions = self
             .prepared
-            .layout(kind::HOTSPOT_SOURCE)
+            .layout(&self.prepared.hotspot_source())
             .map_err(|e| e.to_string())?;
         let new = crate::explore::hotspots::apply(old, edit, &positions)?;
         crate::explore::hotspots::save_edits(&self.prepared, &new)?;
@@ -304,7 +304,7 @@ impl Session {
 
     /// Whether hotspots mean something in the layout shown (UMAP and its derivatives).
     pub fn hotspots_apply(&self) -> bool {
-        kind::shows_hotspots(&self.current)
+        kind::shows_hotspots(&self.current, &self.prepared.hotspot_source())
     }
 
     /// The camera that shows hotspot `k` in the layout shown.

@@ -201,6 +201,15 @@ impl CacheDir {
     pub fn chunks(&self) -> PathBuf {
         self.thumbs().join("chunks")
     }
+    /// The thumbnail store for large levels of `large_px`: `thumbs/chunks` for the default,
+    /// `thumbs/chunks-PX` for others (a chunk holds one size).
+    pub fn chunks_for(&self, large_px: u32) -> PathBuf {
+        if large_px == crate::thumbs::LARGE_PX {
+            self.chunks()
+        } else {
+            self.thumbs().join(format!("chunks-{large_px}"))
+        }
+    }
     pub fn thumb_index(&self) -> PathBuf {
         self.thumbs().join("index.bin")
     }
@@ -605,11 +614,21 @@ impl PreparedDataset {
         Ok(view.row(i).to_vec())
     }
 
+    /// The layout the hotspots were found in ([`hotspot_source`]).
+    pub fn hotspot_source(&self) -> String {
+        hotspot_source(&self.manifest())
+    }
+
     /// The large thumbnail of image `i`, still encoded (JPEG or PNG).
     pub fn large_thumb_bytes(&self, i: usize) -> Result<Vec<u8>, CacheError> {
         use std::io::{Read as _, Seek as _};
         let r = self.thumb_records()[i];
-        let path = thumbstore::chunk_path(&self.dir.chunks(), r.chunk, "large");
+        let large_px = self
+            .manifest()
+            .thumbs
+            .as_ref()
+            .map_or(crate::thumbs::LARGE_PX, |t| t.large_px);
+        let path = thumbstore::chunk_path(&self.dir.chunks_for(large_px), r.chunk, "large");
         let mut f = std::fs::File::open(&path).map_err(io_err(&path))?;
         f.seek(std::io::SeekFrom::Start(r.large_offset))
             .map_err(io_err(&path))?;
@@ -617,6 +636,21 @@ impl PreparedDataset {
         f.read_exact(&mut buf).map_err(io_err(&path))?;
         Ok(buf)
     }
+}
+
+/// The layout the hotspots were found in: UMAP's, else the one prepare found them in
+/// (the given coordinates with `--no-umap`).
+pub fn hotspot_source(manifest: &Manifest) -> String {
+    let umap = crate::layout::kind::HOTSPOT_SOURCE;
+    if manifest.clusters.contains_key(umap) {
+        return umap.to_string();
+    }
+    manifest
+        .clusters
+        .keys()
+        .next()
+        .cloned()
+        .unwrap_or_else(|| umap.to_string())
 }
 
 fn map_file(path: &Path) -> Result<Mmap, CacheError> {

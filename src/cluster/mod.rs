@@ -22,7 +22,8 @@ use crate::layout::Rows;
 pub use hdbscan::{HdbscanParams, Selections, hdbscan_2d, hdbscan_selections};
 
 /// How hotspots are found.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct HotspotParams {
     /// Smallest cluster; 0 chooses max(15, N/200).
     pub min_cluster_size: usize,

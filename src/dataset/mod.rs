@@ -3,6 +3,7 @@
 //!
 //! Knows nothing of caches or GPUs. Everything here reads; nothing writes.
 
+pub mod coords;
 pub mod embeddings;
 pub mod metadata;
 pub mod npy;
@@ -101,7 +102,8 @@ fn not_a_folder_hint(path: &Path) -> String {
 }
 
 /// Where the parts of a dataset are; all optional except the root.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct DatasetOptions {
     pub root: PathBuf,
     pub images: Option<PathBuf>,

@@ -176,7 +176,7 @@ impl Explorer {
         layout: &str,
         shown: Option<&Bits>,
     ) -> Result<Vec<MapLabel>, CacheError> {
-        if crate::layout::kind::shows_hotspots(layout)
+        if crate::layout::kind::shows_hotspots(layout, &self.prepared.hotspot_source())
             && let Some(h) = &self.hotspots
         {
             let (positions, cell) = crate::render::layout_with_cell(&self.prepared, layout)?;

@@ -18,7 +18,6 @@ use rustc_hash::FxHashMap;
 
 use crate::cache::PreparedDataset;
 use crate::cluster::{Hotspot, Hotspots};
-use crate::layout::kind::HOTSPOT_SOURCE;
 
 /// Where names given before hotspot edits existed live (read, never written now).
 pub const HOTSPOT_NAMES: &str = "clusters/umap.names.json";
@@ -73,7 +72,7 @@ fn fingerprint(prepared: &PreparedDataset) -> String {
     prepared
         .manifest()
         .clusters
-        .get(HOTSPOT_SOURCE)
+        .get(&prepared.hotspot_source())
         .map(|c| c.fingerprint.clone())
         .unwrap_or_default()
 }
@@ -98,7 +97,7 @@ pub fn stale_edits(prepared: &PreparedDataset) -> bool {
 
 /// The dataset's hotspots as the user edited them (None: not computed yet).
 pub fn load(prepared: &PreparedDataset) -> Option<Hotspots> {
-    let mut h = prepared.hotspots(HOTSPOT_SOURCE).ok()??;
+    let mut h = prepared.hotspots(&prepared.hotspot_source()).ok()??;
     let now = fingerprint(prepared);
     if let Some(edits) = read_edits(prepared).filter(|e| e.fingerprint == now) {
         return Some(with_finer(
@@ -143,7 +142,9 @@ fn from_edits(prepared: &PreparedDataset, edits: &EditFile, n: usize) -> Hotspot
                 .map(|&medoid| (medoid, None)),
         })
         .collect();
-    let positions = prepared.layout(HOTSPOT_SOURCE).unwrap_or_default();
+    let positions = prepared
+        .layout(&prepared.hotspot_source())
+        .unwrap_or_default();
     rebuild(groups, n, &positions)
 }
 

@@ -102,7 +102,8 @@ pub const PCA: &str = LAYOUTS[1].name;
 pub const GRID: &str = LAYOUTS[2].name;
 pub const JITTERED: &str = LAYOUTS[3].name;
 
-/// The layout whose clusters are the hotspots.
+/// The layout whose clusters are the hotspots when prepare computed UMAP; with `--no-umap`
+/// they are found in the given layout instead ([`crate::cache::PreparedDataset::hotspot_source`]).
 pub const HOTSPOT_SOURCE: &str = UMAP;
 
 /// The order in which a freshly opened dataset picks its first layout.
@@ -131,8 +132,8 @@ pub fn order(name: &str) -> (usize, String) {
 }
 
 /// Whether hotspots are drawn and fly-to works in layout `name`.
-pub fn shows_hotspots(name: &str) -> bool {
-    kind(name).is_some_and(|k| k.shows_hotspots)
+pub fn shows_hotspots(name: &str, source: &str) -> bool {
+    name == source || (name != UMAP && kind(name).is_some_and(|k| k.shows_hotspots))
 }
 
 /// Why layout `name` is not in a dataset that has `available`: one sentence for the user.
@@ -172,7 +173,9 @@ mod tests {
         assert_eq!(order("mine").0, LAYOUTS.len());
         assert_eq!(title("umap"), "UMAP");
         assert_eq!(title("mine"), "mine");
-        assert!(shows_hotspots("grid") && !shows_hotspots("pca"));
+        assert!(shows_hotspots("grid", UMAP) && !shows_hotspots("pca", UMAP));
+        assert!(shows_hotspots("given", "given") && shows_hotspots("jittered", "given"));
+        assert!(!shows_hotspots("umap", "given") && !shows_hotspots("given", UMAP));
     }
 
     #[test]

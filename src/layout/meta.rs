@@ -325,6 +325,12 @@ pub fn custom(xs: &[String], ys: &[String]) -> Option<LabelledLayout> {
     scatter(&points, &[], "no position")
 }
 
+/// Coordinates given by the user (`--coords`); images without one form a block labelled
+/// "no position" under the others. Needs at least one image with a position.
+pub fn given(points: &[Option<Vec2>]) -> Option<LabelledLayout> {
+    scatter(points, &[], "no position")
+}
+
 /// Points where given; the rest in a block labelled `missing_label` under them. Thumbnails
 /// are sized so those placed would cover about a third of their bounding box.
 fn scatter(

@@ -23,7 +23,8 @@ use super::knn::{KnnGraph, neighbour_graph};
 use super::{Pca, Rng, Rows, normalize_positions};
 
 /// UMAP's parameters (umap-learn's defaults).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct UmapParams {
     pub n_neighbors: usize,
     pub min_dist: f32,

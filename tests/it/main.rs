@@ -5,6 +5,7 @@
 mod common;
 
 mod bad_inputs;
+mod coords;
 mod explore;
 mod ingest;
 mod layout_quality;
