@@ -222,10 +222,16 @@ struct DatasetParts {
     /// Images folder [default: DATASET/images, else image files anywhere below DATASET].
     #[arg(long, value_name = "DIR", help_heading = "Dataset parts")]
     images: Option<PathBuf>,
-    /// clip-retrieval output folder, an N×D .npy (with filenames.txt beside it), or a folder
-    /// of per-image .npy files [default: DATASET/embeddings or DATASET/embeddings.npy].
+    /// clip-retrieval output folder, an N×D .npy (with filenames.txt beside it), a folder of
+    /// per-image .npy files, or a parquet table with a vector column (clip-plot's
+    /// `hidden_vectors`, embedding-reader's `embedding`) [default: DATASET/embeddings or
+    /// DATASET/embeddings.npy].
     #[arg(long, value_name = "PATH", help_heading = "Dataset parts")]
     embeddings: Option<PathBuf>,
+    /// With --embeddings TABLE.parquet: the column holding the vectors (a list of floats per
+    /// row) [default: the only such column].
+    #[arg(long, value_name = "NAME", help_heading = "Dataset parts")]
+    embedding_column: Option<String>,
     /// Metadata CSV or parquet with a `filename` column [default: DATASET/metadata.csv|parquet].
     #[arg(long, value_name = "FILE", help_heading = "Dataset parts")]
     metadata: Option<PathBuf>,
@@ -258,6 +264,7 @@ impl DatasetParts {
             metadata: self.metadata.clone(),
             logo: self.logo.clone(),
             cache: self.cache.clone(),
+            embedding_column: self.embedding_column.clone(),
         }
     }
 }
@@ -336,11 +343,13 @@ impl PrepareArgs {
         if let Some(n) = self.max_clusters {
             opts.hotspots.max_clusters = n;
         }
-        if self.geojson.is_some() {
-            opts.geojson.clone_from(&self.geojson);
+        // Absolute, so the remembered settings work from any folder.
+        let absolute = |p: &PathBuf| clip_plot::dataset::paths::absolute(p);
+        if let Some(p) = &self.geojson {
+            opts.geojson = Some(absolute(p));
         }
-        if self.coords.is_some() {
-            opts.coords.clone_from(&self.coords);
+        if let Some(p) = &self.coords {
+            opts.coords = Some(absolute(p));
         }
         if let Some(name) = &self.coords_name {
             opts.coords_name.clone_from(name);

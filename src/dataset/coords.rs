@@ -83,7 +83,7 @@ pub fn key_of(rel: &str) -> &str {
 }
 
 /// Matches rows to images by key; keys several images share match none of them.
-fn match_keys(
+pub(crate) fn match_keys(
     keys: &[String],
     images: &[ImageFile],
     path: &Path,

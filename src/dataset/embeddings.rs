@@ -254,6 +254,112 @@ pub(crate) fn load_matrix(
 
 /// One vector per image: `<dir>/<rel>.npy`, `<dir>/<rel minus extension>.npy`, or the same
 /// names flat in `dir`. Read eagerly: a million small mmaps would exhaust map limits.
+/// Embeddings from a parquet table, with its other columns and each image's table row.
+pub(crate) struct LoadedTable {
+    pub embeddings: Embeddings,
+    pub matched: Matched,
+    pub others: Table,
+    pub table_rows: Vec<Option<u32>>,
+}
+
+/// Columns that name the image of a row, in the order they are looked for: clip-retrieval
+/// and clip-plot write `image_path`, PixPlot-style tables `filename`, img2dataset `key`.
+const NAME_COLUMNS: [&str; 4] = ["image_path", "filename", "path", "key"];
+
+pub(crate) fn load_vector_table(
+    path: &Path,
+    column: Option<&str>,
+    paths: &DatasetPaths,
+    index: &PathIndex,
+    images: &[ImageFile],
+    notices: &mut Vec<String>,
+) -> Result<LoadedTable, DatasetError> {
+    let vectors = super::vector_table::read_vectors(path, column)?;
+    let others = super::table::read_parquet_without(path, &vectors.name)?;
+    if others.rows() != vectors.index.len() {
+        return Err(DatasetError::BadTable {
+            path: path.to_path_buf(),
+            why: format!(
+                "has {} rows of vectors but {} rows in its other columns",
+                vectors.index.len(),
+                others.rows()
+            ),
+        });
+    }
+    let Some((key, names)) = NAME_COLUMNS
+        .iter()
+        .find_map(|n| others.column(n).map(|c| (*n, c)))
+    else {
+        return Err(DatasetError::BadTable {
+            path: path.to_path_buf(),
+            why: format!(
+                "has no column naming each row's image ({}; columns: {})",
+                NAME_COLUMNS.join(", "),
+                others.columns.join(", ")
+            ),
+        });
+    };
+    // Every table row to its image; `key` through the file name without extension.
+    let mut assigner = Assigner::new(
+        index,
+        resolution_bases(paths, path.parent().unwrap_or(Path::new("."))),
+    );
+    let mut keyed = Vec::new();
+    if key == "key" {
+        keyed = super::coords::match_keys(names, images, path, notices);
+    } else {
+        for (row, raw) in names.iter().enumerate() {
+            assigner.assign(
+                raw,
+                RowRef {
+                    source: 0,
+                    row: row as u32,
+                },
+            );
+        }
+    }
+    let by_table = if key == "key" {
+        keyed
+    } else {
+        assigner.finish(path, notices)
+    };
+    let table_rows: Vec<Option<u32>> = by_table.iter().map(|m| m.map(|r| r.row)).collect();
+    let empty = vectors.index.iter().filter(|v| v.is_none()).count();
+    if empty > 0 {
+        notices.push(format!(
+            "{empty} row(s) of {} have no vector in `{}`; their images are left out",
+            path.display(),
+            vectors.name
+        ));
+    }
+    let matched = by_table
+        .iter()
+        .map(|m| {
+            let row = vectors.index[m.as_ref()?.row as usize]?;
+            Some(RowRef { source: 0, row })
+        })
+        .collect();
+    notices.push(format!(
+        "embeddings from column `{}` of {} ({} dimensions)",
+        vectors.name,
+        path.display(),
+        vectors.dim
+    ));
+    Ok(LoadedTable {
+        embeddings: Embeddings {
+            dim: vectors.dim,
+            sources: vec![Source::Dense {
+                cols: vectors.dim,
+                data: vectors.data,
+            }],
+            rows: Vec::new(),
+        },
+        matched,
+        others,
+        table_rows,
+    })
+}
+
 pub(crate) fn load_per_image(
     dir: &Path,
     images: &[ImageFile],

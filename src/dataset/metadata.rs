@@ -75,6 +75,37 @@ pub(crate) fn join_metadata(
     Ok(out)
 }
 
+/// Adds the columns of an embeddings table (all but the vectors) as metadata, image `i`
+/// taking row `rows[i]`, unless the user's metadata file already has a column of that name.
+pub(crate) fn merge_table_columns(
+    table: &Table,
+    rows: &[Option<u32>],
+    path: &Path,
+    metadata: &mut Table,
+    notices: &mut Vec<String>,
+) {
+    let mut added = Vec::new();
+    for (name, cells) in table.columns.iter().zip(&table.cells) {
+        if metadata.column_index(name).is_some() {
+            continue;
+        }
+        let column = rows
+            .iter()
+            .map(|r| r.map_or_else(String::new, |r| cells[r as usize].clone()))
+            .collect();
+        metadata.columns.push(name.clone());
+        metadata.cells.push(column);
+        added.push(name.as_str());
+    }
+    if !added.is_empty() {
+        notices.push(format!(
+            "metadata from {}: {}",
+            path.display(),
+            added.join(", ")
+        ));
+    }
+}
+
 /// Adds clip-retrieval's other parquet columns (caption, url, …) as metadata, unless the
 /// user's metadata file already has a column of that name.
 pub(crate) fn merge_parquet_columns(

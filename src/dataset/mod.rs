@@ -10,13 +10,16 @@ pub mod npy;
 pub mod paths;
 pub mod table;
 pub mod text_table;
+pub mod vector_table;
 
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 pub use embeddings::Embeddings;
-use embeddings::{Matched, RowRef, load_clip_retrieval, load_matrix, load_per_image};
+use embeddings::{
+    Matched, RowRef, load_clip_retrieval, load_matrix, load_per_image, load_vector_table,
+};
 use metadata::{join_metadata, merge_parquet_columns};
 pub use npy::NpyArray;
 pub use paths::{ImageFile, PathIndex, Resolution};
@@ -112,6 +115,8 @@ pub struct DatasetOptions {
     pub logo: Option<PathBuf>,
     /// The cache folder, excluded from image discovery.
     pub cache: Option<PathBuf>,
+    /// The column holding the vectors when `embeddings` is a parquet table with several.
+    pub embedding_column: Option<String>,
 }
 
 /// The embedding layouts we read.
@@ -123,6 +128,23 @@ pub enum EmbeddingInput {
     Matrix { npy: PathBuf, list: PathBuf },
     /// A folder of `<file>.npy` or `<file>.jpg.npy`, one vector per image.
     PerImage(PathBuf),
+    /// A parquet table with a list-of-floats column (`column`, or the only one) and a
+    /// column naming the images; its other columns become metadata.
+    Table {
+        path: PathBuf,
+        column: Option<String>,
+    },
+}
+
+impl EmbeddingInput {
+    /// The file or folder the embeddings are read from.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::ClipRetrieval(p) | Self::PerImage(p) => p,
+            Self::Matrix { npy, .. } => npy,
+            Self::Table { path, .. } => path,
+        }
+    }
 }
 
 /// The located parts of a dataset.
@@ -193,6 +215,10 @@ pub fn discover(opts: &DatasetOptions) -> Result<DatasetPaths, DatasetError> {
         .or_else(|| existing(root.join("embeddings")))
         .or_else(|| existing(root.join("embeddings.npy")));
     let embeddings = match embeddings_path {
+        Some(p) if is_parquet(&p) => Some(EmbeddingInput::Table {
+            path: p,
+            column: opts.embedding_column.clone(),
+        }),
         Some(p) => Some(classify_embeddings(&p)?),
         None => None,
     };
@@ -209,6 +235,16 @@ pub fn discover(opts: &DatasetOptions) -> Result<DatasetPaths, DatasetError> {
         metadata,
         logo,
     })
+}
+
+/// Whether `path` is a parquet file (they start with `PAR1`).
+pub fn is_parquet(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    path.is_file()
+        && std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+            .is_ok()
+        && &magic == b"PAR1"
 }
 
 fn classify_embeddings(path: &Path) -> Result<EmbeddingInput, DatasetError> {
@@ -283,6 +319,7 @@ impl Dataset {
         let index = PathIndex::new(&paths.images, &images);
         let mut keep = vec![true; images.len()];
         let mut embedding_rows = None;
+        let mut table_columns = None;
         if let Some(input) = &paths.embeddings {
             let (emb, mut matched, emb_path) = match input {
                 EmbeddingInput::ClipRetrieval(dir) => {
@@ -296,6 +333,18 @@ impl Dataset {
                 EmbeddingInput::PerImage(dir) => {
                     let (e, m) = load_per_image(dir, &images)?;
                     (e, m, dir.clone())
+                }
+                EmbeddingInput::Table { path, column } => {
+                    let loaded = load_vector_table(
+                        path,
+                        column.as_deref(),
+                        &paths,
+                        &index,
+                        &images,
+                        &mut notices,
+                    )?;
+                    table_columns = Some((loaded.others, loaded.table_rows));
+                    (loaded.embeddings, loaded.matched, path.clone())
                 }
             };
             if matched.iter().all(Option::is_none) {
@@ -356,6 +405,15 @@ impl Dataset {
         }
         if let Some(EmbeddingInput::ClipRetrieval(dir)) = &paths.embeddings {
             merge_parquet_columns(dir, &paths, &index, &mut metadata, &mut notices)?;
+        }
+        if let (Some((others, rows)), Some(input)) = (table_columns, &paths.embeddings) {
+            metadata::merge_table_columns(
+                &others,
+                &rows,
+                input.path(),
+                &mut metadata,
+                &mut notices,
+            );
         }
         drop(index);
         for column in &mut metadata.cells {

@@ -67,16 +67,55 @@ fn table_error(path: &Path, why: impl std::fmt::Display) -> DatasetError {
     }
 }
 
+/// Reads every column but `skip` (a top-level field) of a parquet file as text: the rest of
+/// an embeddings table, without decoding its vectors.
+pub fn read_parquet_without(path: &Path, skip: &str) -> Result<Table, DatasetError> {
+    let file = File::open(path).map_err(|e| table_error(path, e))?;
+    let reader = SerializedFileReader::new(file).map_err(|e| table_error(path, e))?;
+    let root = reader
+        .metadata()
+        .file_metadata()
+        .schema_descr_ptr()
+        .root_schema_ptr();
+    let fields: Vec<_> = root
+        .get_fields()
+        .iter()
+        .filter(|f| f.name() != skip)
+        .cloned()
+        .collect();
+    let projection = parquet::schema::types::Type::group_type_builder(root.name())
+        .with_fields(fields)
+        .build()
+        .map_err(|e| table_error(path, e))?;
+    let rows = reader
+        .get_row_iter(Some(projection))
+        .map_err(|e| table_error(path, e))?;
+    collect_rows(path, rows, &root)
+}
+
 /// Reads every column of a parquet file as text; nested groups are flattened as `a.b`.
 pub fn read_parquet(path: &Path) -> Result<Table, DatasetError> {
     let file = File::open(path).map_err(|e| table_error(path, e))?;
     let reader = SerializedFileReader::new(file).map_err(|e| table_error(path, e))?;
-    let schema = reader.metadata().file_metadata().schema_descr_ptr();
-    let mut columns: Vec<String> = Vec::new();
-    let mut cells: Vec<Vec<String>> = Vec::new();
+    let root = reader
+        .metadata()
+        .file_metadata()
+        .schema_descr_ptr()
+        .root_schema_ptr();
     let rows = reader
         .get_row_iter(None)
         .map_err(|e| table_error(path, e))?;
+    collect_rows(path, rows, &root)
+}
+
+/// Gathers parquet rows into text columns (a table without rows keeps `root`'s names).
+fn collect_rows(
+    path: &Path,
+    rows: parquet::record::reader::RowIter,
+    root: &parquet::schema::types::Type,
+) -> Result<Table, DatasetError> {
+    let mut columns: Vec<String> = Vec::new();
+    let mut cells: Vec<Vec<String>> = Vec::new();
     let mut n = 0usize;
     for row in rows {
         let row = row.map_err(|e| table_error(path, e))?;
@@ -99,7 +138,7 @@ pub fn read_parquet(path: &Path) -> Result<Table, DatasetError> {
         }
     }
     if n == 0 {
-        for field in schema.root_schema().get_fields() {
+        for field in root.get_fields() {
             columns.push(field.name().to_string());
             cells.push(Vec::new());
         }

@@ -168,14 +168,19 @@ impl Explorer {
         })
     }
 
-    /// The labels layout `layout` shows: the hotspots' on UMAP-like layouts (as the user
-    /// named them; with `shown`, only hotspots with an image in it), else the layout's own
-    /// (categories, years, initials).
+    /// The labels layout `layout` shows: its own (categories, years, initials, the "no
+    /// position" block), and on UMAP-like layouts the hotspots' (as the user named them;
+    /// with `shown`, only hotspots with an image in it).
     pub fn map_labels(
         &self,
         layout: &str,
         shown: Option<&Bits>,
     ) -> Result<Vec<MapLabel>, CacheError> {
+        let mut labels = self
+            .prepared
+            .layout_extras(layout)
+            .map(|e| e.labels)
+            .unwrap_or_default();
         if crate::layout::kind::shows_hotspots(layout, &self.prepared.hotspot_source())
             && let Some(h) = &self.hotspots
         {
@@ -183,13 +188,9 @@ impl Explorer {
             let keep = |i: usize| shown.is_none_or(|b| b.get(i));
             let boxes = h.boxes_where(&positions, keep);
             let finer = h.finer_boxes_where(&positions, keep);
-            return Ok(h.map_labels(&boxes, &finer, cell));
+            labels.extend(h.map_labels(&boxes, &finer, cell));
         }
-        Ok(self
-            .prepared
-            .layout_extras(layout)
-            .map(|e| e.labels)
-            .unwrap_or_default())
+        Ok(labels)
     }
 
     /// Puts back `tags` (an undo) and saves them.

@@ -49,7 +49,7 @@ pub(crate) fn run(
     shown: &Shown,
 ) -> Result<(), PrepareError> {
     let Some(path) = &run.opts.coords else {
-        return Ok(());
+        return Ok(()); // not asked for: the manifest does not list it
     };
     let path = crate::dataset::paths::absolute(path);
     let key = FileKey::of(&path.to_string_lossy(), &path)

@@ -46,7 +46,7 @@ use crate::cache::{
     CACHE_DIR_NAME, CacheDir, CacheError, EmbeddingOrigin, FORMAT_VERSION, Manifest,
 };
 use crate::cluster::HotspotParams;
-use crate::dataset::{Dataset, DatasetError, DatasetOptions, EmbeddingInput, Skipped};
+use crate::dataset::{Dataset, DatasetError, DatasetOptions, Skipped};
 use crate::layout::Rows;
 use crate::layout::umap::UmapParams;
 use crate::thumbs::LARGE_PX;
@@ -208,9 +208,14 @@ pub fn prepare(
     run.lap("neighbours");
     rows::write_vectors(&run, &rows)?;
     run.lap("vectors");
-    coords::run(&run, &mut draft, &dataset, &shown)?;
-    umap::run(&run, &mut draft, &rows, graph.as_ref())?;
-    run.lap("umap");
+    if opts.coords.is_some() {
+        coords::run(&run, &mut draft, &dataset, &shown)?;
+        run.lap("coordinates");
+    }
+    if !opts.no_umap {
+        umap::run(&run, &mut draft, &rows, graph.as_ref())?;
+        run.lap("umap");
+    }
     if let Some(base) = derived::base(&run, &draft)? {
         derived::run(&run, &mut draft, &base)?;
         run.lap("grid");
@@ -257,10 +262,7 @@ fn first_draft(
         generator: format!("clip-plot {}", env!("CARGO_PKG_VERSION")),
         dataset_root: display(&paths.root),
         images_dir: display(&paths.images),
-        embeddings: paths.embeddings.as_ref().map(|e| match e {
-            EmbeddingInput::ClipRetrieval(p) | EmbeddingInput::PerImage(p) => display(p),
-            EmbeddingInput::Matrix { npy, .. } => display(npy),
-        }),
+        embeddings: paths.embeddings.as_ref().map(|e| display(e.path())),
         metadata: paths.metadata.as_deref().map(display),
         logo: paths.logo.as_deref().map(display),
         image_count: packed.images.len(),

@@ -125,6 +125,10 @@ fn fingerprint_embeddings(input: &EmbeddingInput, fp: &mut Fingerprint) {
     let roots: Vec<&Path> = match input {
         EmbeddingInput::ClipRetrieval(p) | EmbeddingInput::PerImage(p) => vec![p],
         EmbeddingInput::Matrix { npy, list } => vec![npy, list],
+        EmbeddingInput::Table { path, column } => {
+            fp.add_str(column.as_deref().unwrap_or(""));
+            vec![path]
+        }
     };
     for root in roots {
         let mut stack = vec![root.to_path_buf()];

@@ -29,9 +29,6 @@ pub(crate) fn run(
     rows: &StageRows,
     fresh_graph: Option<&KnnGraph>,
 ) -> Result<(), PrepareError> {
-    if run.opts.no_umap {
-        return Ok(());
-    }
     let params = &run.opts.umap;
     let cached_graph = draft.manifest.neighbours.is_some();
     LayoutStage {

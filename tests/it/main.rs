@@ -14,4 +14,5 @@ mod panels;
 mod prepare;
 mod render;
 mod session;
+mod vector_tables;
 mod window;
