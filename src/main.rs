@@ -235,6 +235,10 @@ struct DatasetParts {
     /// Metadata CSV or parquet with a `filename` column [default: DATASET/metadata.csv|parquet].
     #[arg(long, value_name = "FILE", help_heading = "Dataset parts")]
     metadata: Option<PathBuf>,
+    /// Ignore img2dataset's KEY.txt / KEY.json beside the images and its NNNNN.parquet shard
+    /// tables (read as captions and metadata by default).
+    #[arg(long, help_heading = "Dataset parts")]
+    no_sidecars: bool,
     /// Cache folder, for read-only datasets [default: DATASET/.clip-plot].
     #[arg(long, value_name = "DIR", help_heading = "Dataset parts")]
     cache: Option<PathBuf>,
@@ -265,6 +269,7 @@ impl DatasetParts {
             logo: self.logo.clone(),
             cache: self.cache.clone(),
             embedding_column: self.embedding_column.clone(),
+            no_sidecars: self.no_sidecars,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod embeddings;
 pub mod metadata;
 pub mod npy;
 pub mod paths;
+pub mod sidecars;
 pub mod table;
 pub mod text_table;
 pub mod vector_table;
@@ -117,6 +118,8 @@ pub struct DatasetOptions {
     pub cache: Option<PathBuf>,
     /// The column holding the vectors when `embeddings` is a parquet table with several.
     pub embedding_column: Option<String>,
+    /// Ignore img2dataset's `KEY.txt`/`KEY.json` beside the images and its shard tables.
+    pub no_sidecars: bool,
 }
 
 /// The embedding layouts we read.
@@ -155,6 +158,8 @@ pub struct DatasetPaths {
     pub embeddings: Option<EmbeddingInput>,
     pub metadata: Option<PathBuf>,
     pub logo: Option<PathBuf>,
+    /// Read img2dataset's files beside the images ([`sidecars`]).
+    pub sidecars: bool,
 }
 
 /// An image the dataset leaves out, and why.
@@ -234,6 +239,7 @@ pub fn discover(opts: &DatasetOptions) -> Result<DatasetPaths, DatasetError> {
         embeddings,
         metadata,
         logo,
+        sidecars: !opts.no_sidecars,
     })
 }
 
@@ -298,7 +304,7 @@ impl Dataset {
         {
             exclude.push(p.clone())
         }
-        let listing = paths::list_images(&paths.images, &exclude);
+        let mut listing = paths::list_images(&paths.images, &exclude);
         let mut skipped: Vec<Skipped> = listing
             .problems
             .iter()
@@ -308,7 +314,7 @@ impl Dataset {
             })
             .collect();
         let mut notices = Vec::new();
-        let images = listing.images;
+        let images = std::mem::take(&mut listing.images);
         if images.is_empty() {
             return Err(DatasetError::NoImages {
                 path: paths.images.clone(),
@@ -402,6 +408,10 @@ impl Dataset {
         if let Some(meta_path) = &paths.metadata {
             let table = Table::read_noting(meta_path, &mut notices)?;
             metadata = join_metadata(&table, meta_path, &index, &paths, &keep, &mut notices)?;
+        }
+        if paths.sidecars {
+            let root = paths::absolute(&paths.images);
+            sidecars::merge_sidecars(&listing, &root, &images, &mut metadata, &mut notices);
         }
         if let Some(EmbeddingInput::ClipRetrieval(dir)) = &paths.embeddings {
             merge_parquet_columns(dir, &paths, &index, &mut metadata, &mut notices)?;

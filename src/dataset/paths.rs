@@ -47,6 +47,11 @@ pub struct Listing {
     pub images: Vec<ImageFile>,
     /// Entries we could not follow (dangling symlinks, loops, permission errors), with why.
     pub problems: Vec<(String, String)>,
+    /// `.txt` and `.json` files (img2dataset writes `KEY.txt` and `KEY.json` beside each
+    /// `KEY.jpg`), relative to the listed folder.
+    pub sidecars: Vec<String>,
+    /// img2dataset's shard tables: `NNNNN.parquet` files below the listed folder.
+    pub shard_tables: Vec<PathBuf>,
 }
 
 /// Lists image files below `dir`, sorted by relative path. Hidden entries (the cache folder
@@ -58,6 +63,8 @@ pub fn list_images(dir: &Path, exclude: &[PathBuf]) -> Listing {
     let exclude: Vec<PathBuf> = exclude.iter().map(|p| absolute(p)).collect();
     walk(&root, "", &exclude, &mut visited, &mut listing);
     listing.images.sort_by(|a, b| a.rel.cmp(&b.rel));
+    listing.sidecars.sort();
+    listing.shard_tables.sort();
     listing
 }
 
@@ -136,6 +143,18 @@ fn walk(
                 size: meta.len(),
                 mtime_ns: mtime_ns(&meta),
             });
+        } else if meta.is_file() {
+            match extension_lower(&path).as_deref() {
+                Some("txt" | "json") => out.sidecars.push(child_rel),
+                Some("parquet")
+                    if path.file_stem().is_some_and(|s| {
+                        s.to_string_lossy().bytes().all(|b| b.is_ascii_digit())
+                    }) =>
+                {
+                    out.shard_tables.push(path);
+                }
+                _ => {}
+            }
         }
     }
 }

@@ -165,7 +165,7 @@ fn read_json_lines(text: &str, path: &Path, notices: &mut Vec<String>) -> Table 
 }
 
 /// `value`'s leaves as (`prefix.key`, text).
-fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+pub(crate) fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
     use serde_json::Value;
     let text = match value {
         Value::Object(object) => {
