@@ -9,6 +9,7 @@ pub mod metadata;
 pub mod npy;
 pub mod paths;
 pub mod sidecars;
+pub mod spreadsheet;
 pub mod table;
 pub mod text_table;
 pub mod vector_table;
@@ -93,7 +94,7 @@ fn not_a_folder_hint(path: &Path) -> String {
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| ".".to_string(), |p| p.display().to_string());
     match ext.as_str() {
-        "csv" | "parquet" => format!(
+        "csv" | "tsv" | "jsonl" | "parquet" | "xlsx" | "xls" | "ods" => format!(
             "; a metadata table goes with --metadata, e.g. `clip-plot-view prepare {parent} --metadata {}`",
             path.display()
         ),
@@ -228,7 +229,7 @@ pub fn discover(opts: &DatasetOptions) -> Result<DatasetPaths, DatasetError> {
         None => None,
     };
     let metadata = given(&opts.metadata)?.or_else(|| {
-        ["csv", "tsv", "jsonl", "parquet"]
+        ["csv", "tsv", "jsonl", "parquet", "xlsx", "ods"]
             .into_iter()
             .find_map(|ext| existing(root.join(format!("metadata.{ext}"))))
     });

@@ -54,6 +54,8 @@ impl Table {
             && &magic == b"PAR1";
         if is_parquet {
             read_parquet(path)
+        } else if super::spreadsheet::is_spreadsheet(path) {
+            super::spreadsheet::read_spreadsheet(path)
         } else {
             super::text_table::read_text_table(path, notices)
         }

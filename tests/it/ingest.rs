@@ -321,3 +321,46 @@ fn metadata_as_spreadsheets_and_scripts_write_it_reads_the_same() {
         );
     }
 }
+
+#[test]
+fn metadata_from_a_workbook_reads_like_the_csv_with_dates_as_dates() {
+    let root = fixture("tuxpaint");
+    let open = |metadata: std::path::PathBuf| {
+        Dataset::open(&DatasetOptions {
+            root: root.clone(),
+            metadata: Some(metadata),
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let want = open(root.join("metadata.csv"));
+    let got = open(fixture("tuxpaint-metadata.xlsx"));
+    // The CSV's columns (and clip-retrieval's caption) alike, plus the workbook's own two;
+    // the second sheet is not read.
+    for (name, column) in want.metadata.columns.iter().zip(&want.metadata.cells) {
+        assert_eq!(
+            got.metadata.column(name).unwrap(),
+            column.as_slice(),
+            "{name}"
+        );
+    }
+    assert_eq!(got.metadata.columns.len(), want.metadata.columns.len() + 2);
+    assert!(got.metadata.column("not").is_none());
+    // Row k of the sheet (CSV order) holds year 1960 + k % 40 and 1970+k%30-(1+k%12)-(1+k%28).
+    let original = std::fs::read_to_string(root.join("metadata.csv")).unwrap();
+    let order: Vec<&str> = original
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    let (year, acquired) = (
+        got.metadata.column("year").unwrap(),
+        got.metadata.column("acquired").unwrap(),
+    );
+    for (i, image) in got.images.iter().enumerate() {
+        let k = order.iter().position(|f| *f == image.rel).unwrap();
+        assert_eq!(year[i], (1960 + k % 40).to_string());
+        let date = format!("{}-{:02}-{:02}", 1970 + k % 30, 1 + k % 12, 1 + k % 28);
+        assert_eq!(acquired[i], date, "{}", image.rel);
+    }
+}
