@@ -30,13 +30,20 @@ pub struct LayoutKind {
 }
 
 /// Every known layout, in the order the window lists them.
-pub const LAYOUTS: [LayoutKind; 9] = [
+pub const LAYOUTS: [LayoutKind; 10] = [
     LayoutKind {
         name: "umap",
         title: "UMAP",
         family: Family::Embedding,
         shows_hotspots: true,
         needs: "",
+    },
+    LayoutKind {
+        name: "supervised",
+        title: "UMAP by label",
+        family: Family::Embedding,
+        shows_hotspots: false,
+        needs: "a `label` metadata column with at least two values",
     },
     LayoutKind {
         name: "pca",
@@ -98,9 +105,9 @@ pub const LAYOUTS: [LayoutKind; 9] = [
 
 /// The layouts computed from embeddings that every dataset gets.
 pub const UMAP: &str = LAYOUTS[0].name;
-pub const PCA: &str = LAYOUTS[1].name;
-pub const GRID: &str = LAYOUTS[2].name;
-pub const JITTERED: &str = LAYOUTS[3].name;
+pub const PCA: &str = LAYOUTS[2].name;
+pub const GRID: &str = LAYOUTS[3].name;
+pub const JITTERED: &str = LAYOUTS[4].name;
 
 /// The layout whose clusters are the hotspots when prepare computed UMAP; with `--no-umap`
 /// they are found in the given layout instead ([`crate::cache::PreparedDataset::hotspot_source`]).

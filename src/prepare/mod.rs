@@ -9,7 +9,8 @@
 //! 5. [`pca`] — the linear layout;
 //! 6. [`neighbours`] — the 20 most similar images of every image (NN-descent, cosine);
 //! 7. [`coords`] — coordinates given by the user (`--coords`), a layout like any other;
-//! 8. [`umap`] — the UMAP layout, from the same neighbour graph;
+//! 8. [`umap`] — the UMAP layout, from the same neighbour graph (and, with a `label`
+//!    column, the supervised one);
 //! 9. [`derived`] — grid and jittered grid of the base layout (UMAP, else the given one);
 //! 10. [`meta`] — the metadata layouts; 11. [`hotspots`] — clusters of the base layout.
 //!
@@ -215,6 +216,8 @@ pub fn prepare(
     if !opts.no_umap {
         umap::run(&run, &mut draft, &rows, graph.as_ref())?;
         run.lap("umap");
+        umap::run_supervised(&run, &mut draft, &rows, graph.as_ref(), &packed.metadata)?;
+        run.lap("supervised umap");
     }
     if let Some(base) = derived::base(&run, &draft)? {
         derived::run(&run, &mut draft, &base)?;

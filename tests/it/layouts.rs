@@ -428,3 +428,74 @@ fn prepare_cancels_mid_umap_then_resumes_with_snapshots() {
             .is_ok()
     );
 }
+
+/// Share of each image's 10 nearest neighbours in `positions` that have its `labels` value.
+fn neighbour_label_share(positions: &[Vec2], labels: &[String]) -> f64 {
+    let mut agree = 0usize;
+    for (i, a) in positions.iter().enumerate() {
+        let mut d: Vec<(f32, usize)> = (positions.iter().enumerate())
+            .filter(|(j, _)| *j != i)
+            .map(|(j, b)| (a.distance_squared(*b), j))
+            .collect();
+        d.sort_by(|x, y| x.0.total_cmp(&y.0));
+        agree += d[..10]
+            .iter()
+            .filter(|(_, j)| labels[*j] == labels[i])
+            .count();
+    }
+    agree as f64 / (10 * positions.len()) as f64
+}
+
+#[test]
+fn a_label_column_gives_a_supervised_umap() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = crate::common::prepared_tuxpaint_copy(dir.path());
+    // Tux Paint's categories as PixPlot's `label`, one image in five unlabelled.
+    let original = std::fs::read_to_string(fixture("tuxpaint/metadata.csv")).unwrap();
+    let mut csv = String::from("filename,label\n");
+    for (k, line) in original.lines().skip(1).enumerate() {
+        let mut cells = line.split(',');
+        let (file, category) = (cells.next().unwrap(), cells.next().unwrap());
+        let label = if k % 5 == 0 { "" } else { category };
+        csv.push_str(&format!("{file},{label}\n"));
+    }
+    let metadata = dir.path().join("labels.csv");
+    std::fs::write(&metadata, csv).unwrap();
+    let opts = PrepareOptions::new(DatasetOptions {
+        root: fixture("tuxpaint"),
+        metadata: Some(metadata),
+        cache: Some(cache.clone()),
+        ..Default::default()
+    });
+    prepare(&opts, &NoProgress).unwrap();
+    let prepared = PreparedDataset::open(&cache).unwrap();
+    assert!(prepared.layout_names().contains(&"supervised".to_string()));
+    let labels = prepared.metadata.column("label").unwrap().to_vec();
+    let labelled: Vec<usize> = (0..labels.len())
+        .filter(|&i| !labels[i].is_empty())
+        .collect();
+    let share = |name: &str| {
+        let p = prepared.layout(name).unwrap();
+        let pick: Vec<Vec2> = labelled.iter().map(|&i| p[i]).collect();
+        let l: Vec<String> = labelled.iter().map(|&i| labels[i].clone()).collect();
+        neighbour_label_share(&pick, &l)
+    };
+    let (umap, supervised) = (share("umap"), share("supervised"));
+    // The best any layout can do: a label with m labelled images offers m − 1 neighbours.
+    let ceiling = labelled
+        .iter()
+        .map(|&i| {
+            let m = labelled.iter().filter(|&&j| labels[j] == labels[i]).count();
+            (m - 1).min(10) as f64 / 10.0
+        })
+        .sum::<f64>()
+        / labelled.len() as f64;
+    assert!(
+        supervised > 0.7 * ceiling && supervised > 1.6 * umap,
+        "category share among 10 neighbours: supervised {supervised:.3}, UMAP {umap:.3}, at most {ceiling:.3}"
+    );
+    // Without a label column it is not offered.
+    let plain = crate::common::shared_tuxpaint_cache();
+    let names = PreparedDataset::open(plain).unwrap().layout_names();
+    assert!(!names.contains(&"supervised".to_string()), "{names:?}");
+}
