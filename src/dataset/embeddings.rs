@@ -318,6 +318,14 @@ pub(crate) fn load_vector_table(
             );
         }
     }
+    // The column that named the images is not metadata (a `key` is: export writes it).
+    let mut others = others;
+    if key != "key"
+        && let Some(c) = others.column_index(key)
+    {
+        others.columns.remove(c);
+        others.cells.remove(c);
+    }
     let by_table = if key == "key" {
         keyed
     } else {

@@ -109,17 +109,52 @@ impl Default for PrepareOptions {
 impl PrepareOptions {
     /// The options the last prepare of this dataset used (`settings.json` in its cache), so
     /// that opening it in the window or exporting from it keeps `prepare --min-dist 0.5
-    /// --coords xy.parquet` instead of recomputing with defaults; defaults when there is none
-    /// (or it cannot be read: settings are a convenience, the next prepare rewrites them).
+    /// --coords xy.parquet --embeddings table.parquet` instead of recomputing with defaults;
+    /// the dataset parts given now (`--embeddings`, `--metadata`, …) win over the saved ones.
+    /// Defaults when there is none (or it cannot be read: settings are a convenience, the
+    /// next prepare rewrites them).
     pub fn remembered(dataset: DatasetOptions) -> Self {
         let path = cache_dir_for(&dataset).join(SETTINGS_FILE);
         let saved = std::fs::read(&path)
             .ok()
-            .and_then(|bytes| serde_json::from_slice::<Self>(&bytes).ok());
+            .and_then(|bytes| serde_json::from_slice::<Self>(&bytes).ok())
+            .unwrap_or_default();
+        let old = &saved.dataset;
+        let dataset = DatasetOptions {
+            images: dataset.images.or_else(|| old.images.clone()),
+            embeddings: dataset.embeddings.or_else(|| old.embeddings.clone()),
+            metadata: dataset.metadata.or_else(|| old.metadata.clone()),
+            logo: dataset.logo.or_else(|| old.logo.clone()),
+            embedding_column: dataset
+                .embedding_column
+                .or_else(|| old.embedding_column.clone()),
+            ..dataset
+        };
         Self {
             dataset,
             only_thumbs: false,
-            ..saved.unwrap_or_default()
+            ..saved
+        }
+    }
+
+    /// These options with every path absolute, as `settings.json` keeps them (a later run
+    /// may start in another folder).
+    fn absolute(&self) -> Self {
+        let abs = |p: &Option<PathBuf>| p.as_deref().map(crate::dataset::paths::absolute);
+        let d = &self.dataset;
+        Self {
+            dataset: DatasetOptions {
+                root: crate::dataset::paths::absolute(&d.root),
+                images: abs(&d.images),
+                embeddings: abs(&d.embeddings),
+                metadata: abs(&d.metadata),
+                logo: abs(&d.logo),
+                cache: abs(&d.cache),
+                ..d.clone()
+            },
+            geojson: abs(&self.geojson),
+            coords: abs(&self.coords),
+            ..self.clone()
         }
     }
 }
@@ -216,8 +251,10 @@ pub fn prepare(
     if !opts.no_umap {
         umap::run(&run, &mut draft, &rows, graph.as_ref())?;
         run.lap("umap");
-        umap::run_supervised(&run, &mut draft, &rows, graph.as_ref(), &packed.metadata)?;
-        run.lap("supervised umap");
+        if umap::targets(&packed.metadata).is_some() {
+            umap::run_supervised(&run, &mut draft, &rows, graph.as_ref(), &packed.metadata)?;
+            run.lap("supervised umap");
+        }
     }
     if let Some(base) = derived::base(&run, &draft)? {
         derived::run(&run, &mut draft, &base)?;
@@ -237,7 +274,7 @@ pub fn prepare(
     }
     draft.checkpoint(&run, "", false)?;
     let settings = run.cache.root.join(SETTINGS_FILE);
-    run.cache.write_json(&settings, opts)?;
+    run.cache.write_json(&settings, &opts.absolute())?;
     let manifest = draft.manifest;
     Ok(PrepareReport {
         cache_dir: run.cache.root.clone(),
@@ -391,5 +428,26 @@ mod tests {
         assert_eq!(opts.umap.n_neighbors, 15);
         assert_eq!(opts.coords.as_deref(), Some(Path::new("xy.csv")));
         assert_eq!(opts.coords_name, "given");
+        // Dataset parts are remembered too, and the ones given now win.
+        std::fs::write(
+            cache.join(SETTINGS_FILE),
+            r#"{"dataset": {"root": "/old", "embeddings": "/d/e.parquet", "metadata": "/d/m.csv"}}"#,
+        )
+        .unwrap();
+        let now = DatasetOptions {
+            root: dir.path().to_path_buf(),
+            metadata: Some("new.xlsx".into()),
+            ..Default::default()
+        };
+        let opts = PrepareOptions::remembered(now);
+        assert_eq!(opts.dataset.root, dir.path());
+        assert_eq!(
+            opts.dataset.embeddings.as_deref(),
+            Some(Path::new("/d/e.parquet"))
+        );
+        assert_eq!(
+            opts.dataset.metadata.as_deref(),
+            Some(Path::new("new.xlsx"))
+        );
     }
 }
