@@ -100,11 +100,7 @@ impl Session {
     pub fn open(gpu: &Gpu, cache: &Path, format: wgpu::TextureFormat) -> Result<Self, RenderError> {
         let prepared = Arc::new(PreparedDataset::open(cache)?);
         let manifest = prepared.manifest();
-        let current = kind::FIRST_CHOICE
-            .iter()
-            .find(|n| manifest.layouts.contains_key(**n))
-            .map(|n| n.to_string())
-            .or_else(|| manifest.layouts.keys().next().cloned())
+        let current = kind::first_layout(manifest.layouts.keys().map(String::as_str))
             .ok_or_else(|| RenderError::Image("the dataset has no layout yet".into()))?;
         let MapScene {
             map,

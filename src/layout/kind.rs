@@ -116,6 +116,22 @@ pub const HOTSPOT_SOURCE: &str = UMAP;
 /// The order in which a freshly opened dataset picks its first layout.
 pub const FIRST_CHOICE: [&str; 3] = [UMAP, PCA, GRID];
 
+/// The layout a freshly opened dataset shows among `available`: UMAP; else coordinates
+/// the user gave (`--coords`, a name not in the table: with `--no-umap` they are the map);
+/// else [`FIRST_CHOICE`]'s order; else any.
+pub fn first_layout<'a>(available: impl Iterator<Item = &'a str> + Clone) -> Option<String> {
+    let has = |name: &str| available.clone().any(|n| n == name);
+    if has(UMAP) {
+        return Some(UMAP.into());
+    }
+    available
+        .clone()
+        .find(|n| kind(n).is_none())
+        .or_else(|| FIRST_CHOICE.into_iter().find(|n| has(n)))
+        .or_else(|| available.clone().next())
+        .map(str::to_string)
+}
+
 /// The embedding layouts a running prepare will still add (listed as "computing…").
 pub const PENDING_WHILE_PREPARING: [&str; 3] = [UMAP, GRID, JITTERED];
 
@@ -181,6 +197,18 @@ mod tests {
         assert_eq!(title("umap"), "UMAP");
         assert_eq!(title("mine"), "mine");
         assert!(shows_hotspots("grid", UMAP) && !shows_hotspots("pca", UMAP));
+        let first = |names: &[&str]| first_layout(names.iter().copied());
+        assert_eq!(first(&["pca", "given", "umap"]).as_deref(), Some("umap"));
+        assert_eq!(
+            first(&["alphabetic", "given", "pca"]).as_deref(),
+            Some("given")
+        );
+        assert_eq!(
+            first(&["alphabetic", "grid", "pca"]).as_deref(),
+            Some("pca")
+        );
+        assert_eq!(first(&["alphabetic"]).as_deref(), Some("alphabetic"));
+        assert_eq!(first(&[]), None);
         assert!(shows_hotspots("given", "given") && shows_hotspots("jittered", "given"));
         assert!(!shows_hotspots("umap", "given") && !shows_hotspots("given", UMAP));
     }
