@@ -1,6 +1,7 @@
 //! `export`: layout coordinates, clusters and metadata of a prepared dataset, as CSV or
 //! parquet, one row per shown image: `filename, x, y, cluster, user_tags, [similarity,]
-//! <metadata columns…>` (`user_tags` `|`-joined; `similarity` for `--similar-to`).
+//! <metadata columns…>` (`user_tags` `|`-joined; `similarity` for `--similar-to`). Images
+//! inside tar shards are named `SHARD.tar/KEY.jpg` and get a `key` column.
 //!
 //! Parquet is written with the `parquet` crate's column writers (no Arrow): every metadata
 //! column is a UTF-8 string, x and y are FLOAT, cluster INT32.
@@ -31,6 +32,33 @@ pub enum ExportError {
     Format { path: std::path::PathBuf },
 }
 
+/// The metadata, with a `key` column when images are members of tar shards (their
+/// `filename` is `SHARD.tar/KEY.jpg`; the key is what clip-retrieval and img2dataset join on).
+fn with_keys(prepared: &PreparedDataset) -> crate::dataset::Table {
+    let mut metadata = prepared.metadata.clone();
+    if !prepared.dir.members().is_file() {
+        return metadata;
+    }
+    let keys = prepared
+        .images
+        .iter()
+        .map(|rel| crate::dataset::coords::key_of(rel).to_string());
+    match metadata.column_index("key") {
+        Some(c) => {
+            for (cell, key) in metadata.cells[c].iter_mut().zip(keys) {
+                if cell.is_empty() {
+                    *cell = key;
+                }
+            }
+        }
+        None => {
+            metadata.columns.insert(0, "key".into());
+            metadata.cells.insert(0, keys.collect());
+        }
+    }
+    metadata
+}
+
 /// The rows an export writes.
 pub struct ExportTable {
     pub filenames: Vec<String>,
@@ -57,7 +85,7 @@ impl ExportTable {
             clusters,
             user_tags: (0..prepared.len()).map(|i| tags.joined(i)).collect(),
             similarity: None,
-            metadata: prepared.metadata.clone(),
+            metadata: with_keys(prepared),
         })
     }
 

@@ -321,6 +321,14 @@ struct PrepareArgs {
     /// Compute UMAP again after an earlier --no-umap.
     #[arg(long, overrides_with = "no_umap", help_heading = "Layouts")]
     umap: bool,
+    /// Thumbnail only the I-th of N slices (1/3, 2/3, 3/3), into a shard cache
+    /// [default: CACHE/shards/I-of-N]: one command per machine, then --merge.
+    #[arg(long, value_name = "I/N", help_heading = "Many machines")]
+    shard: Option<clip_plot::prepare::shard::Shard>,
+    /// Join shard caches into this cache (no image decoded again), then compute the layouts
+    /// [default: every cache in CACHE/shards/].
+    #[arg(long, value_name = "CACHE", num_args = 0.., help_heading = "Many machines")]
+    merge: Option<Vec<PathBuf>>,
 }
 
 impl PrepareArgs {
@@ -329,6 +337,12 @@ impl PrepareArgs {
     fn options(&self) -> PrepareOptions {
         let mut opts = PrepareOptions::remembered(self.dataset.options());
         opts.only_thumbs = self.only.is_some();
+        opts.shard = self.shard;
+        opts.merge = match &self.merge {
+            Some(caches) if caches.is_empty() => vec![PathBuf::new()],
+            Some(caches) => caches.clone(),
+            None => Vec::new(),
+        };
         if let Some(px) = self.large_px {
             opts.large_px = px;
         }
@@ -516,13 +530,23 @@ fn set_threads(threads: Option<usize>) {
 }
 
 fn print_summary(report: &PrepareReport) {
-    println!(
-        "Prepared {} images into {} ({} thumbnailed now, {} from the cache).",
-        report.images,
-        report.cache_dir.display(),
-        report.thumbnailed,
-        report.images.saturating_sub(report.thumbnailed)
-    );
+    if let Some(shard) = report.shard {
+        println!(
+            "Thumbnailed shard {shard}: {} images into {} ({} now, {} from the cache).",
+            report.images,
+            report.cache_dir.display(),
+            report.thumbnailed,
+            report.images.saturating_sub(report.thumbnailed)
+        );
+    } else {
+        println!(
+            "Prepared {} images into {} ({} thumbnailed now, {} from the cache).",
+            report.images,
+            report.cache_dir.display(),
+            report.thumbnailed,
+            report.images.saturating_sub(report.thumbnailed)
+        );
+    }
     if !report.skipped.is_empty() {
         println!("Skipped {} file(s):", report.skipped.len());
         for s in &report.skipped {

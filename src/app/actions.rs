@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::session::Combine;
 use super::{App, color_image, jobs, thumb_row};
 use crate::explore::facets::FacetFilter;
-use crate::explore::takeaway::{Method, Progress};
+use crate::explore::takeaway::{Method, Progress, safe_name};
 use crate::ui::{DuplicateGroup, Request, SELECTION_PAGE};
 
 /// Duplicate groups listed, and members shown per group.
@@ -164,25 +164,20 @@ impl App {
         let Some(s) = &self.session else {
             return;
         };
-        let images: Vec<String> = s
+        let images: Vec<_> = s
             .selected_ids()
             .into_iter()
-            .filter_map(|i| s.prepared.images.get(i as usize).cloned())
+            .filter_map(|i| {
+                let name = s.prepared.images.get(i as usize)?.clone();
+                Some((name, s.prepared.source(i as usize).ok()?))
+            })
             .collect();
-        let images_dir = std::path::PathBuf::from(&s.prepared.manifest().images_dir);
         let progress = Arc::new(Progress::default());
         self.take_away = Some(TakeAway {
             progress: progress.clone(),
             total: images.len(),
         });
-        jobs::take_away(
-            images_dir,
-            images,
-            folder,
-            method,
-            progress,
-            self.notifier.clone(),
-        );
+        jobs::take_away(images, folder, method, progress, self.notifier.clone());
     }
 
     /// Groups of near-identical images, with thumbnails, for the duplicates window.
@@ -367,6 +362,32 @@ fn toggle_term(search: &str, term: &str) -> String {
         None => format!("{search} {term}"),
     };
     out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl App {
+    /// Opens an image in the system's viewer: its file, or, for a member of a tar shard
+    /// (no viewer reads inside a tar), a copy written into the cache's `opened/` folder.
+    pub(super) fn open_in_system_viewer(
+        &mut self,
+        source: &crate::dataset::ImageSource,
+    ) -> Result<(), String> {
+        if let crate::dataset::ImageSource::File(path) = source {
+            return jobs::open_externally(path.as_os_str());
+        }
+        let Some(s) = &self.session else {
+            return Ok(());
+        };
+        let name =
+            (self.ui.lightbox.as_ref()).map_or_else(|| "image".into(), |lb| safe_name(&lb.title));
+        let folder = s.prepared.dir.opened();
+        let path = folder.join(name);
+        let failed = |e: std::io::Error| format!("{}: {e}", source.describe());
+        let bytes = source.read().map_err(failed)?;
+        std::fs::create_dir_all(&folder)
+            .and_then(|()| crate::cache::atomic_write(&path, &bytes))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        jobs::open_externally(path.as_os_str())
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 
+use crate::dataset::ImageSource;
 use crate::explore::takeaway::{self, Method};
 use crate::prepare::{PrepareError, PrepareOptions, PrepareReport, Progress, prepare};
 
@@ -210,9 +211,9 @@ fn start_prepare(options: PrepareOptions, generation: u64, notifier: Notifier) -
 
 /// Decodes image `i` at `path` on the rayon pool, at most `max_side` pixels on its long
 /// side (the GPU's texture limit for the lightbox).
-pub fn decode_full(i: usize, path: PathBuf, max_side: u32, notifier: Notifier) {
+pub fn decode_full(i: usize, source: ImageSource, max_side: u32, notifier: Notifier) {
     rayon::spawn(move || {
-        let result = std::fs::read(&path)
+        let result = (source.read())
             .map_err(|e| e.to_string())
             .and_then(|bytes| crate::thumbs::decode::decode_bytes(&bytes, max_side))
             .and_then(|d| {
@@ -220,7 +221,7 @@ pub fn decode_full(i: usize, path: PathBuf, max_side: u32, notifier: Notifier) {
                 let fit = crate::thumbs::fit_size(w, h, max_side);
                 crate::thumbs::resize(&d.image, fit)
             })
-            .map_err(|e| format!("{}: {e}", path.display()));
+            .map_err(|e| format!("{}: {e}", source.describe()));
         notifier.send(JobEvent::Decoded(i, result));
     });
 }
@@ -248,19 +249,21 @@ pub fn pick_take_away_folder(method: Method, notifier: Notifier) {
     });
 }
 
-/// Copies or links `images` (relative to `images_dir`) into `folder` on its own thread,
-/// counting in `progress`; reports with [`JobEvent::TakenAway`].
+/// Copies or links `images` (path in the dataset, where the bytes are) into `folder` on its
+/// own thread, counting in `progress`; reports with [`JobEvent::TakenAway`].
 pub fn take_away(
-    images_dir: PathBuf,
-    images: Vec<String>,
+    images: Vec<(String, ImageSource)>,
     folder: PathBuf,
     method: Method,
     progress: Arc<takeaway::Progress>,
     notifier: Notifier,
 ) {
     std::thread::spawn(move || {
-        let names: Vec<&str> = images.iter().map(String::as_str).collect();
-        let result = takeaway::take_away(&images_dir, &names, &folder, method, &progress)
+        let items: Vec<(&str, ImageSource)> = images
+            .iter()
+            .map(|(n, s)| (n.as_str(), s.clone()))
+            .collect();
+        let result = takeaway::take_away(&items, &folder, method, &progress)
             .map(|report| {
                 for (name, why) in &report.failed {
                     eprintln!("clip-plot: not taken away: {name}: {why}");

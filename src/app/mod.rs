@@ -743,7 +743,7 @@ impl App {
                     self.ui.selected = 0;
                 }
             }
-            Request::OpenInSystemViewer(path) => jobs::open_externally(path.as_os_str())?,
+            Request::OpenInSystemViewer(source) => self.open_in_system_viewer(&source)?,
             Request::OpenUrl(url) => self.egui.open_url(egui::OpenUrl::new_tab(url)),
             Request::FitAll => self.fit_view(0.8),
             Request::CancelPrepare => self.prepare.cancel(),
@@ -799,11 +799,17 @@ impl App {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("permalink") || k.eq_ignore_ascii_case("url"))
             .and_then(|(_, v)| ui::web_link(v));
-        let path = s.image_path(i);
+        let source = match s.prepared.source(i) {
+            Ok(source) => source,
+            Err(e) => {
+                self.ui.status.message = Some(e.to_string());
+                return;
+            }
+        };
         self.ui.lightbox = Some(Lightbox {
             image: i,
             title: s.prepared.images[i].clone(),
-            path: path.clone(),
+            source: source.clone(),
             metadata,
             permalink,
             texture: s.large_thumb(i).map(|img| load(&img, "lightbox".into())),
@@ -822,7 +828,7 @@ impl App {
             .gfx
             .as_ref()
             .map_or(2048, |g| g.gpu.max_texture.min(4096));
-        jobs::decode_full(i, path, max_side, self.notifier.clone());
+        jobs::decode_full(i, source, max_side, self.notifier.clone());
     }
 
     fn save(&mut self, kind: SaveKind, path: PathBuf) {

@@ -2,7 +2,7 @@
 //! and its index, the detail pool, hotspots, selection and filter.
 
 use glam::Vec2;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -640,11 +640,6 @@ impl Session {
         (0..self.selection.len() as u32)
             .filter(|&i| self.selection[i as usize])
             .collect()
-    }
-
-    /// The image file of image `i`.
-    pub fn image_path(&self, i: usize) -> PathBuf {
-        Path::new(&self.prepared.manifest().images_dir).join(&self.prepared.images[i])
     }
 
     /// Metadata of image `i` as (column, value), empty values left out.

@@ -3,6 +3,7 @@
 //! ```text
 //! manifest.json            format version, inputs, counts, stage fingerprints, skipped files
 //! images.json              relative path of every shown image; row i of every array below
+//! members.bin              where images inside tar shards are (see members), when any are
 //! metadata.json            metadata columns aligned with images.json
 //! thumbs/index.bin         one fixed-size ThumbRecord per image (memory-mapped)
 //! thumbs/page_NNNN.bc1     small-level atlas pages, BC1, uploadable as they are
@@ -12,6 +13,7 @@
 //! neighbours.npy           N×20 u32: each image's most similar images, nearest first
 //! neighbour_distances.npy  N×20 float32 cosine distances to them
 //! vectors.npy, .json       N×D float16 unit embeddings in image order (similarity search)
+//! opened/                  tar members written out for the system viewer (the lightbox)
 //! user/tags.json           the user's tags by image path (data: never rebuilt)
 //! clusters/umap.names.json the user's hotspot names, for the clusters' fingerprint
 //! ```
@@ -19,6 +21,7 @@
 //! JSON lists and maps the rest, so a prepared 100k dataset opens in milliseconds.
 
 pub mod atomic;
+pub mod members;
 pub mod thumbstore;
 pub mod vectors;
 
@@ -35,7 +38,7 @@ pub use atomic::{atomic_write, atomic_write_with};
 use ndarray::Array2;
 use ndarray_npy::{ViewNpyExt as _, WriteNpyExt as _};
 
-use crate::dataset::{Skipped, Table};
+use crate::dataset::{ImageSource, Skipped, Table};
 
 /// Bumped whenever the layout of the cache changes; an older cache is rebuilt.
 pub const FORMAT_VERSION: u32 = 1;
@@ -194,6 +197,13 @@ impl CacheDir {
     }
     pub fn metadata(&self) -> PathBuf {
         self.root.join("metadata.json")
+    }
+    pub fn members(&self) -> PathBuf {
+        self.root.join("members.bin")
+    }
+    /// Members of tar shards written out for the system's image viewer.
+    pub fn opened(&self) -> PathBuf {
+        self.root.join("opened")
     }
     pub fn thumbs(&self) -> PathBuf {
         self.root.join("thumbs")
@@ -617,6 +627,16 @@ impl PreparedDataset {
     /// The layout the hotspots were found in ([`hotspot_source`]).
     pub fn hotspot_source(&self) -> String {
         hotspot_source(&self.manifest())
+    }
+
+    /// Where image `i`'s bytes are: its file, or its stretch of a tar shard.
+    pub fn source(&self, i: usize) -> Result<ImageSource, CacheError> {
+        let rel = self.images.get(i).ok_or_else(|| CacheError::Corrupt {
+            path: self.dir.images(),
+            why: format!("has no image {i}"),
+        })?;
+        let images_dir = PathBuf::from(&self.manifest().images_dir);
+        members::source(&self.dir.members(), &images_dir, i, rel)
     }
 
     /// The large thumbnail of image `i`, still encoded (JPEG or PNG).

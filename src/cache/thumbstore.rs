@@ -210,6 +210,62 @@ impl ThumbStore {
         Ok(())
     }
 
+    /// Adds the finished chunks of the store in `other` (a shard's, [`crate::prepare`]'s
+    /// `--merge`) under new ids, hard-linked where the file system allows, else copied; the
+    /// index goes last, so an interrupted merge leaves only chunks the next open drops. A
+    /// chunk whose every image this store has already is skipped: merging twice adds nothing.
+    /// `other` is only read. Returns how many chunks were added.
+    pub fn import(&mut self, other: &Path) -> std::io::Result<usize> {
+        let named = |e: std::io::Error, path: &Path| {
+            std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+        };
+        let mut ids: Vec<u32> = std::fs::read_dir(other)
+            .map_err(|e| named(e, other))?
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.strip_suffix(".json")?.strip_prefix('c')?.parse().ok()
+            })
+            .collect();
+        ids.sort_unstable();
+        let mut added = 0;
+        for id in ids {
+            let json_path = chunk_path(other, id, "json");
+            let json = std::fs::read(&json_path).map_err(|e| named(e, &json_path))?;
+            let index: ChunkIndex = serde_json::from_slice(&json)
+                .map_err(|e| named(std::io::Error::other(e), &json_path))?;
+            if index
+                .entries
+                .iter()
+                .all(|e| self.by_key.contains_key(&e.key))
+            {
+                continue;
+            }
+            let new = self.next_chunk;
+            self.next_chunk += 1;
+            for ext in ["large", "cells", "app"] {
+                let (from, to) = (chunk_path(other, id, ext), chunk_path(&self.dir, new, ext));
+                let _ = std::fs::remove_file(&to);
+                if std::fs::hard_link(&from, &to).is_err() {
+                    let mut source = std::fs::File::open(&from).map_err(|e| named(e, &from))?;
+                    super::atomic_write_with(&to, |w| std::io::copy(&mut source, w).map(|_| ()))?;
+                }
+            }
+            atomic_write(&chunk_path(&self.dir, new, "json"), &json)?;
+            for e in index.entries {
+                self.by_key.insert(
+                    e.key,
+                    ThumbRef {
+                        chunk: new,
+                        result: e.result,
+                    },
+                );
+            }
+            added += 1;
+        }
+        Ok(added)
+    }
+
     /// Reads one chunk's BC1 cells, and its appearance features if asked to.
     pub fn read_chunk_data(&self, chunk: u32, with_appearance: bool) -> std::io::Result<ChunkData> {
         let cells = std::fs::read(chunk_path(&self.dir, chunk, "cells"))?;

@@ -13,6 +13,7 @@ pub mod spreadsheet;
 pub mod table;
 pub mod text_table;
 pub mod vector_table;
+pub mod webdataset;
 
 use std::path::{Path, PathBuf};
 
@@ -24,7 +25,7 @@ use embeddings::{
 };
 use metadata::{join_metadata, merge_parquet_columns};
 pub use npy::NpyArray;
-pub use paths::{ImageFile, PathIndex, Resolution};
+pub use paths::{ImageFile, ImageSource, Member, PathIndex, Resolution};
 pub use table::Table;
 
 /// Metadata columns PixPlot knows; matched case-insensitively and stored lower-case.
@@ -69,8 +70,8 @@ pub enum DatasetError {
     },
     #[error("{path}: {why}", path = .path.display())]
     BadLayout { path: PathBuf, why: String },
-    #[error("no images found under {path}. Put them in an `images/` folder or pass --images DIR", path = .path.display())]
-    NoImages { path: PathBuf },
+    #[error("no images found under {path}{unreadable}. Put them in an `images/` folder or pass --images DIR (a folder of images or of .tar shards, or one .tar)", path = .path.display())]
+    NoImages { path: PathBuf, unreadable: String },
     #[error("none of the {rows} embedding rows in {path} matched an image under {images}. Check --images, or that the paths in the embeddings' file list exist", path = .path.display(), images = .images.display())]
     NothingMatched {
         path: PathBuf,
@@ -161,6 +162,8 @@ pub struct DatasetPaths {
     pub logo: Option<PathBuf>,
     /// Read img2dataset's files beside the images ([`sidecars`]).
     pub sidecars: bool,
+    /// `--images` named one tar shard: its file name in `images`, the only thing listed.
+    pub image_tar: Option<String>,
 }
 
 /// An image the dataset leaves out, and why.
@@ -217,6 +220,7 @@ pub fn discover(opts: &DatasetOptions) -> Result<DatasetPaths, DatasetError> {
     let images = given(&opts.images)?
         .or_else(|| existing(root.join("images")))
         .unwrap_or_else(|| root.clone());
+    let (images, image_tar) = one_tar(images)?;
     let embeddings_path = given(&opts.embeddings)?
         .or_else(|| existing(root.join("embeddings")))
         .or_else(|| existing(root.join("embeddings.npy")));
@@ -241,7 +245,30 @@ pub fn discover(opts: &DatasetOptions) -> Result<DatasetPaths, DatasetError> {
         metadata,
         logo,
         sidecars: !opts.no_sidecars,
+        image_tar,
     })
+}
+
+/// `--images` naming one tar: its folder, and its name there.
+fn one_tar(images: PathBuf) -> Result<(PathBuf, Option<String>), DatasetError> {
+    if !images.is_file() {
+        return Ok((images, None));
+    }
+    let is_tar = images
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("tar"));
+    match (is_tar, images.parent(), images.file_name()) {
+        (true, Some(folder), Some(name)) => Ok((
+            folder.to_path_buf(),
+            Some(name.to_string_lossy().into_owned()),
+        )),
+        _ => Err(DatasetError::BadLayout {
+            path: images,
+            why:
+                "is a file: --images takes a folder of images, a folder of .tar shards, or one .tar"
+                    .into(),
+        }),
+    }
 }
 
 /// Whether `path` is a parquet file (they start with `PAR1`).
@@ -305,7 +332,10 @@ impl Dataset {
         {
             exclude.push(p.clone())
         }
-        let mut listing = paths::list_images(&paths.images, &exclude);
+        let mut listing = match &paths.image_tar {
+            Some(tar) => paths::list_images(&paths.images.join(tar), &exclude),
+            None => paths::list_images(&paths.images, &exclude),
+        };
         let mut skipped: Vec<Skipped> = listing
             .problems
             .iter()
@@ -316,8 +346,25 @@ impl Dataset {
             .collect();
         let mut notices = Vec::new();
         let images = std::mem::take(&mut listing.images);
+        let shared = webdataset::shared_keys(&images);
+        if let Some((key, a, b)) = shared.first() {
+            notices.push(format!(
+                "{} key(s) are in more than one tar (e.g. {key} in {a} and {b}): a row that \
+                 names only the key matches none of them; name such images as SHARD.tar/KEY.ext",
+                shared.len()
+            ));
+        }
         if images.is_empty() {
             return Err(DatasetError::NoImages {
+                unreadable: match skipped.first() {
+                    Some(first) => format!(
+                        " ({} entries could not be read, e.g. {}: {})",
+                        skipped.len(),
+                        first.path,
+                        first.reason
+                    ),
+                    None => String::new(),
+                },
                 path: paths.images.clone(),
             });
         }
@@ -411,8 +458,7 @@ impl Dataset {
             metadata = join_metadata(&table, meta_path, &index, &paths, &keep, &mut notices)?;
         }
         if paths.sidecars {
-            let root = paths::absolute(&paths.images);
-            sidecars::merge_sidecars(&listing, &root, &images, &mut metadata, &mut notices);
+            sidecars::merge_sidecars(&listing, &images, &mut metadata, &mut notices);
         }
         if let Some(EmbeddingInput::ClipRetrieval(dir)) = &paths.embeddings {
             merge_parquet_columns(dir, &paths, &index, &mut metadata, &mut notices)?;

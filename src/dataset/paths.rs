@@ -19,18 +19,83 @@ const IMAGE_EXTENSIONS: &[&str] = &[
 /// Extensions that are never images; skipped without opening.
 const NON_IMAGE_EXTENSIONS: &[&str] = &[
     "npy", "npz", "csv", "tsv", "parquet", "json", "txt", "md", "geojson", "py", "html", "js",
+    "tar",
 ];
 
-/// One image file found on disk.
+/// One image found: a file on disk, or a member of a tar shard.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageFile {
-    /// Path relative to the images folder, with `/` separators.
+    /// Path relative to the images folder, with `/` separators; a tar member is
+    /// `SHARD.tar/KEY.jpg` (the tar's path, then the member's name).
     pub rel: String,
-    /// Lexically normalised absolute path.
+    /// Lexically normalised absolute path of the file holding the bytes (the tar, for a
+    /// member).
     pub abs: PathBuf,
-    /// Size in bytes and modification time when listed (the cache's change detection).
+    /// Size in bytes and modification time when listed (the cache's change detection); a
+    /// member has its own size and its tar's mtime.
     pub size: u64,
     pub mtime_ns: i64,
+    /// Where in the tar the bytes are, for a member.
+    pub member: Option<Member>,
+}
+
+/// A stretch of a tar holding one member's bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// Byte offset of the data (after its headers) in the tar.
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl ImageFile {
+    /// Where the image's bytes are.
+    pub fn source(&self) -> ImageSource {
+        match self.member {
+            Some(member) => ImageSource::Member {
+                tar: self.abs.clone(),
+                member,
+            },
+            None => ImageSource::File(self.abs.clone()),
+        }
+    }
+}
+
+/// Where an image's bytes are, enough to read them again (the lightbox, taking away).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageSource {
+    File(PathBuf),
+    Member { tar: PathBuf, member: Member },
+}
+
+impl ImageSource {
+    /// Reads the whole image: the file, or the member's stretch of its tar.
+    pub fn read(&self) -> std::io::Result<Vec<u8>> {
+        match self {
+            Self::File(path) => std::fs::read(path),
+            Self::Member { tar, member } => read_member(tar, *member),
+        }
+    }
+
+    /// How to name it to the user: the file, or `TAR` + the member's offset.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::File(path) => path.display().to_string(),
+            Self::Member { tar, member } => {
+                format!("{} (member at byte {})", tar.display(), member.offset)
+            }
+        }
+    }
+}
+
+/// Reads `member`'s bytes from `tar`: one seek and one read, nothing else of the tar.
+pub fn read_member(tar: &Path, member: Member) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(tar)?;
+    let len = usize::try_from(member.len).map_err(std::io::Error::other)?;
+    file.seek(SeekFrom::Start(member.offset))?;
+    let mut bytes = vec![0u8; len];
+    file.read_exact(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Nanoseconds since the Unix epoch of a file's mtime (0 where the platform has none).
@@ -48,10 +113,32 @@ pub struct Listing {
     /// Entries we could not follow (dangling symlinks, loops, permission errors), with why.
     pub problems: Vec<(String, String)>,
     /// `.txt` and `.json` files (img2dataset writes `KEY.txt` and `KEY.json` beside each
-    /// `KEY.jpg`), relative to the listed folder.
-    pub sidecars: Vec<String>,
+    /// `KEY.jpg`, on disk or in its tar), named relative to the listed folder as images are.
+    pub sidecars: Vec<SidecarFile>,
     /// img2dataset's shard tables: `NNNNN.parquet` files below the listed folder.
     pub shard_tables: Vec<PathBuf>,
+    /// Tar shards found (their members are among `images`), relative to the listed folder.
+    pub tars: Vec<String>,
+}
+
+/// A `.txt` or `.json` file beside an image: on disk, or a member of the same tar.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SidecarFile {
+    pub rel: String,
+    pub abs: PathBuf,
+    pub member: Option<(u64, u64)>,
+}
+
+impl SidecarFile {
+    pub fn source(&self) -> ImageSource {
+        match self.member {
+            Some((offset, len)) => ImageSource::Member {
+                tar: self.abs.clone(),
+                member: Member { offset, len },
+            },
+            None => ImageSource::File(self.abs.clone()),
+        }
+    }
 }
 
 /// Lists image files below `dir`, sorted by relative path. Hidden entries (the cache folder
@@ -61,7 +148,16 @@ pub fn list_images(dir: &Path, exclude: &[PathBuf]) -> Listing {
     let root = absolute(dir);
     let mut visited = HashSet::new();
     let exclude: Vec<PathBuf> = exclude.iter().map(|p| absolute(p)).collect();
-    walk(&root, "", &exclude, &mut visited, &mut listing);
+    if root.is_file() {
+        // One tar given as the images: its members, named as from its folder.
+        let name = root.file_name().map(|n| n.to_string_lossy().into_owned());
+        listing.tars.extend(name);
+        let folder = root.parent().unwrap_or(Path::new("/")).to_path_buf();
+        super::webdataset::index_tars(&folder, &mut listing);
+    } else {
+        walk(&root, "", &exclude, &mut visited, &mut listing);
+        super::webdataset::index_tars(&root, &mut listing);
+    }
     listing.images.sort_by(|a, b| a.rel.cmp(&b.rel));
     listing.sidecars.sort();
     listing.shard_tables.sort();
@@ -142,10 +238,24 @@ fn walk(
                 abs: path,
                 size: meta.len(),
                 mtime_ns: mtime_ns(&meta),
+                member: None,
             });
         } else if meta.is_file() {
             match extension_lower(&path).as_deref() {
-                Some("txt" | "json") => out.sidecars.push(child_rel),
+                Some("txt" | "json") => out.sidecars.push(SidecarFile {
+                    rel: child_rel,
+                    abs: path,
+                    member: None,
+                }),
+                Some("tar") => out.tars.push(child_rel),
+                Some("tgz" | "gz" | "zst" | "xz")
+                    if name.contains(".tar.") || name.ends_with(".tgz") =>
+                {
+                    out.problems.push((
+                        child_rel,
+                        "a compressed tar is not read in place: decompress it (e.g. `gunzip`) to a plain .tar".into(),
+                    ));
+                }
                 Some("parquet")
                     if path.file_stem().is_some_and(|s| {
                         s.to_string_lossy().bytes().all(|b| b.is_ascii_digit())
@@ -162,6 +272,13 @@ fn walk(
 fn extension_lower(path: &Path) -> Option<String> {
     path.extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
+}
+
+/// True for a name (lower case) with an image extension.
+pub fn looks_like_image_name(lower: &str) -> bool {
+    lower
+        .rsplit_once('.')
+        .is_some_and(|(_, ext)| IMAGE_EXTENSIONS.contains(&ext))
 }
 
 /// True for files with an image extension, or unknown files whose first bytes are an image.
@@ -222,6 +339,8 @@ pub struct PathIndex<'a> {
     by_rel: FxHashMap<Cow<'a, str>, usize>,
     /// Image indices sorted by file name, for suffix matching.
     by_name: Vec<usize>,
+    /// Image indices sorted by key (file stem), built on the first lookup by key.
+    by_key: std::sync::OnceLock<Vec<usize>>,
 }
 
 /// `text` in Unicode NFC: names match however the file system or the editor that wrote
@@ -254,6 +373,25 @@ impl<'a> PathIndex<'a> {
             keys,
             by_rel,
             by_name,
+            by_key: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The one image whose key (file stem) is `key`: how clip-retrieval's webdataset mode
+    /// names a tar member (`000000123` for `00000.tar/000000123.jpg`). A key several images
+    /// share names none of them.
+    fn lookup_key(&self, key: &str) -> Option<usize> {
+        let key_of = |i: usize| super::coords::key_of(&self.keys[i]);
+        let by_key = self.by_key.get_or_init(|| {
+            let mut order: Vec<usize> = (0..self.keys.len()).collect();
+            order.sort_by(|&a, &b| key_of(a).cmp(key_of(b)));
+            order
+        });
+        let start = by_key.partition_point(|&i| key_of(i) < key);
+        let mut hits = by_key[start..].iter().take_while(|&&i| key_of(i) == key);
+        match (hits.next(), hits.next()) {
+            (Some(&i), None) => Some(i),
+            _ => None,
         }
     }
 
@@ -322,6 +460,9 @@ impl<'a> PathIndex<'a> {
             }
         }
         match best_set.len() {
+            0 if parts.len() == 1 => self
+                .lookup_key(name)
+                .map_or(Resolution::NotFound, Resolution::Found),
             0 => Resolution::NotFound,
             1 => Resolution::Found(best_set[0]),
             _ => {
@@ -343,6 +484,7 @@ mod tests {
                 abs: PathBuf::from("/data/images").join(r),
                 size: 0,
                 mtime_ns: 0,
+                member: None,
             })
             .collect()
     }
@@ -397,6 +539,23 @@ mod tests {
         );
         assert_eq!(index.resolve("z.jpg", &[base]), Resolution::NotFound);
         assert_eq!(index.resolve("c\\y.png", &[]), Resolution::Found(2));
+    }
+
+    #[test]
+    fn bare_keys_name_tar_members_when_only_one_has_them() {
+        let files = files(&[
+            "s/00000.tar/000000001.jpg",
+            "s/00000.tar/000000002.jpg",
+            "s/00001.tar/000000002.jpg",
+        ]);
+        let index = PathIndex::new(Path::new("/data/images"), &files);
+        assert_eq!(index.resolve("000000001", &[]), Resolution::Found(0));
+        assert_eq!(index.resolve("000000002", &[]), Resolution::NotFound);
+        assert_eq!(index.resolve("000000003", &[]), Resolution::NotFound);
+        assert_eq!(
+            index.resolve("00001.tar/000000002.jpg", &[]),
+            Resolution::Found(2)
+        );
     }
 
     #[test]

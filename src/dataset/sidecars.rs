@@ -9,13 +9,11 @@
 //! image (`status`, `error_message`, `exif`) are dropped. A column the user's metadata file
 //! has is never overwritten. `--no-sidecars` turns all of this off.
 
-use std::path::Path;
-
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::coords::match_keys;
-use super::paths::Listing;
+use super::paths::{Listing, SidecarFile};
 use super::{ImageFile, Table};
 
 /// img2dataset fields left out of the metadata.
@@ -52,7 +50,6 @@ impl Columns {
 /// Adds what img2dataset wrote about each image to `metadata` (aligned with `images`).
 pub(crate) fn merge_sidecars(
     listing: &Listing,
-    root: &Path,
     images: &[ImageFile],
     metadata: &mut Table,
     notices: &mut Vec<String>,
@@ -63,17 +60,17 @@ pub(crate) fn merge_sidecars(
     };
     let described = merge_shard_tables(&listing.shard_tables, images, &mut columns, notices);
     // Sidecars by the image path they go with: `dir/KEY.txt` → `dir/KEY`.
-    let mut by_stem: FxHashMap<&str, [Option<&str>; 2]> = FxHashMap::default();
-    for rel in &listing.sidecars {
-        if let Some((stem, ext)) = rel.rsplit_once('.') {
+    let mut by_stem: FxHashMap<&str, [Option<&SidecarFile>; 2]> = FxHashMap::default();
+    for file in &listing.sidecars {
+        if let Some((stem, ext)) = file.rel.rsplit_once('.') {
             let slot = usize::from(ext.eq_ignore_ascii_case("json"));
-            by_stem.entry(stem).or_default()[slot] = Some(rel.as_str());
+            by_stem.entry(stem).or_default()[slot] = Some(file);
         }
     }
     if by_stem.is_empty() && columns.names.is_empty() {
         return;
     }
-    let read = read_sidecars(root, images, &by_stem, &described);
+    let read = read_sidecars(images, &by_stem, &described);
     let mut bad = Vec::new();
     for (i, Sidecar { caption, fields }) in read.into_iter().enumerate() {
         match fields {
@@ -120,9 +117,8 @@ struct Sidecar {
 
 /// Reads every image's sidecars in parallel; JSON only for images no table `described`.
 fn read_sidecars(
-    root: &Path,
     images: &[ImageFile],
-    by_stem: &FxHashMap<&str, [Option<&str>; 2]>,
+    by_stem: &FxHashMap<&str, [Option<&SidecarFile>; 2]>,
     described: &[bool],
 ) -> Vec<Sidecar> {
     images
@@ -134,11 +130,11 @@ fn read_sidecars(
                 .rsplit_once('.')
                 .map_or(image.rel.as_str(), |s| s.0);
             let [txt, json] = by_stem.get(stem).copied().unwrap_or_default();
-            let caption = txt.and_then(|t| read_small(&root.join(t)).ok());
+            let caption = txt.and_then(|t| read_small(t).ok());
             let fields = match json {
-                Some(j) if !described[i] => read_small(&root.join(j)).and_then(|text| {
+                Some(j) if !described[i] => read_small(j).and_then(|text| {
                     let value: serde_json::Value =
-                        serde_json::from_str(&text).map_err(|e| format!("{j}: {e}"))?;
+                        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", j.rel))?;
                     let mut flat = Vec::new();
                     super::text_table::flatten("", &value, &mut flat);
                     Ok(flat)
@@ -153,16 +149,23 @@ fn read_sidecars(
         .collect()
 }
 
-/// Reads a sidecar, refusing anything over 1 MiB (a caption or a JSON record is small).
-fn read_small(path: &Path) -> Result<String, String> {
-    let name = || path.display().to_string();
-    let len = std::fs::metadata(path)
-        .map_err(|e| format!("{}: {e}", name()))?
-        .len();
+/// Reads a sidecar (a file, or a member of a tar), refusing anything over 1 MiB (a caption
+/// or a JSON record is small).
+fn read_small(file: &SidecarFile) -> Result<String, String> {
+    let name = || file.rel.clone();
+    let len = match file.member {
+        Some((_, len)) => len,
+        None => std::fs::metadata(&file.abs)
+            .map_err(|e| format!("{}: {e}", name()))?
+            .len(),
+    };
     if len > 1 << 20 {
         return Err(format!("{}: {len} bytes, too big for a sidecar", name()));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", name()))?;
+    let bytes = file
+        .source()
+        .read()
+        .map_err(|e| format!("{}: {e}", name()))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 

@@ -110,6 +110,7 @@ impl Explorer {
                 abs: PathBuf::new(),
                 size: 0,
                 mtime_ns: 0,
+                member: None,
             })
             .collect();
         let index = PathIndex::new(&dir, &files);

@@ -15,11 +15,14 @@
 //! as the images: across devices each image is copied instead and the report says so.
 //! Failures (an original gone, a full disk) are collected per image and reported by name;
 //! the rest go on. Rejected: zipping (PixPlot's lasso-to-ZIP): a folder works with every
-//! tool and a hard-linked one costs nothing at a million images.
+//! tool and a hard-linked one costs nothing at a million images. A member of a tar shard has
+//! no file of its own to link: its bytes are read by offset and written out like a copy.
 
 use std::fs::{self, File, OpenOptions};
-use std::io;
+use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
+
+use crate::dataset::ImageSource;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// How the originals get into the folder.
@@ -38,6 +41,8 @@ pub struct Report {
     pub renamed: usize,
     /// Hard links refused (another file system): copied instead.
     pub copied_instead: usize,
+    /// Members of tar shards written out as files (they have no file to link).
+    pub extracted: usize,
     /// Images that could not be taken, with why.
     pub failed: Vec<(String, String)>,
     /// Stopped before the end.
@@ -56,6 +61,9 @@ impl Report {
                 ", {} copied (hard links need the same file system)",
                 self.copied_instead
             );
+        }
+        if self.extracted > 0 {
+            s += &format!(", {} written out of their tar shards", self.extracted);
         }
         if !self.failed.is_empty() {
             let first = &self.failed[0];
@@ -127,24 +135,23 @@ fn taken(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok()
 }
 
-/// Copies or links each of `images` (paths relative to `images_dir`) into `folder`
-/// (created when missing), never overwriting; stops early when `progress.cancel` is set.
+/// Copies or links each of `images` (the image's path in the dataset, and where its bytes
+/// are) into `folder` (created when missing), never overwriting; stops early when
+/// `progress.cancel` is set. A member of a tar shard is written out as its own file.
 pub fn take_away(
-    images_dir: &Path,
-    images: &[&str],
+    images: &[(&str, ImageSource)],
     folder: &Path,
     method: Method,
     progress: &Progress,
 ) -> io::Result<Report> {
     fs::create_dir_all(folder)?;
     let mut report = Report::default();
-    for relative in images {
+    for (relative, source) in images {
         if progress.cancel.load(Ordering::Relaxed) {
             report.cancelled = true;
             break;
         }
-        let source = images_dir.join(relative);
-        match place(&source, &safe_name(relative), folder, method, &mut report) {
+        match place(source, &safe_name(relative), folder, method, &mut report) {
             Ok(path) => report.written.push(path),
             Err(e) => report.failed.push((relative.to_string(), e.to_string())),
         }
@@ -155,29 +162,50 @@ pub fn take_away(
 
 /// Puts one file under the first free name from `name`; returns that name's path.
 fn place(
-    source: &Path,
+    source: &ImageSource,
     name: &str,
     folder: &Path,
     method: Method,
     report: &mut Report,
 ) -> io::Result<PathBuf> {
-    if !fs::metadata(source)?.is_file() {
-        return Err(io::Error::other("not a file"));
-    }
-    if method == Method::HardLink {
-        match link_free(source, name, folder, report) {
-            Ok(path) => return Ok(path),
-            Err(e) if is_cross_device(&e) => report.copied_instead += 1,
-            Err(e) => return Err(e),
+    let mut reader: Box<dyn Read> = match source {
+        ImageSource::File(path) => {
+            if !fs::metadata(path)?.is_file() {
+                return Err(io::Error::other("not a file"));
+            }
+            if method == Method::HardLink {
+                match link_free(path, name, folder, report) {
+                    Ok(path) => return Ok(path),
+                    Err(e) if is_cross_device(&e) => report.copied_instead += 1,
+                    Err(e) => return Err(e),
+                }
+            }
+            Box::new(File::open(path)?)
         }
-    }
+        ImageSource::Member { tar, member } => {
+            report.extracted += 1;
+            let mut file = File::open(tar)?;
+            file.seek(io::SeekFrom::Start(member.offset))?;
+            Box::new(file.take(member.len))
+        }
+    };
+    write_free(&mut reader, name, folder, report)
+}
+
+/// Writes `reader`'s bytes under the first free name from `name`, through a temporary file.
+fn write_free(
+    reader: &mut dyn Read,
+    name: &str,
+    folder: &Path,
+    report: &mut Report,
+) -> io::Result<PathBuf> {
     let partial = folder.join(format!(".{name}.clip-plot-partial"));
     let result = (|| {
         let mut out = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&partial)?;
-        io::copy(&mut File::open(source)?, &mut out)?;
+        io::copy(reader, &mut out)?;
         out.sync_data()?;
         drop(out);
         match link_free(&partial, name, folder, report) {
@@ -241,6 +269,46 @@ mod tests {
         dir
     }
 
+    /// The images named in `list`, as files below `dir`.
+    fn files<'a>(dir: &Path, list: &[&'a str]) -> Vec<(&'a str, ImageSource)> {
+        list.iter()
+            .map(|r| (*r, ImageSource::File(dir.join(r))))
+            .collect()
+    }
+
+    #[test]
+    fn tar_members_are_written_out_as_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let tar = dir.path().join("00000.tar");
+        fs::write(&tar, b"....header....the owl's bytes....").unwrap();
+        let member = crate::dataset::Member {
+            offset: 14,
+            len: 15,
+        };
+        let out = tempfile::tempdir().unwrap();
+        let list = [(
+            "00000.tar/000000001.jpg",
+            ImageSource::Member { tar, member },
+        )];
+        for method in [Method::HardLink, Method::Copy] {
+            let r = take_away(&list, out.path(), method, &Progress::default()).unwrap();
+            assert!(r.failed.is_empty(), "{:?}", r.failed);
+            assert_eq!(r.extracted, 1);
+            assert!(
+                r.summary(out.path())
+                    .contains("1 written out of their tar shards")
+            );
+        }
+        assert_eq!(
+            fs::read(out.path().join("000000001.jpg")).unwrap(),
+            b"the owl's bytes"
+        );
+        assert_eq!(
+            fs::read(out.path().join("000000001-2.jpg")).unwrap(),
+            b"the owl's bytes"
+        );
+    }
+
     #[test]
     fn names_cannot_climb_out() {
         assert_eq!(safe_name("a/b/owl.jpg"), "owl.jpg");
@@ -263,7 +331,13 @@ mod tests {
         fs::write(out.path().join("owl.jpg"), b"mine").unwrap();
         let progress = Progress::default();
         let list = ["a/owl.jpg", "b/owl.jpg", "cat", "gone.jpg"];
-        let r = take_away(src.path(), &list, out.path(), Method::Copy, &progress).unwrap();
+        let r = take_away(
+            &files(src.path(), &list),
+            out.path(),
+            Method::Copy,
+            &progress,
+        )
+        .unwrap();
         assert_eq!(fs::read(out.path().join("owl.jpg")).unwrap(), b"mine");
         assert_eq!(
             fs::read(out.path().join("owl-2.jpg")).unwrap(),
@@ -280,7 +354,13 @@ mod tests {
         assert_eq!(r.failed[0].0, "gone.jpg");
         assert_eq!(progress.done.load(Ordering::Relaxed), 4);
         // No temporary file left behind; a second run adds, never replaces.
-        let r = take_away(src.path(), &list[..1], out.path(), Method::Copy, &progress).unwrap();
+        let r = take_away(
+            &files(src.path(), &list[..1]),
+            out.path(),
+            Method::Copy,
+            &progress,
+        )
+        .unwrap();
         assert_eq!(r.written, vec![out.path().join("owl-4.jpg")]);
         let names: Vec<String> = fs::read_dir(out.path())
             .unwrap()
@@ -304,7 +384,7 @@ mod tests {
         let progress = Progress::default();
         let list = ["cat", "a/owl.jpg"];
         for method in [Method::Copy, Method::HardLink] {
-            let r = take_away(src.path(), &list, out.path(), method, &progress).unwrap();
+            let r = take_away(&files(src.path(), &list), out.path(), method, &progress).unwrap();
             assert!(r.failed.is_empty(), "{:?}", r.failed);
             assert!(r.written.iter().all(|p| p.parent() == Some(out.path())));
         }
@@ -325,7 +405,7 @@ mod tests {
         let progress = Progress::default();
         // The image exists at src/a/owl.jpg; its "name" tries to climb out of `inner`.
         let list = ["a/../a/owl.jpg"];
-        let r = take_away(src.path(), &list, &inner, Method::Copy, &progress).unwrap();
+        let r = take_away(&files(src.path(), &list), &inner, Method::Copy, &progress).unwrap();
         assert_eq!(r.written, vec![inner.join("owl.jpg")]);
         assert_eq!(fs::read_dir(out.path()).unwrap().count(), 1);
     }
@@ -336,8 +416,7 @@ mod tests {
         let out = tempfile::tempdir().unwrap();
         let progress = Progress::default();
         let r = take_away(
-            src.path(),
-            &["cat"],
+            &files(src.path(), &["cat"]),
             out.path(),
             Method::HardLink,
             &progress,
@@ -353,8 +432,7 @@ mod tests {
         }
         progress.cancel.store(true, Ordering::Relaxed);
         let r = take_away(
-            src.path(),
-            &["a/owl.jpg"],
+            &files(src.path(), &["a/owl.jpg"]),
             out.path(),
             Method::Copy,
             &progress,

@@ -91,6 +91,10 @@ pub(crate) fn run(
         .map(|(i, _, _)| dataset.images[*i].rel.clone())
         .collect();
     cache.write_json(&cache.images(), &images)?;
+    let shown_files: Vec<_> = shown.iter().map(|(i, _, _)| &dataset.images[*i]).collect();
+    let members = cache.members();
+    crate::cache::members::write(&members, &shown_files, &dataset.paths.images)
+        .map_err(io(&members))?;
     let metadata = Table {
         columns: dataset.metadata.columns.clone(),
         cells: dataset

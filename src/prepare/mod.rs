@@ -34,6 +34,7 @@ mod progress;
 mod rows;
 mod run;
 mod scan;
+pub mod shard;
 mod thumbnails;
 mod umap;
 
@@ -78,6 +79,14 @@ pub struct PrepareOptions {
     pub coords_name: String,
     /// Skip the neighbour graph and UMAP (the layout comes from `coords`).
     pub no_umap: bool,
+    /// Thumbnail only this slice, into a shard cache ([`shard`]). A run mode, not a setting:
+    /// never remembered.
+    #[serde(skip)]
+    pub shard: Option<shard::Shard>,
+    /// Shard caches to merge into this one before the stages run (empty path: those under
+    /// `CACHE/shards/`). Never remembered.
+    #[serde(skip)]
+    pub merge: Vec<PathBuf>,
 }
 
 impl PrepareOptions {
@@ -93,6 +102,8 @@ impl PrepareOptions {
             coords: None,
             coords_name: "given".into(),
             no_umap: false,
+            shard: None,
+            merge: Vec::new(),
         }
     }
 }
@@ -199,6 +210,8 @@ pub struct PrepareReport {
     pub notices: Vec<String>,
     pub stage_seconds: Vec<(String, f64)>,
     pub embedding_origin: EmbeddingOrigin,
+    /// The slice thumbnailed, for `--shard` (then `images` counts the slice).
+    pub shard: Option<shard::Shard>,
 }
 
 /// The cache folder for these options: `--cache`, else `DATASET/.clip-plot`.
@@ -220,10 +233,22 @@ pub fn prepare(
     if opts.coords.is_some() {
         coords::check_name(opts)?;
     }
+    if let Some(s) = opts.shard {
+        if !opts.merge.is_empty() {
+            return Err(PrepareError::Options(
+                "--shard and --merge do not go together: thumbnail each shard, then merge them in one more prepare".into(),
+            ));
+        }
+        return shard::run(opts, s, progress);
+    }
     let mut run = Run::new(opts, progress, CacheDir::new(cache_dir_for(&opts.dataset)));
     let dataset = scan::run(&mut run)?;
     run.lap("scan");
-    let thumbs = thumbnails::run(&run, &dataset)?;
+    if !opts.merge.is_empty() {
+        shard::merge(&run, &dataset.paths.images)?;
+        run.lap("merge");
+    }
+    let thumbs = thumbnails::run(&run, &dataset.images)?;
     run.lap("thumbnails");
     let mut skipped = dataset.skipped.clone();
     let shown = thumbnails::shown(&dataset, &thumbs, &mut skipped)?;
@@ -284,6 +309,7 @@ pub fn prepare(
         notices: manifest.notices,
         stage_seconds: run.laps().to_vec(),
         embedding_origin: rows.origin,
+        shard: None,
     })
 }
 

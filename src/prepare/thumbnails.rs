@@ -14,8 +14,8 @@ use rayon::prelude::*;
 use super::run::Run;
 use super::{PrepareError, io};
 use crate::cache::thumbstore::{CHUNK_IMAGES, FileKey, StoredThumb, ThumbStore};
-use crate::dataset::{Dataset, Skipped};
-use crate::thumbs::make_thumb;
+use crate::dataset::{Dataset, ImageFile, Skipped};
+use crate::thumbs::thumb_from_bytes;
 
 /// The store after this run, and how many images were decoded.
 pub(crate) struct Thumbnails {
@@ -24,12 +24,11 @@ pub(crate) struct Thumbnails {
     pub decoded: usize,
 }
 
-/// Decodes every image the store has no current entry for.
-pub(crate) fn run(run: &Run, dataset: &Dataset) -> Result<Thumbnails, PrepareError> {
+/// Decodes every one of `images` the store has no current entry for.
+pub(crate) fn run(run: &Run, images: &[ImageFile]) -> Result<Thumbnails, PrepareError> {
     let chunks_dir = run.cache.chunks_for(run.opts.large_px);
     let mut store = ThumbStore::open(&chunks_dir).map_err(io(&chunks_dir))?;
-    let keys: Vec<FileKey> = dataset
-        .images
+    let keys: Vec<FileKey> = images
         .iter()
         .map(|image| FileKey {
             rel: image.rel.clone(),
@@ -59,7 +58,9 @@ pub(crate) fn run(run: &Run, dataset: &Dataset) -> Result<Thumbnails, PrepareErr
             let results: Vec<_> = batch
                 .par_iter()
                 .map(|&i| {
-                    let thumb = make_thumb(&dataset.images[i].abs, run.opts.large_px);
+                    let thumb = (images[i].source().read())
+                        .map_err(|e| format!("cannot read: {e}"))
+                        .and_then(|bytes| thumb_from_bytes(bytes, run.opts.large_px));
                     progress.advance(1);
                     (keys[i].clone(), thumb)
                 })

@@ -129,6 +129,11 @@ pub fn resize(image: &RgbaImage, size: (u32, u32)) -> Result<RgbaImage, String> 
 /// Decodes `path` and makes both levels.
 pub fn make_thumb(path: &Path, large_px: u32) -> Result<Thumb, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    thumb_from_bytes(bytes, large_px)
+}
+
+/// Decodes an image's encoded `bytes` (a file's, or a tar member's) and makes both levels.
+pub fn thumb_from_bytes(bytes: Vec<u8>, large_px: u32) -> Result<Thumb, String> {
     let decoded = decode::decode_bytes(&bytes, large_px)?;
     let (w, h) = decoded.image.dimensions();
     // A small, plain JPEG or well-compressed PNG is its own large thumbnail: no re-encode.

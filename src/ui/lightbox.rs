@@ -70,7 +70,7 @@ pub fn lightbox_ui(ctx: &egui::Context, state: &mut ViewState, map_area: egui::R
                     requests.push(Request::OpenUrl(link.clone()));
                 }
                 if ui.button("Open in system viewer").clicked() {
-                    requests.push(Request::OpenInSystemViewer(lb.path.clone()));
+                    requests.push(Request::OpenInSystemViewer(lb.source.clone()));
                 }
                 if ui
                     .button("More like this")

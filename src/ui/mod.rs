@@ -48,7 +48,7 @@ pub enum Request {
     Screenshot,
     ExportSelection,
     ClearSelection,
-    OpenInSystemViewer(std::path::PathBuf),
+    OpenInSystemViewer(crate::dataset::ImageSource),
     OpenUrl(String),
     FitAll,
     CancelPrepare,
@@ -126,7 +126,8 @@ pub struct HotspotRow {
 pub struct Lightbox {
     pub image: usize,
     pub title: String,
-    pub path: std::path::PathBuf,
+    /// Where the image's bytes are (its file, or a member of a tar shard).
+    pub source: crate::dataset::ImageSource,
     /// Metadata as (column, value), empty values left out.
     pub metadata: Vec<(String, String)>,
     pub permalink: Option<String>,

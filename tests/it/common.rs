@@ -75,3 +75,49 @@ pub fn prepared_tuxpaint_copy(dir: &Path) -> PathBuf {
     copy_dir(shared_tuxpaint_cache(), &cache);
     cache
 }
+
+/// A parquet table of text columns.
+pub fn write_text_table(path: &Path, columns: &[(&str, Vec<String>)]) {
+    let fields: String = columns
+        .iter()
+        .map(|(c, _)| format!("required binary {c} (UTF8); "))
+        .collect();
+    let schema = std::sync::Arc::new(
+        parquet::schema::parser::parse_message_type(&format!("message schema {{ {fields} }}"))
+            .unwrap(),
+    );
+    let mut writer = parquet::file::writer::SerializedFileWriter::new(
+        std::fs::File::create(path).unwrap(),
+        schema,
+        Default::default(),
+    )
+    .unwrap();
+    let mut group = writer.next_row_group().unwrap();
+    for (_, values) in columns {
+        let mut col = group.next_column().unwrap().unwrap();
+        let bytes: Vec<parquet::data_type::ByteArray> = values
+            .iter()
+            .map(|t| parquet::data_type::ByteArray::from(t.as_str()))
+            .collect();
+        col.typed::<parquet::data_type::ByteArrayType>()
+            .write_batch(&bytes, None, None)
+            .unwrap();
+        col.close().unwrap();
+    }
+    group.close().unwrap();
+    writer.close().unwrap();
+}
+
+/// Every file below `dir`, recursively.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -1,38 +1,10 @@
 //! img2dataset's `files` output: `KEY.txt` captions and `KEY.json` records beside each
 //! image, and `NNNNN.parquet` shard tables with the failed downloads, read as metadata.
 
-use std::fs::File;
 use std::path::Path;
-use std::sync::Arc;
 
-use parquet::data_type::{ByteArray, ByteArrayType};
-use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::parser::parse_message_type;
-
-use crate::common::fixture;
+use crate::common::{fixture, walk, write_text_table};
 use clip_plot::dataset::{Dataset, DatasetOptions};
-
-/// A parquet table of text columns.
-fn write_text_table(path: &Path, columns: &[(&str, Vec<String>)]) {
-    let fields: String = columns
-        .iter()
-        .map(|(c, _)| format!("required binary {c} (UTF8); "))
-        .collect();
-    let schema = Arc::new(parse_message_type(&format!("message schema {{ {fields} }}")).unwrap());
-    let mut writer =
-        SerializedFileWriter::new(File::create(path).unwrap(), schema, Default::default()).unwrap();
-    let mut group = writer.next_row_group().unwrap();
-    for (_, values) in columns {
-        let mut col = group.next_column().unwrap().unwrap();
-        let bytes: Vec<ByteArray> = values.iter().map(|t| ByteArray::from(t.as_str())).collect();
-        col.typed::<ByteArrayType>()
-            .write_batch(&bytes, None, None)
-            .unwrap();
-        col.close().unwrap();
-    }
-    group.close().unwrap();
-    writer.close().unwrap();
-}
 
 /// The first `n` tuxpaint images, as `files` output lays them out: shard `00000` with a
 /// shard table (and 3 failed rows), shard `00001` with JSON sidecars only (one broken).
@@ -87,19 +59,6 @@ fn make_files_output(root: &Path, n: usize) -> Vec<String> {
         &[("key", key_col), ("status", status), ("url", url)],
     );
     keys
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]

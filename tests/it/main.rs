@@ -15,5 +15,7 @@ mod panels;
 mod prepare;
 mod render;
 mod session;
+mod shards;
 mod vector_tables;
+mod webdataset;
 mod window;

@@ -4,6 +4,7 @@
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 
+use clip_plot::dataset::ImageSource;
 use clip_plot::ui::{self, HotspotRow, LayoutEntry, Lightbox, Request, ViewState};
 
 fn state() -> ViewState {
@@ -118,7 +119,7 @@ fn the_lightbox_shows_metadata_and_steps_through_neighbours() {
     s.lightbox = Some(Lightbox {
         image: 7,
         title: "images/apple.png".into(),
-        path: "/data/images/apple.png".into(),
+        source: ImageSource::File("/data/images/apple.png".into()),
         metadata: vec![
             ("category".into(), "food".into()),
             ("permalink".into(), "https://example.org/apple".into()),
@@ -157,7 +158,7 @@ fn the_lightbox_shows_metadata_and_steps_through_neighbours() {
         h.state().requests,
         vec![
             Request::OpenUrl("https://example.org/apple".into()),
-            Request::OpenInSystemViewer("/data/images/apple.png".into()),
+            Request::OpenInSystemViewer(ImageSource::File("/data/images/apple.png".into())),
             Request::OpenLightbox(3),
             Request::OpenLightbox(9),
             Request::CloseLightbox,
@@ -297,7 +298,7 @@ fn tags_are_added_to_the_selection_and_to_and_from_the_lightbox_image() {
     h.state_mut().lightbox = Some(Lightbox {
         image: 4,
         title: "apple.png".into(),
-        path: "/data/apple.png".into(),
+        source: ImageSource::File("/data/apple.png".into()),
         metadata: Vec::new(),
         permalink: None,
         texture: None,
