@@ -35,7 +35,7 @@ pub enum ExportError {
 /// The metadata, with a `key` column when images are members of tar shards (their
 /// `filename` is `SHARD.tar/KEY.jpg`; the key is what clip-retrieval and img2dataset join on).
 fn with_keys(prepared: &PreparedDataset) -> crate::dataset::Table {
-    let mut metadata = prepared.metadata.clone();
+    let mut metadata = prepared.metadata.table().clone();
     if !prepared.dir.members().is_file() {
         return metadata;
     }
@@ -80,7 +80,7 @@ impl ExportTable {
             .map_or_else(|| vec![-1; prepared.len()], |h| h.assignment);
         let tags = crate::explore::UserTags::load(&prepared.dir, &prepared.images)?;
         Ok(Self {
-            filenames: prepared.images.clone(),
+            filenames: prepared.images.to_vec(),
             positions: prepared.layout(layout)?,
             clusters,
             user_tags: (0..prepared.len()).map(|i| tags.joined(i)).collect(),

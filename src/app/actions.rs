@@ -168,7 +168,7 @@ impl App {
             .selected_ids()
             .into_iter()
             .filter_map(|i| {
-                let name = s.prepared.images.get(i as usize)?.clone();
+                let name = s.prepared.images.get(i as usize)?.to_string();
                 Some((name, s.prepared.source(i as usize).ok()?))
             })
             .collect();
@@ -208,7 +208,7 @@ impl App {
                                 egui::TextureOptions::LINEAR,
                             )
                         });
-                        (i, s.prepared.images[i].clone(), texture)
+                        (i, s.prepared.images[i].to_string(), texture)
                     })
                     .collect(),
             })

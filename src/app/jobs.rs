@@ -317,9 +317,11 @@ pub fn open_externally(target: &std::ffi::OsStr) -> Result<(), String> {
     } else {
         std::process::Command::new("xdg-open")
     };
-    command
-        .arg(target)
-        .spawn()
-        .map(|_| ())
-        .map_err(|e| format!("could not open {}: {e}", target.to_string_lossy()))
+    let program = command.get_program().to_string_lossy().into_owned();
+    command.arg(target).spawn().map(|_| ()).map_err(|e| {
+        format!(
+            "could not start {program} to open {}: {e}",
+            target.to_string_lossy()
+        )
+    })
 }

@@ -808,7 +808,7 @@ impl App {
         };
         self.ui.lightbox = Some(Lightbox {
             image: i,
-            title: s.prepared.images[i].clone(),
+            title: s.prepared.images[i].to_string(),
             source: source.clone(),
             metadata,
             permalink,
@@ -1490,7 +1490,7 @@ pub fn legend_items(
 fn thumb_row(egui: &egui::Context, s: &Session, i: usize, kind: &str) -> ui::MatchRow {
     ui::MatchRow {
         image: i,
-        name: s.prepared.images[i].clone(),
+        name: s.prepared.images[i].to_string(),
         texture: s.large_thumb(i).map(|img| {
             egui.load_texture(
                 format!("{kind} {i}"),
@@ -1522,7 +1522,8 @@ impl MapOverlay {
         match session {
             Some(s) if !s.transitioning() && !s.live => Self {
                 labels: s.labels(),
-                hover_name: hover.and_then(|i| s.prepared.images.get(i as usize).cloned()),
+                hover_name: hover
+                    .and_then(|i| s.prepared.images.get(i as usize).map(str::to_string)),
                 mapping,
             },
             _ => Self {

@@ -645,12 +645,10 @@ impl Session {
     /// Metadata of image `i` as (column, value), empty values left out.
     pub fn metadata_of(&self, i: usize) -> Vec<(String, String)> {
         let m = &self.prepared.metadata;
-        m.columns
-            .iter()
-            .zip(&m.cells)
-            .filter_map(|(c, col)| {
-                let v = col.get(i)?.trim();
-                (!v.is_empty()).then(|| (c.clone(), v.to_string()))
+        (m.columns().iter().enumerate())
+            .filter_map(|(c, name)| {
+                let v = m.value(c, i).trim();
+                (!v.is_empty()).then(|| (name.clone(), v.to_string()))
             })
             .collect()
     }

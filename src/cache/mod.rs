@@ -2,9 +2,10 @@
 //!
 //! ```text
 //! manifest.json            format version, inputs, counts, stage fingerprints, skipped files
-//! images.json              relative path of every shown image; row i of every array below
+//! images.bin               relative path of every shown image (a string table, mapped);
+//!                          row i of every array below (images.json in older caches)
 //! members.bin              where images inside tar shards are (see members), when any are
-//! metadata.json            metadata columns aligned with images.json
+//! metadata.bin             metadata columns aligned with the images (string tables, mapped)
 //! thumbs/index.bin         one fixed-size ThumbRecord per image (memory-mapped)
 //! thumbs/page_NNNN.bc1     small-level atlas pages, BC1, uploadable as they are
 //! thumbs/chunks/           the incremental thumbnail store (see thumbstore)
@@ -22,6 +23,7 @@
 
 pub mod atomic;
 pub mod members;
+pub mod strings;
 pub mod thumbstore;
 pub mod vectors;
 
@@ -193,10 +195,17 @@ impl CacheDir {
         self.root.join("manifest.json")
     }
     pub fn images(&self) -> PathBuf {
-        self.root.join("images.json")
+        self.root.join("images.bin")
     }
     pub fn metadata(&self) -> PathBuf {
-        self.root.join("metadata.json")
+        self.root.join("metadata.bin")
+    }
+    /// The JSON lists of caches written before the string tables (still read).
+    pub fn legacy_lists(&self) -> [PathBuf; 2] {
+        [
+            self.root.join("images.json"),
+            self.root.join("metadata.json"),
+        ]
     }
     pub fn members(&self) -> PathBuf {
         self.root.join("members.bin")
@@ -437,8 +446,8 @@ pub struct PreparedDataset {
     /// neighbours, export, layout switches) sees the layouts that have landed since opening.
     manifest: std::sync::RwLock<Arc<Manifest>>,
     /// Relative path of each image (row order of every array).
-    pub images: Vec<String>,
-    pub metadata: Table,
+    pub images: strings::Names,
+    pub metadata: strings::Metadata,
     thumb_index: Mmap,
     pages: Vec<Mmap>,
 }
@@ -448,22 +457,22 @@ impl PreparedDataset {
     pub fn open(root: &Path) -> Result<Self, CacheError> {
         let dir = CacheDir::new(root);
         let manifest = dir.read_manifest()?;
-        let read_json = |path: PathBuf| -> Result<serde_json::Value, CacheError> {
-            let bytes = std::fs::read(&path).map_err(io_err(&path))?;
-            serde_json::from_slice(&bytes).map_err(|e| CacheError::Corrupt {
-                path,
-                why: e.to_string(),
-            })
-        };
         let corrupt = |path: PathBuf, why: String| CacheError::Corrupt { path, why };
-        let images: Vec<String> = serde_json::from_value(read_json(dir.images())?)
-            .map_err(|e| corrupt(dir.images(), e.to_string()))?;
-        let meta: (Vec<String>, Vec<Vec<String>>) =
-            serde_json::from_value(read_json(dir.metadata())?)
-                .map_err(|e| corrupt(dir.metadata(), e.to_string()))?;
-        let metadata = Table {
-            columns: meta.0,
-            cells: meta.1,
+        let (images, metadata) = if dir.images().is_file() {
+            let images = strings::Names::Mapped(strings::Strings::open(&dir.images())?);
+            let columns = strings::Strings::open(&dir.metadata())?;
+            let metadata = strings::Metadata::mapped(columns, images.len(), &dir.metadata())?;
+            (images, metadata)
+        } else {
+            let [images_json, metadata_json] = dir.legacy_lists();
+            let read = |path: &Path| std::fs::read(path).map_err(io_err(path));
+            let images: Vec<String> = serde_json::from_slice(&read(&images_json)?)
+                .map_err(|e| corrupt(images_json.clone(), e.to_string()))?;
+            let (columns, cells): (Vec<String>, Vec<Vec<String>>) =
+                serde_json::from_slice(&read(&metadata_json)?)
+                    .map_err(|e| corrupt(metadata_json.clone(), e.to_string()))?;
+            let metadata = strings::Metadata::owned(Table { columns, cells });
+            (strings::Names::Owned(images), metadata)
         };
         if images.len() != manifest.image_count {
             return Err(corrupt(

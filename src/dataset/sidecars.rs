@@ -102,7 +102,7 @@ pub(crate) fn merge_sidecars(
     }
     if !added.is_empty() {
         notices.push(format!(
-            "metadata from img2dataset's files beside the images: {}",
+            "metadata from img2dataset's captions, records and shard tables: {}",
             added.join(", ")
         ));
     }

@@ -73,8 +73,10 @@ impl Explorer {
 
     /// The searchable text of every image.
     pub fn catalog(&self) -> &Catalog {
-        self.catalog
-            .get_or_init(|| Catalog::new(&self.prepared.images, &self.prepared.metadata))
+        self.catalog.get_or_init(|| {
+            let names = self.prepared.images.to_vec();
+            Catalog::new(&names, self.prepared.metadata.table())
+        })
     }
 
     /// Every metadata column's facet, typed once.
@@ -106,7 +108,7 @@ impl Explorer {
         let dir = Path::new(&manifest.dataset_root).join(&manifest.images_dir);
         let files: Vec<ImageFile> = (images.iter())
             .map(|rel| ImageFile {
-                rel: rel.clone(),
+                rel: rel.to_string(),
                 abs: PathBuf::new(),
                 size: 0,
                 mtime_ns: 0,
@@ -121,7 +123,7 @@ impl Explorer {
                 "no image of this dataset is called '{}': give its path relative to the \
                  images folder (for example '{}')",
                 name.trim(),
-                images.first().map_or("", String::as_str)
+                images.first().unwrap_or("")
             ))),
             Resolution::Ambiguous(many) => Err(ExploreError::Image(format!(
                 "{} images are called '{}' ({}{}): give more of the path",
@@ -129,7 +131,7 @@ impl Explorer {
                 name.trim(),
                 many.iter()
                     .take(5)
-                    .map(|&i| images[i].as_str())
+                    .map(|&i| &images[i])
                     .collect::<Vec<_>>()
                     .join(", "),
                 if many.len() > 5 { ", …" } else { "" }

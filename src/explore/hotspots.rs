@@ -123,7 +123,7 @@ fn from_edits(prepared: &PreparedDataset, edits: &EditFile, n: usize) -> Hotspot
         .images
         .iter()
         .enumerate()
-        .map(|(i, p)| (p.as_str(), i))
+        .map(|(i, p)| (p, i))
         .collect();
     let groups = edits
         .hotspots
@@ -150,7 +150,7 @@ fn from_edits(prepared: &PreparedDataset, edits: &EditFile, n: usize) -> Hotspot
 
 /// Saves `hotspots` as the user's edited list, atomically.
 pub fn save_edits(prepared: &PreparedDataset, hotspots: &Hotspots) -> Result<(), String> {
-    let path = |i: usize| prepared.images.get(i).cloned().unwrap_or_default();
+    let path = |i: usize| prepared.images.get(i).unwrap_or_default().to_string();
     let members: Vec<Vec<String>> = members_of(hotspots)
         .into_iter()
         .map(|rows| rows.into_iter().map(path).collect())
@@ -377,7 +377,7 @@ pub fn export_json(
 ) -> Result<usize, crate::cache::CacheError> {
     let empty = Hotspots::default();
     let h = hotspots.unwrap_or(&empty);
-    let name = |i: usize| prepared.images.get(i).map_or("", String::as_str);
+    let name = |i: usize| prepared.images.get(i).unwrap_or("");
     let spots: Vec<ExportedHotspot> = h
         .hotspots
         .iter()

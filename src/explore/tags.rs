@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::bits::Bits;
+use crate::cache::strings::Names;
 use crate::cache::{CacheDir, CacheError};
 
 /// Where the tags live in the cache.
@@ -79,17 +80,14 @@ impl UserTags {
     }
 
     /// Reads the cache's tags for the images `paths` (row order); none yet is no tags.
-    pub fn load(dir: &CacheDir, paths: &[String]) -> Result<Self, CacheError> {
+    pub fn load(dir: &CacheDir, paths: &Names) -> Result<Self, CacheError> {
         let mut tags = Self::new(paths.len());
         if !dir.root.join(TAGS_FILE).is_file() {
             return Ok(tags);
         }
         let file: TagFile = dir.read_json(TAGS_FILE)?;
-        let row_of: rustc_hash::FxHashMap<&str, usize> = paths
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.as_str(), i))
-            .collect();
+        let row_of: rustc_hash::FxHashMap<&str, usize> =
+            paths.iter().enumerate().map(|(i, p)| (p, i)).collect();
         for (path, names) in file.images {
             match row_of.get(path.as_str()) {
                 Some(&row) => {
@@ -108,12 +106,15 @@ impl UserTags {
     }
 
     /// Writes the tags for the images `paths` (row order) atomically.
-    pub fn save(&self, dir: &CacheDir, paths: &[String]) -> Result<(), CacheError> {
+    pub fn save(&self, dir: &CacheDir, paths: &Names) -> Result<(), CacheError> {
         let mut images = self.elsewhere.clone();
         for (name, rows) in &self.tags {
             for row in rows.ones() {
                 if let Some(path) = paths.get(row) {
-                    images.entry(path.clone()).or_default().push(name.clone());
+                    images
+                        .entry(path.to_string())
+                        .or_default()
+                        .push(name.clone());
                 }
             }
         }
@@ -207,7 +208,7 @@ mod tests {
     fn tags_round_trip_by_path_and_keep_absent_images() {
         let dir = tempfile::tempdir().unwrap();
         let cache = CacheDir::new(dir.path());
-        let paths: Vec<String> = ["a.jpg", "b.jpg", "c.jpg"].map(String::from).to_vec();
+        let paths = Names::Owned(["a.jpg", "b.jpg", "c.jpg"].map(String::from).to_vec());
         let mut tags = UserTags::new(3);
         let odd = "\"); rm -rf / ../x <b>";
         assert_eq!(tags.set("Keep", [0, 2], true), 2);
@@ -218,7 +219,7 @@ mod tests {
         assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok());
 
         // Re-prepared: c.jpg is gone, d.jpg is new, the rows moved.
-        let paths2: Vec<String> = ["d.jpg", "b.jpg", "a.jpg"].map(String::from).to_vec();
+        let paths2 = Names::Owned(["d.jpg", "b.jpg", "a.jpg"].map(String::from).to_vec());
         let mut back = UserTags::load(&cache, &paths2).unwrap();
         assert_eq!(
             back.rows("KEEP").unwrap().ones().collect::<Vec<_>>(),

@@ -34,13 +34,13 @@ pub(crate) struct Packed {
     pub info: ThumbsInfo,
     /// The chunks' cells and appearance features, when they had to be read.
     pub chunk_data: FxHashMap<u32, ChunkData>,
-    /// Relative path of every shown image (`images.json`).
+    /// Relative path of every shown image (`images.bin`).
     pub images: Vec<String>,
     /// Metadata rows of the shown images.
     pub metadata: Table,
 }
 
-/// Packs the pages (unless current) and writes `images.json` and `metadata.json`.
+/// Packs the pages (unless current) and writes `images.bin` and `metadata.bin`.
 pub(crate) fn run(
     run: &Run,
     dataset: &Dataset,
@@ -90,7 +90,8 @@ pub(crate) fn run(
         .iter()
         .map(|(i, _, _)| dataset.images[*i].rel.clone())
         .collect();
-    cache.write_json(&cache.images(), &images)?;
+    let names: Vec<&str> = images.iter().map(String::as_str).collect();
+    crate::cache::strings::write(&cache.images(), &names).map_err(io(&cache.images()))?;
     let shown_files: Vec<_> = shown.iter().map(|(i, _, _)| &dataset.images[*i]).collect();
     let members = cache.members();
     crate::cache::members::write(&members, &shown_files, &dataset.paths.images)
@@ -104,7 +105,12 @@ pub(crate) fn run(
             .map(|col| shown.iter().map(|(i, _, _)| col[*i].clone()).collect())
             .collect(),
     };
-    cache.write_json(&cache.metadata(), &(&metadata.columns, &metadata.cells))?;
+    let path = cache.metadata();
+    crate::cache::strings::write_columns(&path, &metadata.columns, &metadata.cells)
+        .map_err(io(&path))?;
+    for legacy in cache.legacy_lists() {
+        let _ = std::fs::remove_file(legacy); // an older cache's lists, superseded
+    }
     run.progress.end();
     Ok(Packed {
         info: ThumbsInfo {

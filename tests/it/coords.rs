@@ -30,7 +30,7 @@ fn given_xy(i: usize) -> Vec2 {
 fn given_coordinates_become_the_map_and_its_hotspots() {
     let dir = tempfile::tempdir().unwrap();
     let cache = prepared_tuxpaint_copy(dir.path());
-    let images = PreparedDataset::open(&cache).unwrap().images.clone();
+    let images = PreparedDataset::open(&cache).unwrap().images.to_vec();
     let n = images.len();
     // Every image but the last three, by file name with the folder, in a shuffled order;
     // plus a row naming no image.
@@ -107,7 +107,7 @@ fn given_coordinates_become_the_map_and_its_hotspots() {
 fn coordinates_by_key_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let cache = prepared_tuxpaint_copy(dir.path());
-    let images = PreparedDataset::open(&cache).unwrap().images.clone();
+    let images = PreparedDataset::open(&cache).unwrap().images.to_vec();
     // img2dataset's key: the file name without its extension; a TSV, as Spark writes it.
     let mut tsv = String::from("key\tx\ty\n");
     for (i, rel) in images.iter().enumerate() {

@@ -29,8 +29,7 @@ fn butterflies(cache: &Path) -> PreparedDataset {
 }
 
 fn column<'a>(p: &'a PreparedDataset, name: &str) -> &'a [String] {
-    let i = p.metadata.columns.iter().position(|c| c == name).unwrap();
-    &p.metadata.cells[i]
+    p.metadata.column(name).unwrap()
 }
 
 fn distinct(p: &[Vec2]) -> bool {

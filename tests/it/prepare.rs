@@ -58,7 +58,7 @@ fn tuxpaint_prepares_into_a_cache_and_exports() {
         // Aspect ratio kept (within rounding).
         let a = f64::from(r.source_w) / f64::from(r.source_h);
         let b = f64::from(r.large_w) / f64::from(r.large_h);
-        assert!((a / b - 1.0).abs() < 0.1, "{} {a} {b}", p.images[i]);
+        assert!((a / b - 1.0).abs() < 0.1, "{} {a} {b}", &p.images[i]);
     }
     // The atlas page, decoded, for people to look at.
     let page = atlas::decode_page_rgba(p.page(0));

@@ -79,7 +79,7 @@ fn a_session_filters_selects_switches_and_renames() {
         flowers.len()
     );
     assert!(flowers.iter().all(|&i| {
-        let text = format!("{} {:?}", s.prepared.images[i], s.metadata_of(i)).to_lowercase();
+        let text = format!("{} {:?}", &s.prepared.images[i], s.metadata_of(i)).to_lowercase();
         text.contains("flower")
     }));
     let filtered = draw(&gpu, &mut s, all);
@@ -491,4 +491,31 @@ fn colour_by_hide_and_saved_views_show_in_pictures() {
     assert_eq!(again.filters, filters);
     assert!(again.hide);
     assert_eq!(again.colouring.as_ref().unwrap().column, "category");
+}
+
+/// A cache written before the string tables (its lists in `images.json` and
+/// `metadata.json`) still opens, with the same images and metadata.
+#[test]
+fn caches_with_json_lists_still_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = crate::common::prepared_tuxpaint_copy(dir.path());
+    let new = clip_plot::cache::PreparedDataset::open(&cache).unwrap();
+    let images = new.images.to_vec();
+    let table = new.metadata.table().clone();
+    drop(new);
+    std::fs::write(
+        cache.join("images.json"),
+        serde_json::to_vec(&images).unwrap(),
+    )
+    .unwrap();
+    let meta = serde_json::to_vec(&(&table.columns, &table.cells)).unwrap();
+    std::fs::write(cache.join("metadata.json"), meta).unwrap();
+    std::fs::remove_file(cache.join("images.bin")).unwrap();
+    std::fs::remove_file(cache.join("metadata.bin")).unwrap();
+    let old = clip_plot::cache::PreparedDataset::open(&cache).unwrap();
+    assert_eq!(old.images.to_vec(), images);
+    assert_eq!(old.metadata.table().cells, table.cells);
+    let c = table.column_index("category").unwrap();
+    assert_eq!(old.metadata.value(c, 3), table.cells[c][3]);
+    assert!(!table.cells[c][3].is_empty());
 }
