@@ -321,6 +321,13 @@ struct PrepareArgs {
     /// Compute UMAP again after an earlier --no-umap.
     #[arg(long, overrides_with = "no_umap", help_heading = "Layouts")]
     umap: bool,
+    /// Also compute a UMAP with these neighbours and minimum distance, as a layout of its
+    /// own (PixPlot's variants; repeat for more; kept until --no-umap-variants).
+    #[arg(long, value_name = "K,D", help_heading = "Layouts")]
+    umap_variant: Vec<clip_plot::prepare::UmapVariant>,
+    /// Forget the UMAP variants asked for before.
+    #[arg(long, help_heading = "Layouts")]
+    no_umap_variants: bool,
     /// Thumbnail only the I-th of N slices (1/3, 2/3, 3/3), into a shard cache
     /// [default: CACHE/shards/I-of-N]: one command per machine, then --merge.
     #[arg(long, value_name = "I/N", help_heading = "Many machines")]
@@ -338,6 +345,14 @@ impl PrepareArgs {
         let mut opts = PrepareOptions::remembered(self.dataset.options());
         opts.only_thumbs = self.only.is_some();
         opts.shard = self.shard;
+        if self.no_umap_variants {
+            opts.umap_variants.clear();
+        }
+        for v in &self.umap_variant {
+            if !opts.umap_variants.contains(v) {
+                opts.umap_variants.push(*v);
+            }
+        }
         opts.merge = match &self.merge {
             Some(caches) if caches.is_empty() => vec![PathBuf::new()],
             Some(caches) => caches.clone(),
@@ -805,8 +820,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let r =
                 clip_plot::render::bench::fly_through(&gpu, &cache, args.size, args.frames.max(2))?;
             println!(
-                "{} images, {}x{} on {}: first frame {:.2} s after opening the cache",
-                r.images, r.size.0, r.size.1, r.adapter, r.first_frame_s
+                "{} images, {}x{} on {}: cache opened in {:.3} s, first frame {:.2} s after opening",
+                r.images, r.size.0, r.size.1, r.adapter, r.open_s, r.first_frame_s
             );
             println!(
                 "{:<32} {:>7} {:>11} {:>9} {:>12}  drawn as",

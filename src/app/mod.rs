@@ -709,6 +709,26 @@ impl App {
                     self.prepare_options = Some(options);
                 }
             }
+            Request::AddUmapVariant {
+                n_neighbors,
+                min_dist,
+            } => {
+                if let Some(mut options) = self.prepare_options.clone() {
+                    let variant = crate::prepare::UmapVariant {
+                        n_neighbors: n_neighbors.max(2),
+                        min_dist: min_dist.max(0.0),
+                    };
+                    if !options.umap_variants.contains(&variant) {
+                        options.umap_variants.push(variant);
+                    }
+                    self.ui.status.message = Some(format!(
+                        "computing {} in the background",
+                        kind::title(&kind::variant_name(variant.n_neighbors, variant.min_dist))
+                    ));
+                    self.prepare.start(options.clone(), self.notifier.clone());
+                    self.prepare_options = Some(options);
+                }
+            }
             Request::FlyToHotspot(k) => {
                 if let Some(s) = &self.session
                     && let Some(target) = s.hotspot_camera(k)

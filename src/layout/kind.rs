@@ -126,7 +126,7 @@ pub fn first_layout<'a>(available: impl Iterator<Item = &'a str> + Clone) -> Opt
     }
     available
         .clone()
-        .find(|n| kind(n).is_none())
+        .find(|n| kind(n).is_none() && variant(n).is_none())
         .or_else(|| FIRST_CHOICE.into_iter().find(|n| has(n)))
         .or_else(|| available.clone().next())
         .map(str::to_string)
@@ -142,11 +142,29 @@ pub fn kind(name: &str) -> Option<&'static LayoutKind> {
 
 /// What the window calls layout `name`.
 pub fn title(name: &str) -> String {
+    if let Some((k, d)) = variant(name) {
+        return format!("UMAP {k} neighbours, min. distance {d}");
+    }
     kind(name).map_or_else(|| name.to_string(), |k| k.title.to_string())
 }
 
-/// Sort key: the table's order, unknown layouts last by name.
+/// The cache name of the UMAP variant with `n_neighbors` and `min_dist`: `umap-n5-d0.01`.
+pub fn variant_name(n_neighbors: usize, min_dist: f32) -> String {
+    format!("umap-n{n_neighbors}-d{min_dist}")
+}
+
+/// The parameters of a UMAP variant's name ([`variant_name`]).
+pub fn variant(name: &str) -> Option<(usize, f32)> {
+    let (k, d) = name.strip_prefix("umap-n")?.split_once("-d")?;
+    Some((k.parse().ok()?, d.parse().ok()?))
+}
+
+/// Sort key: the table's order (UMAP variants right after UMAP, by neighbours then
+/// distance), unknown layouts last by name.
 pub fn order(name: &str) -> (usize, String) {
+    if let Some((k, d)) = variant(name) {
+        return (0, format!("{UMAP}~{k:06}-{d:012.6}"));
+    }
     let rank = LAYOUTS
         .iter()
         .position(|k| k.name == name)
@@ -194,6 +212,30 @@ mod tests {
             assert_eq!(order(a.name).0, i);
         }
         assert_eq!(order("mine").0, LAYOUTS.len());
+        let mut names = vec![
+            "pca",
+            "umap-n50-d0.5",
+            "umap-n5-d0.01",
+            "umap",
+            "umap-n5-d0.5",
+        ];
+        names.sort_by_key(|n| order(n));
+        assert_eq!(
+            names,
+            [
+                "umap",
+                "umap-n5-d0.01",
+                "umap-n5-d0.5",
+                "umap-n50-d0.5",
+                "pca"
+            ]
+        );
+        assert_eq!(variant(&variant_name(5, 0.01)), Some((5, 0.01)));
+        assert_eq!(
+            title("umap-n5-d0.01"),
+            "UMAP 5 neighbours, min. distance 0.01"
+        );
+        assert_eq!(variant("umap"), None);
         assert_eq!(title("umap"), "UMAP");
         assert_eq!(title("mine"), "mine");
         assert!(shows_hotspots("grid", UMAP) && !shows_hotspots("pca", UMAP));

@@ -79,6 +79,9 @@ pub struct PrepareOptions {
     pub coords_name: String,
     /// Skip the neighbour graph and UMAP (the layout comes from `coords`).
     pub no_umap: bool,
+    /// Extra UMAP layouts with other neighbours and minimum distances (PixPlot's variants),
+    /// each computed once, when asked for.
+    pub umap_variants: Vec<UmapVariant>,
     /// Thumbnail only this slice, into a shard cache ([`shard`]). A run mode, not a setting:
     /// never remembered.
     #[serde(skip)]
@@ -102,9 +105,35 @@ impl PrepareOptions {
             coords: None,
             coords_name: "given".into(),
             no_umap: false,
+            umap_variants: Vec::new(),
             shard: None,
             merge: Vec::new(),
         }
+    }
+}
+
+/// One of PixPlot's UMAP variants: the main UMAP with other `n_neighbors` and `min_dist`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UmapVariant {
+    pub n_neighbors: usize,
+    pub min_dist: f32,
+}
+
+impl std::str::FromStr for UmapVariant {
+    type Err = String;
+    /// `K,D`: 5,0.01.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || format!("--umap-variant {text}: give NEIGHBOURS,MIN_DIST, e.g. 5,0.01");
+        let (k, d) = text.split_once(',').ok_or_else(bad)?;
+        let n_neighbors: usize = k.trim().parse().map_err(|_| bad())?;
+        let min_dist: f32 = d.trim().parse().map_err(|_| bad())?;
+        if n_neighbors < 2 || !(0.0..=10.0).contains(&min_dist) {
+            return Err(bad());
+        }
+        Ok(Self {
+            n_neighbors,
+            min_dist,
+        })
     }
 }
 
@@ -276,6 +305,10 @@ pub fn prepare(
     if !opts.no_umap {
         umap::run(&run, &mut draft, &rows, graph.as_ref())?;
         run.lap("umap");
+        if !opts.umap_variants.is_empty() {
+            umap::run_variants(&run, &mut draft, &rows, graph.as_ref())?;
+            run.lap("umap variants");
+        }
         if umap::targets(&packed.metadata).is_some() {
             umap::run_supervised(&run, &mut draft, &rows, graph.as_ref(), &packed.metadata)?;
             run.lap("supervised umap");
@@ -356,6 +389,10 @@ fn stage_covers(opts: &PrepareOptions) -> Vec<(&'static str, serde_json::Value)>
         ("neighbours", neighbours::covers(opts)),
         ("coords", coords::covers(opts)),
         ("umap", umap::covers(opts)),
+        (
+            "umap variants",
+            serde_json::to_value(&opts.umap_variants).unwrap_or_default(),
+        ),
         ("derived", derived::covers(opts)),
         ("meta", meta::covers(opts)),
         ("hotspots", hotspots::covers(opts)),
@@ -389,6 +426,10 @@ mod tests {
             },
             Value::String(s) => Value::String(format!("{s}x")),
             Value::Null => Value::String("x".into()),
+            // Lists of records (the UMAP variants): one record where there was none.
+            Value::Array(a) if a.is_empty() => {
+                serde_json::json!([{ "n_neighbors": 5, "min_dist": 0.01 }])
+            }
             other => panic!("no rule to change {other}"),
         }
     }

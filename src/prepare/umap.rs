@@ -15,7 +15,7 @@ use crate::cache::Fingerprint;
 use crate::dataset::Table;
 use crate::layout::Rows;
 use crate::layout::knn::KnnGraph;
-use crate::layout::umap::{Cancelled, umap_2d_monitored, umap_2d_supervised, umap_knn};
+use crate::layout::umap::{Cancelled, UmapParams, umap_2d_monitored, umap_2d_supervised, umap_knn};
 use rustc_hash::FxHashMap;
 
 /// The options UMAP depends on: all its parameters.
@@ -113,6 +113,48 @@ pub(crate) fn run_supervised(
     })
 }
 
+/// PixPlot's UMAP variants, asked for by `--umap-variant K,D` or the window's *Add as a
+/// variant*: each its own layout (`umap-n15-d0.5`, [`crate::layout::kind::variant_name`])
+/// with the main UMAP's parameters but K neighbours and minimum distance D, computed from
+/// the cached neighbour graph (K up to its 20 neighbours; more searches once). Each has its
+/// own fingerprint, so adding one computes only that one.
+pub(crate) fn run_variants(
+    run: &Run,
+    draft: &mut Draft,
+    rows: &StageRows,
+    fresh_graph: Option<&KnnGraph>,
+) -> Result<(), PrepareError> {
+    let cached_graph = draft.manifest.neighbours.is_some();
+    for variant in &run.opts.umap_variants {
+        let params = UmapParams {
+            n_neighbors: variant.n_neighbors.max(2),
+            min_dist: variant.min_dist.max(0.0),
+            ..run.opts.umap.clone()
+        };
+        let name = crate::layout::kind::variant_name(params.n_neighbors, params.min_dist);
+        let covers = serde_json::to_value(&params).unwrap_or_default();
+        LayoutStage {
+            name: &name,
+            fingerprint: fingerprint("umap-v2", &covers, &[&rows.fingerprint]),
+            params: vec![
+                ("n_neighbors", params.n_neighbors.to_string()),
+                ("min_dist", params.min_dist.to_string()),
+            ],
+        }
+        .run(run, draft, || {
+            let n = rows.rows.len();
+            let with_graph = |graph: &KnnGraph| {
+                let monitor = UmapProgress::new(run.progress, n, &params);
+                umap_2d_monitored(&rows.rows, graph, &params, &monitor)
+            };
+            let positions =
+                with_graph_for(run, &params, rows, fresh_graph, cached_graph, with_graph)?;
+            Ok(Some(positions.into()))
+        })?;
+    }
+    Ok(())
+}
+
 /// Runs `f` on this run's neighbour graph, the cached one, or (when neither has enough
 /// neighbours) UMAP's own search: the graph is never searched twice.
 fn with_graph_of(
@@ -122,7 +164,18 @@ fn with_graph_of(
     cached_graph: bool,
     f: impl FnOnce(&KnnGraph) -> Result<Vec<glam::Vec2>, Cancelled>,
 ) -> Result<Vec<glam::Vec2>, PrepareError> {
-    let params = &run.opts.umap;
+    with_graph_for(run, &run.opts.umap, rows, fresh_graph, cached_graph, f)
+}
+
+/// [`with_graph_of`] for UMAP parameters `params`.
+fn with_graph_for(
+    run: &Run,
+    params: &UmapParams,
+    rows: &StageRows,
+    fresh_graph: Option<&KnnGraph>,
+    cached_graph: bool,
+    f: impl FnOnce(&KnnGraph) -> Result<Vec<glam::Vec2>, Cancelled>,
+) -> Result<Vec<glam::Vec2>, PrepareError> {
     let loaded;
     let graph = match fresh_graph {
         Some(g) => Some(g),

@@ -37,6 +37,8 @@ pub struct BenchReport {
     pub adapter: String,
     pub images: usize,
     pub size: (u32, u32),
+    /// Opening the cache (manifest, image list, metadata, thumbnail index), seconds.
+    pub open_s: f64,
     /// From opening the cache to the first frame finished on the GPU, seconds.
     pub first_frame_s: f64,
     pub phases: Vec<Phase>,
@@ -140,6 +142,7 @@ pub fn fly_through(
 ) -> Result<BenchReport, RenderError> {
     let opened = Instant::now();
     let prepared = Arc::new(PreparedDataset::open(cache)?);
+    let open_s = opened.elapsed().as_secs_f64();
     let layout = if prepared.layout_names().iter().any(|n| n == "umap") {
         "umap"
     } else {
@@ -252,6 +255,7 @@ pub fn fly_through(
         adapter: gpu.adapter_name.clone(),
         images: prepared.len(),
         size,
+        open_s,
         first_frame_s,
         phases,
         gpu_bytes: bench.map.gpu_bytes(),

@@ -40,6 +40,11 @@ pub enum Request {
         n_neighbors: usize,
         min_dist: f32,
     },
+    /// Keep UMAP as it is and add a layout with these parameters (PixPlot's variants).
+    AddUmapVariant {
+        n_neighbors: usize,
+        min_dist: f32,
+    },
     FlyToHotspot(usize),
     RenameHotspot(usize, String),
     OpenLightbox(usize),
@@ -358,21 +363,42 @@ pub fn layouts_ui(ui: &mut egui::Ui, state: &mut ViewState) {
                 .push(Request::SwitchLayout(entry.name.clone()));
         }
     }
+    // Without UMAP (prepared with --no-umap) there is nothing to tune here.
+    let umap = crate::layout::kind::UMAP;
+    if !state.layouts.iter().any(|l| l.name == umap) {
+        return;
+    }
     ui.separator();
     ui.label("UMAP parameters");
     ui.add(egui::Slider::new(&mut state.n_neighbors, 2..=200).text("neighbours"));
     ui.add(egui::Slider::new(&mut state.min_dist, 0.0..=0.99).text("min distance"));
     let busy = state.status.preparing.is_some();
-    if ui
-        .add_enabled(!busy, egui::Button::new("Recompute UMAP"))
-        .on_hover_text("Runs in the background; the map updates as it converges")
-        .clicked()
-    {
-        state.requests.push(Request::RecomputeUmap {
-            n_neighbors: state.n_neighbors,
-            min_dist: state.min_dist,
-        });
-    }
+    // Two decimals: the variant's name and title show the distance as set.
+    let min_dist = (state.min_dist * 100.0).round() / 100.0;
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(!busy, egui::Button::new("Recompute UMAP"))
+            .on_hover_text("Runs in the background; the map updates as it converges")
+            .clicked()
+        {
+            state.requests.push(Request::RecomputeUmap {
+                n_neighbors: state.n_neighbors,
+                min_dist: state.min_dist,
+            });
+        }
+        if ui
+            .add_enabled(!busy, egui::Button::new("Add as a variant"))
+            .on_hover_text(
+                "Keeps UMAP and adds a layout with these parameters, from the cached neighbours",
+            )
+            .clicked()
+        {
+            state.requests.push(Request::AddUmapVariant {
+                n_neighbors: state.n_neighbors,
+                min_dist,
+            });
+        }
+    });
 }
 
 /// Thumbnail size, background, borders, cards, filter, screenshot.

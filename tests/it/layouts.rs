@@ -498,3 +498,54 @@ fn a_label_column_gives_a_supervised_umap() {
     let names = PreparedDataset::open(plain).unwrap().layout_names();
     assert!(!names.contains(&"supervised".to_string()), "{names:?}");
 }
+
+/// PixPlot's UMAP variants: asked for on an existing cache, each is a layout of its own,
+/// computed from the cached graph without touching UMAP; adding a second computes only it.
+#[test]
+fn umap_variants_are_added_on_demand_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = crate::common::prepared_tuxpaint_copy(dir.path());
+    let mut opts = PrepareOptions::new(DatasetOptions {
+        root: fixture("tuxpaint"),
+        cache: Some(cache.clone()),
+        logo: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/logo.png")),
+        ..Default::default()
+    });
+    let umap_before = std::fs::read(cache.join("layouts/umap.npy")).unwrap();
+    let tight = "umap-n5-d0.01";
+    opts.umap_variants = vec!["5,0.01".parse().unwrap()];
+    let report = prepare(&opts, &NoProgress).unwrap();
+    assert_eq!(report.thumbnailed, 0);
+    let timed = |r: &clip_plot::prepare::PrepareReport, stage: &str| {
+        r.stage_seconds.iter().any(|(s, _)| s == stage)
+    };
+    assert!(timed(&report, "umap variants"));
+    let p = PreparedDataset::open(&cache).unwrap();
+    let layouts = p.layout_names();
+    assert!(layouts.iter().any(|n| n == tight), "{layouts:?}");
+    let v = p.layout(tight).unwrap();
+    let u = p.layout("umap").unwrap();
+    assert_eq!(v.len(), u.len());
+    assert!(v.iter().all(|q| q.is_finite()));
+    assert_ne!(v, u, "the variant is its own layout");
+    assert_eq!(
+        std::fs::read(cache.join("layouts/umap.npy")).unwrap(),
+        umap_before
+    );
+    let info = &p.manifest().layouts[tight];
+    assert_eq!(info.params["n_neighbors"], "5");
+    let first_file = std::fs::read(cache.join(&info.file)).unwrap();
+    drop(p);
+
+    // A second variant: the first is reused as it is, UMAP still untouched.
+    opts.umap_variants.push("30,0.5".parse().unwrap());
+    prepare(&opts, &NoProgress).unwrap();
+    let p = PreparedDataset::open(&cache).unwrap();
+    assert!(p.layout_names().iter().any(|n| n == "umap-n30-d0.5"));
+    let info = &p.manifest().layouts[tight];
+    assert_eq!(std::fs::read(cache.join(&info.file)).unwrap(), first_file);
+    assert_eq!(
+        std::fs::read(cache.join("layouts/umap.npy")).unwrap(),
+        umap_before
+    );
+}
