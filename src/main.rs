@@ -545,23 +545,17 @@ fn set_threads(threads: Option<usize>) {
 }
 
 fn print_summary(report: &PrepareReport) {
-    if let Some(shard) = report.shard {
-        println!(
-            "Thumbnailed shard {shard}: {} images into {} ({} now, {} from the cache).",
-            report.images,
-            report.cache_dir.display(),
-            report.thumbnailed,
-            report.images.saturating_sub(report.thumbnailed)
-        );
-    } else {
-        println!(
-            "Prepared {} images into {} ({} thumbnailed now, {} from the cache).",
-            report.images,
-            report.cache_dir.display(),
-            report.thumbnailed,
-            report.images.saturating_sub(report.thumbnailed)
-        );
-    }
+    let what = match report.shard {
+        Some(shard) => format!("Thumbnailed shard {shard}:"),
+        None => "Prepared".to_string(),
+    };
+    println!(
+        "{what} {} images into {} ({} thumbnailed now, {} from the cache).",
+        report.images,
+        report.cache_dir.display(),
+        report.thumbnailed,
+        report.images.saturating_sub(report.thumbnailed)
+    );
     if !report.skipped.is_empty() {
         println!("Skipped {} file(s):", report.skipped.len());
         for s in &report.skipped {
