@@ -153,6 +153,11 @@ pub fn list_images(dir: &Path, exclude: &[PathBuf]) -> Listing {
         let name = root.file_name().map(|n| n.to_string_lossy().into_owned());
         listing.tars.extend(name);
         let folder = root.parent().unwrap_or(Path::new("/")).to_path_buf();
+        // img2dataset writes `00001.parquet` beside `00001.tar`: its rows describe the tar.
+        let table = root.with_extension("parquet");
+        if table.is_file() {
+            listing.shard_tables.push(table);
+        }
         super::webdataset::index_tars(&folder, &mut listing);
     } else {
         walk(&root, "", &exclude, &mut visited, &mut listing);

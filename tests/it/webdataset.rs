@@ -207,6 +207,32 @@ fn tar_members_join_their_embeddings_captions_and_tables() {
     );
     assert!(dataset.metadata.column("status").is_none());
 
+    // `--images` naming one tar: only its members, still joined by key, and the shard
+    // table beside it read.
+    let one = open(dir.path(), Some(dir.path().join("shards/00001.tar")));
+    assert_eq!(one.images.len(), PER_TAR);
+    assert!(
+        one.images
+            .iter()
+            .all(|i| i.rel.starts_with("00001.tar/000010"))
+    );
+    let notes = one.notices.join("\n");
+    assert!(
+        notes.contains("2 sample(s) in img2dataset's shard tables have no image"),
+        "{notes}"
+    );
+    let emb = one.embeddings.as_ref().unwrap();
+    let url = one.metadata.column("url").unwrap();
+    for (i, image) in one.images.iter().enumerate() {
+        let key = clip_plot::dataset::coords::key_of(&image.rel);
+        assert_eq!(url[i], format!("https://table.example.org/{key}.png"));
+        emb.read_row(i, &mut v);
+        assert_eq!(
+            v,
+            by_key[clip_plot::dataset::coords::key_of(&image.rel)].vector
+        );
+    }
+
     // Without the shard tables the JSON records are read, from inside the tars.
     for s in 0..TARS {
         std::fs::remove_file(dir.path().join(format!("shards/{s:05}.parquet"))).unwrap();
@@ -218,23 +244,6 @@ fn tar_members_join_their_embeddings_captions_and_tables() {
         let key = clip_plot::dataset::coords::key_of(&image.rel);
         assert_eq!(url[i], format!("https://json.example.org/{key}.png"));
         assert_eq!(width[i], key[5..].parse::<u32>().unwrap().to_string());
-    }
-
-    // `--images` naming one tar: only its members, still joined by key.
-    let one = open(dir.path(), Some(dir.path().join("shards/00001.tar")));
-    assert_eq!(one.images.len(), PER_TAR);
-    assert!(
-        one.images
-            .iter()
-            .all(|i| i.rel.starts_with("00001.tar/000010"))
-    );
-    let emb = one.embeddings.as_ref().unwrap();
-    for (i, image) in one.images.iter().enumerate() {
-        emb.read_row(i, &mut v);
-        assert_eq!(
-            v,
-            by_key[clip_plot::dataset::coords::key_of(&image.rel)].vector
-        );
     }
 }
 
