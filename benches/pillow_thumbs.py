@@ -64,7 +64,9 @@ def main():
     pages = 0
     ok = 0
     with Pool(args.processes) as pool:
-        for i, (size, data, _) in enumerate(pool.imap(work, paths, chunksize=64)):
+        # Small batches on small sets, so no process idles while another has half the work.
+        chunk = max(1, min(64, len(paths) // (args.processes * 8)))
+        for i, (size, data, _) in enumerate(pool.imap(work, paths, chunksize=chunk)):
             cell = ok % 4096
             if cell == 0:
                 if page is not None:

@@ -90,7 +90,6 @@ impl ThumbStore {
     pub fn open(dir: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         clean_temp_files(dir);
-        let mut by_key = FxHashMap::default();
         let mut next_chunk = 0;
         let mut finished = std::collections::HashSet::new();
         let mut all = Vec::new();
@@ -113,6 +112,11 @@ impl ThumbStore {
                 let _ = std::fs::remove_file(path);
             }
         }
+        let mut store = Self {
+            dir: dir.to_path_buf(),
+            by_key: FxHashMap::default(),
+            next_chunk,
+        };
         let mut ids: Vec<u32> = finished.into_iter().collect();
         ids.sort_unstable();
         for id in ids {
@@ -130,22 +134,10 @@ impl ThumbStore {
                     continue;
                 }
             };
-            for e in index.entries {
-                // Later chunks win: a file redone after a change replaces its old entry.
-                by_key.insert(
-                    e.key,
-                    ThumbRef {
-                        chunk: id,
-                        result: e.result,
-                    },
-                );
-            }
+            // Later chunks win: a file redone after a change replaces its old entry.
+            store.record(id, index.entries);
         }
-        Ok(Self {
-            dir: dir.to_path_buf(),
-            by_key,
-            next_chunk,
-        })
+        Ok(store)
     }
 
     pub fn dir(&self) -> &Path {
@@ -198,16 +190,16 @@ impl ThumbStore {
         let index = ChunkIndex { entries };
         let json = serde_json::to_vec(&index).map_err(std::io::Error::other)?;
         atomic_write(&chunk_path(&self.dir, id, "json"), &json)?;
-        for e in index.entries {
-            self.by_key.insert(
-                e.key,
-                ThumbRef {
-                    chunk: id,
-                    result: e.result,
-                },
-            );
-        }
+        self.record(id, index.entries);
         Ok(())
+    }
+
+    /// Makes a written chunk's entries findable by key (a later chunk wins).
+    fn record(&mut self, chunk: u32, entries: Vec<ChunkEntry>) {
+        for e in entries {
+            let result = e.result;
+            self.by_key.insert(e.key, ThumbRef { chunk, result });
+        }
     }
 
     /// Adds the finished chunks of the store in `other` (a shard's, [`crate::prepare`]'s
@@ -252,15 +244,7 @@ impl ThumbStore {
                 }
             }
             atomic_write(&chunk_path(&self.dir, new, "json"), &json)?;
-            for e in index.entries {
-                self.by_key.insert(
-                    e.key,
-                    ThumbRef {
-                        chunk: new,
-                        result: e.result,
-                    },
-                );
-            }
+            self.record(new, index.entries);
             added += 1;
         }
         Ok(added)

@@ -23,9 +23,10 @@ pub(crate) fn covers(opts: &PrepareOptions) -> serde_json::Value {
     serde_json::to_value(&opts.umap).unwrap_or_default()
 }
 
-/// The UMAP fingerprint (the layouts derived from UMAP hash it as their input).
-pub(crate) fn fingerprint_of(opts: &PrepareOptions, rows: &StageRows) -> String {
-    fingerprint("umap-v2", &covers(opts), &[&rows.fingerprint])
+/// The fingerprint of a UMAP layout made with `params` (the main one's or a variant's).
+fn fingerprint_for(params: &UmapParams, rows: &StageRows) -> String {
+    let covers = serde_json::to_value(params).unwrap_or_default();
+    fingerprint("umap-v2", &covers, &[&rows.fingerprint])
 }
 
 pub(crate) fn run(
@@ -35,15 +36,30 @@ pub(crate) fn run(
     fresh_graph: Option<&KnnGraph>,
 ) -> Result<(), PrepareError> {
     let params = &run.opts.umap;
+    let shown = vec![
+        ("n_neighbors", params.n_neighbors.to_string()),
+        ("min_dist", params.min_dist.to_string()),
+        ("spread", params.spread.to_string()),
+    ];
+    unsupervised(run, draft, rows, fresh_graph, "umap", params, shown)
+}
+
+/// One unsupervised UMAP layout `name` made with `params` (`shown`: the parameters the
+/// window lists for it).
+fn unsupervised(
+    run: &Run,
+    draft: &mut Draft,
+    rows: &StageRows,
+    fresh_graph: Option<&KnnGraph>,
+    name: &str,
+    params: &UmapParams,
+    shown: Vec<(&'static str, String)>,
+) -> Result<(), PrepareError> {
     let cached_graph = draft.manifest.neighbours.is_some();
     LayoutStage {
-        name: "umap",
-        fingerprint: fingerprint_of(run.opts, rows),
-        params: vec![
-            ("n_neighbors", params.n_neighbors.to_string()),
-            ("min_dist", params.min_dist.to_string()),
-            ("spread", params.spread.to_string()),
-        ],
+        name,
+        fingerprint: fingerprint_for(params, rows),
+        params: shown,
     }
     .run(run, draft, || {
         let n = rows.rows.len();
@@ -51,7 +67,7 @@ pub(crate) fn run(
             let monitor = UmapProgress::new(run.progress, n, params);
             umap_2d_monitored(&rows.rows, graph, params, &monitor)
         };
-        let positions = with_graph_of(run, rows, fresh_graph, cached_graph, with_graph)?;
+        let positions = with_graph_for(run, params, rows, fresh_graph, cached_graph, with_graph)?;
         Ok(Some(positions.into()))
     })
 }
@@ -124,7 +140,6 @@ pub(crate) fn run_variants(
     rows: &StageRows,
     fresh_graph: Option<&KnnGraph>,
 ) -> Result<(), PrepareError> {
-    let cached_graph = draft.manifest.neighbours.is_some();
     for variant in &run.opts.umap_variants {
         let params = UmapParams {
             n_neighbors: variant.n_neighbors.max(2),
@@ -132,25 +147,11 @@ pub(crate) fn run_variants(
             ..run.opts.umap.clone()
         };
         let name = crate::layout::kind::variant_name(params.n_neighbors, params.min_dist);
-        let covers = serde_json::to_value(&params).unwrap_or_default();
-        LayoutStage {
-            name: &name,
-            fingerprint: fingerprint("umap-v2", &covers, &[&rows.fingerprint]),
-            params: vec![
-                ("n_neighbors", params.n_neighbors.to_string()),
-                ("min_dist", params.min_dist.to_string()),
-            ],
-        }
-        .run(run, draft, || {
-            let n = rows.rows.len();
-            let with_graph = |graph: &KnnGraph| {
-                let monitor = UmapProgress::new(run.progress, n, &params);
-                umap_2d_monitored(&rows.rows, graph, &params, &monitor)
-            };
-            let positions =
-                with_graph_for(run, &params, rows, fresh_graph, cached_graph, with_graph)?;
-            Ok(Some(positions.into()))
-        })?;
+        let shown = vec![
+            ("n_neighbors", params.n_neighbors.to_string()),
+            ("min_dist", params.min_dist.to_string()),
+        ];
+        unsupervised(run, draft, rows, fresh_graph, &name, &params, shown)?;
     }
     Ok(())
 }
