@@ -20,13 +20,17 @@ use rustc_hash::FxHashMap;
 
 /// The options UMAP depends on: all its parameters.
 pub(crate) fn covers(opts: &PrepareOptions) -> serde_json::Value {
-    serde_json::to_value(&opts.umap).unwrap_or_default()
+    covers_params(&opts.umap)
+}
+
+/// Every UMAP parameter, as the fingerprints hash them.
+fn covers_params(params: &UmapParams) -> serde_json::Value {
+    serde_json::to_value(params).unwrap_or_default()
 }
 
 /// The fingerprint of a UMAP layout made with `params` (the main one's or a variant's).
 fn fingerprint_for(params: &UmapParams, rows: &StageRows) -> String {
-    let covers = serde_json::to_value(params).unwrap_or_default();
-    fingerprint("umap-v2", &covers, &[&rows.fingerprint])
+    fingerprint("umap-v2", &covers_params(params), &[&rows.fingerprint])
 }
 
 pub(crate) fn run(
@@ -124,7 +128,7 @@ pub(crate) fn run_supervised(
             let monitor = UmapProgress::new(run.progress, n, params);
             umap_2d_supervised(&rows.rows, graph, params, &labels, &monitor)
         };
-        let positions = with_graph_of(run, rows, fresh_graph, cached_graph, with_graph)?;
+        let positions = with_graph_for(run, params, rows, fresh_graph, cached_graph, with_graph)?;
         Ok(Some(positions.into()))
     })
 }
@@ -156,19 +160,8 @@ pub(crate) fn run_variants(
     Ok(())
 }
 
-/// Runs `f` on this run's neighbour graph, the cached one, or (when neither has enough
-/// neighbours) UMAP's own search: the graph is never searched twice.
-fn with_graph_of(
-    run: &Run,
-    rows: &StageRows,
-    fresh_graph: Option<&KnnGraph>,
-    cached_graph: bool,
-    f: impl FnOnce(&KnnGraph) -> Result<Vec<glam::Vec2>, Cancelled>,
-) -> Result<Vec<glam::Vec2>, PrepareError> {
-    with_graph_for(run, &run.opts.umap, rows, fresh_graph, cached_graph, f)
-}
-
-/// [`with_graph_of`] for UMAP parameters `params`.
+/// Runs `f` (UMAP with `params`) on this run's neighbour graph, the cached one, or (when
+/// neither has enough neighbours) UMAP's own search: the graph is never searched twice.
 fn with_graph_for(
     run: &Run,
     params: &UmapParams,
