@@ -1,12 +1,15 @@
 //! Robust image decoding for thumbnails.
 //!
-//! The format is taken from the file's first bytes, never its extension. JPEGs go through
-//! `jpeg-decoder` with DCT scaling (the decoder produces 1/2, 1/4 or 1/8 of the full size
-//! directly, like Pillow's draft mode), so a 100-megapixel photo costs a few megabytes and a
-//! fraction of the time. Other formats decode through `image` with hard allocation limits:
-//! a PNG whose header claims 30000×30000 is refused before a byte is allocated for it.
-//! EXIF orientation is applied, CMYK converted, 16-bit and palette images expanded, and a
-//! decoder that panics on hostile input is caught: the file is skipped with a reason.
+//! The format is taken from the file's first bytes, never its extension. 8-bit RGB and grey
+//! JPEGs — nearly all of them — go through libjpeg-turbo with DCT scaling (`turbo`: the
+//! decoder produces `n/8` of the full size directly, like Pillow's draft mode), so a
+//! 100-megapixel photo costs a few megabytes and a fraction of the time. What libjpeg
+//! refuses or finds truncated, and CMYK or 12-bit JPEGs, go through `jpeg-decoder` (scaled
+//! by 1/2, 1/4, 1/8) or `image`'s zune-jpeg, whose messages name the defect. Other formats
+//! decode through `image` with hard allocation limits: a PNG whose header claims
+//! 30000×30000 is refused before a byte is allocated for it. EXIF orientation is applied,
+//! CMYK converted, 16-bit and palette images expanded, and a decoder that panics on hostile
+//! input is caught: the file is skipped with a reason.
 
 use std::io::Cursor;
 
@@ -62,6 +65,17 @@ fn decode_jpeg(bytes: &[u8], min_long_side_px: u32) -> Result<Decoded, String> {
     if full_w == 0 || full_h == 0 {
         return Err("JPEG with zero width or height".into());
     }
+    let orientation = decoder
+        .exif_data()
+        .and_then(Orientation::from_exif_chunk)
+        .unwrap_or(Orientation::NoTransforms);
+    if turbo_can_take(info) {
+        if let Ok(t) = super::turbo::decode(bytes, (full_w, full_h), min_long_side_px) {
+            let plain = (t.unscaled && orientation == Orientation::NoTransforms)
+                .then_some(ImageFormat::Jpeg);
+            return Ok(oriented(t.image, (full_w, full_h), orientation, plain));
+        }
+    }
     // Ask for the smallest DCT scale that still covers the requested long side.
     let long = full_w.max(full_h);
     // Below 2× the target no DCT scale applies; `image`'s decoder (zune-jpeg) is faster.
@@ -114,11 +128,21 @@ fn decode_jpeg(bytes: &[u8], min_long_side_px: u32) -> Result<Decoded, String> {
         return Err("truncated JPEG (fewer pixels than its header promises)".into());
     }
     let image = RgbaImage::from_raw(w, h, rgba).ok_or("JPEG buffer size mismatch")?;
-    let orientation = decoder
-        .exif_data()
-        .and_then(Orientation::from_exif_chunk)
-        .unwrap_or(Orientation::NoTransforms);
     Ok(oriented(image, (full_w, full_h), orientation, None))
+}
+
+/// libjpeg-turbo takes 8-bit RGB and grey JPEGs, progressive ones only when their
+/// coefficients (kept whole until the last scan; at most 2 bytes × 3 components a pixel)
+/// fit the allocation limit.
+fn turbo_can_take(info: jpeg_decoder::ImageInfo) -> bool {
+    use jpeg_decoder::{CodingProcess, PixelFormat};
+    let pixels = u64::from(info.width) * u64::from(info.height);
+    matches!(info.pixel_format, PixelFormat::L8 | PixelFormat::RGB24)
+        && match info.coding_process {
+            CodingProcess::DctSequential => true,
+            CodingProcess::DctProgressive => pixels * 6 <= MAX_DECODE_ALLOC_BYTES,
+            CodingProcess::Lossless => false,
+        }
 }
 
 fn decode_other(bytes: &[u8], format: ImageFormat) -> Result<Decoded, String> {

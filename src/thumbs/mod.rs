@@ -10,6 +10,7 @@
 pub mod appearance;
 pub mod atlas;
 pub mod decode;
+mod turbo;
 
 use std::path::Path;
 
