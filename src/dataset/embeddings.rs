@@ -275,7 +275,7 @@ pub(crate) fn load_vector_table(
     notices: &mut Vec<String>,
 ) -> Result<LoadedTable, DatasetError> {
     let vectors = super::vector_table::read_vectors(path, column)?;
-    let others = super::table::read_parquet_without(path, &vectors.name)?;
+    let others = super::table::read_parquet_without(path, &[vectors.name.as_str()])?;
     if others.rows() != vectors.index.len() {
         return Err(DatasetError::BadTable {
             path: path.to_path_buf(),

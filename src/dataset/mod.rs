@@ -5,6 +5,7 @@
 
 pub mod coords;
 pub mod embeddings;
+pub mod image_table;
 pub mod metadata;
 pub mod npy;
 pub mod paths;
@@ -254,9 +255,9 @@ fn one_tar(images: PathBuf) -> Result<(PathBuf, Option<String>), DatasetError> {
     if !images.is_file() {
         return Ok((images, None));
     }
-    let is_tar = images
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("tar"));
+    let is_tar = images.extension().is_some_and(|e| {
+        e.eq_ignore_ascii_case("tar") || (e.eq_ignore_ascii_case("parquet") && is_parquet(&images))
+    });
     match (is_tar, images.parent(), images.file_name()) {
         (true, Some(folder), Some(name)) => Ok((
             folder.to_path_buf(),
@@ -265,7 +266,8 @@ fn one_tar(images: PathBuf) -> Result<(PathBuf, Option<String>), DatasetError> {
         _ => Err(DatasetError::BadLayout {
             path: images,
             why:
-                "is a file: --images takes a folder of images, a folder of .tar shards, or one .tar"
+                "is a file: --images takes a folder of images, a folder of .tar shards, one .tar, \
+                 or one img2dataset .parquet table of images"
                     .into(),
         }),
     }

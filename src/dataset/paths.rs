@@ -39,12 +39,13 @@ pub struct ImageFile {
     pub member: Option<Member>,
 }
 
-/// A stretch of a tar holding one member's bytes.
+/// Where inside its container (a tar, or a parquet table of image bytes) an image is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Member {
-    /// Byte offset of the data (after its headers) in the tar.
-    pub offset: u64,
-    pub len: u64,
+pub enum Member {
+    /// A stretch of a tar: the data's byte offset (after its headers) and length.
+    Tar { offset: u64, len: u64 },
+    /// A row of a table ([`super::image_table`]): its row group and row within the group.
+    Row { group: u32, row: u32 },
 }
 
 impl ImageFile {
@@ -52,7 +53,7 @@ impl ImageFile {
     pub fn source(&self) -> ImageSource {
         match self.member {
             Some(member) => ImageSource::Member {
-                tar: self.abs.clone(),
+                container: self.abs.clone(),
                 member,
             },
             None => ImageSource::File(self.abs.clone()),
@@ -64,35 +65,51 @@ impl ImageFile {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ImageSource {
     File(PathBuf),
-    Member { tar: PathBuf, member: Member },
+    /// Inside a tar or a table of image bytes.
+    Member {
+        container: PathBuf,
+        member: Member,
+    },
 }
 
 impl ImageSource {
-    /// Reads the whole image: the file, or the member's stretch of its tar.
+    /// Reads the whole image: the file, the member's stretch of its tar, or its table row.
     pub fn read(&self) -> std::io::Result<Vec<u8>> {
         match self {
             Self::File(path) => std::fs::read(path),
-            Self::Member { tar, member } => read_member(tar, *member),
+            Self::Member {
+                container,
+                member: Member::Tar { offset, len },
+            } => read_member(container, *offset, *len),
+            Self::Member {
+                container,
+                member: Member::Row { group, row },
+            } => super::image_table::read_row(container, *group, *row),
         }
     }
 
-    /// How to name it to the user: the file, or `TAR` + the member's offset.
+    /// How to name it to the user: the file, or its container and where in it.
     pub fn describe(&self) -> String {
         match self {
             Self::File(path) => path.display().to_string(),
-            Self::Member { tar, member } => {
-                format!("{} (member at byte {})", tar.display(), member.offset)
-            }
+            Self::Member { container, member } => match member {
+                Member::Tar { offset, .. } => {
+                    format!("{} (member at byte {offset})", container.display())
+                }
+                Member::Row { group, row } => {
+                    format!("{} (row {row} of row group {group})", container.display())
+                }
+            },
         }
     }
 }
 
-/// Reads `member`'s bytes from `tar`: one seek and one read, nothing else of the tar.
-pub fn read_member(tar: &Path, member: Member) -> std::io::Result<Vec<u8>> {
+/// Reads the `len` bytes at `offset` of `tar`: one seek and one read, nothing else of it.
+pub fn read_member(tar: &Path, offset: u64, len: u64) -> std::io::Result<Vec<u8>> {
     use std::io::{Read, Seek, SeekFrom};
     let mut file = std::fs::File::open(tar)?;
-    let len = usize::try_from(member.len).map_err(std::io::Error::other)?;
-    file.seek(SeekFrom::Start(member.offset))?;
+    let len = usize::try_from(len).map_err(std::io::Error::other)?;
+    file.seek(SeekFrom::Start(offset))?;
     let mut bytes = vec![0u8; len];
     file.read_exact(&mut bytes)?;
     Ok(bytes)
@@ -116,6 +133,8 @@ pub struct Listing {
     /// `KEY.jpg`, on disk or in its tar), named relative to the listed folder as images are.
     pub sidecars: Vec<SidecarFile>,
     /// img2dataset's shard tables: `NNNNN.parquet` files below the listed folder.
+    /// A table holding image bytes (img2dataset's `parquet` output) is one too, and its
+    /// images are among `images`.
     pub shard_tables: Vec<PathBuf>,
     /// Tar shards found (their members are among `images`), relative to the listed folder.
     pub tars: Vec<String>,
@@ -133,8 +152,8 @@ impl SidecarFile {
     pub fn source(&self) -> ImageSource {
         match self.member {
             Some((offset, len)) => ImageSource::Member {
-                tar: self.abs.clone(),
-                member: Member { offset, len },
+                container: self.abs.clone(),
+                member: Member::Tar { offset, len },
             },
             None => ImageSource::File(self.abs.clone()),
         }
@@ -148,21 +167,26 @@ pub fn list_images(dir: &Path, exclude: &[PathBuf]) -> Listing {
     let root = absolute(dir);
     let mut visited = HashSet::new();
     let exclude: Vec<PathBuf> = exclude.iter().map(|p| absolute(p)).collect();
-    if root.is_file() {
-        // One tar given as the images: its members, named as from its folder.
+    let folder = if root.is_file() {
+        // One tar (or table of images) given as the images: named as from its folder.
         let name = root.file_name().map(|n| n.to_string_lossy().into_owned());
-        listing.tars.extend(name);
-        let folder = root.parent().unwrap_or(Path::new("/")).to_path_buf();
-        // img2dataset writes `00001.parquet` beside `00001.tar`: its rows describe the tar.
-        let table = root.with_extension("parquet");
-        if table.is_file() {
-            listing.shard_tables.push(table);
+        if extension_lower(&root).as_deref() == Some("parquet") {
+            listing.shard_tables.push(root.clone());
+        } else {
+            listing.tars.extend(name);
+            // img2dataset writes `00001.parquet` beside `00001.tar`: its rows describe it.
+            let table = root.with_extension("parquet");
+            if table.is_file() {
+                listing.shard_tables.push(table);
+            }
         }
-        super::webdataset::index_tars(&folder, &mut listing);
+        root.parent().unwrap_or(Path::new("/")).to_path_buf()
     } else {
         walk(&root, "", &exclude, &mut visited, &mut listing);
-        super::webdataset::index_tars(&root, &mut listing);
-    }
+        root
+    };
+    super::webdataset::index_tars(&folder, &mut listing);
+    super::image_table::index_tables(&folder, &mut listing);
     listing.images.sort_by(|a, b| a.rel.cmp(&b.rel));
     listing.sidecars.sort();
     listing.shard_tables.sort();

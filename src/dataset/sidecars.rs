@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::coords::match_keys;
+use super::image_table::IMAGE_COLUMNS;
 use super::paths::{Listing, SidecarFile};
 use super::{ImageFile, Table};
 
@@ -181,7 +182,8 @@ fn merge_shard_tables(
     let mut failed: std::collections::BTreeMap<String, usize> = Default::default();
     let mut unreadable = Vec::new();
     for path in tables {
-        let table = match Table::read(path) {
+        // A table of images (img2dataset's `parquet` output) without its image bytes.
+        let table = match super::table::read_parquet_without(path, &IMAGE_COLUMNS) {
             Ok(t) => t,
             Err(e) => {
                 unreadable.push(e.to_string());

@@ -69,9 +69,10 @@ fn table_error(path: &Path, why: impl std::fmt::Display) -> DatasetError {
     }
 }
 
-/// Reads every column but `skip` (a top-level field) of a parquet file as text: the rest of
-/// an embeddings table, without decoding its vectors.
-pub fn read_parquet_without(path: &Path, skip: &str) -> Result<Table, DatasetError> {
+/// Reads every column but those in `skip` (top-level fields, any case) of a parquet file as
+/// text: the rest of an embeddings table without decoding its vectors, or of a table of
+/// images without its image bytes.
+pub fn read_parquet_without(path: &Path, skip: &[&str]) -> Result<Table, DatasetError> {
     let file = File::open(path).map_err(|e| table_error(path, e))?;
     let reader = SerializedFileReader::new(file).map_err(|e| table_error(path, e))?;
     let root = reader
@@ -82,7 +83,7 @@ pub fn read_parquet_without(path: &Path, skip: &str) -> Result<Table, DatasetErr
     let fields: Vec<_> = root
         .get_fields()
         .iter()
-        .filter(|f| f.name() != skip)
+        .filter(|f| !skip.iter().any(|s| f.name().eq_ignore_ascii_case(s)))
         .cloned()
         .collect();
     let projection = parquet::schema::types::Type::group_type_builder(root.name())

@@ -102,18 +102,15 @@ fn index_tar(abs: &Path, rel: &str) -> TarIndex {
                 continue;
             }
         };
-        let member = Member {
-            offset: entry.raw_file_position(),
-            len: entry.size(),
-        };
+        let (offset, len) = (entry.raw_file_position(), entry.size());
         let member_rel = format!("{rel}/{name}");
-        if member.offset.saturating_add(member.len) > tar_len {
+        if offset.saturating_add(len) > tar_len {
             out.problems.push((
                 member_rel,
                 format!(
                     "the tar ends inside this member (it is {} bytes, {} are there): the tar is truncated",
-                    member.len,
-                    tar_len.saturating_sub(member.offset)
+                    len,
+                    tar_len.saturating_sub(offset)
                 ),
             ));
             break;
@@ -123,15 +120,15 @@ fn index_tar(abs: &Path, rel: &str) -> TarIndex {
             out.sidecars.push(SidecarFile {
                 rel: member_rel,
                 abs: abs.to_path_buf(),
-                member: Some((member.offset, member.len)),
+                member: Some((offset, len)),
             });
         } else if looks_like_image_name(&lower) {
             out.images.push(ImageFile {
                 rel: member_rel,
                 abs: abs.to_path_buf(),
-                size: member.len,
+                size: len,
                 mtime_ns: tar_mtime,
-                member: Some(member),
+                member: Some(Member::Tar { offset, len }),
             });
         }
     }
@@ -278,7 +275,7 @@ mod tests {
             abs: "/x".into(),
             size: 1,
             mtime_ns: 0,
-            member: Some(Member { offset: 0, len: 1 }),
+            member: Some(Member::Tar { offset: 0, len: 1 }),
         };
         let images = [
             image("a/00000.tar/000000001.jpg"),

@@ -22,7 +22,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 
-use crate::dataset::ImageSource;
+use crate::dataset::{ImageSource, Member};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// How the originals get into the folder.
@@ -63,7 +63,10 @@ impl Report {
             );
         }
         if self.extracted > 0 {
-            s += &format!(", {} written out of their tar shards", self.extracted);
+            s += &format!(
+                ", {} written out of their tar shards or tables",
+                self.extracted
+            );
         }
         if !self.failed.is_empty() {
             let first = &self.failed[0];
@@ -182,11 +185,18 @@ fn place(
             }
             Box::new(File::open(path)?)
         }
-        ImageSource::Member { tar, member } => {
+        ImageSource::Member {
+            container,
+            member: Member::Tar { offset, len },
+        } => {
             report.extracted += 1;
-            let mut file = File::open(tar)?;
-            file.seek(io::SeekFrom::Start(member.offset))?;
-            Box::new(file.take(member.len))
+            let mut file = File::open(container)?;
+            file.seek(io::SeekFrom::Start(*offset))?;
+            Box::new(file.take(*len))
+        }
+        ImageSource::Member { .. } => {
+            report.extracted += 1;
+            Box::new(io::Cursor::new(source.read()?))
         }
     };
     write_free(&mut reader, name, folder, report)
@@ -281,14 +291,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let tar = dir.path().join("00000.tar");
         fs::write(&tar, b"....header....the owl's bytes....").unwrap();
-        let member = crate::dataset::Member {
+        let member = Member::Tar {
             offset: 14,
             len: 15,
         };
         let out = tempfile::tempdir().unwrap();
         let list = [(
             "00000.tar/000000001.jpg",
-            ImageSource::Member { tar, member },
+            ImageSource::Member {
+                container: tar,
+                member,
+            },
         )];
         for method in [Method::HardLink, Method::Copy] {
             let r = take_away(&list, out.path(), method, &Progress::default()).unwrap();
@@ -296,7 +309,7 @@ mod tests {
             assert_eq!(r.extracted, 1);
             assert!(
                 r.summary(out.path())
-                    .contains("1 written out of their tar shards")
+                    .contains("1 written out of their tar shards or tables")
             );
         }
         assert_eq!(

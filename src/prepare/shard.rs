@@ -294,7 +294,7 @@ mod tests {
                 let (abs, member) = match r.split_once(".tar/") {
                     Some((tar, _)) => (
                         PathBuf::from(format!("/d/{tar}.tar")),
-                        Some(crate::dataset::Member { offset: 0, len: 1 }),
+                        Some(crate::dataset::Member::Tar { offset: 0, len: 1 }),
                     ),
                     None => (PathBuf::from(format!("/d/{r}")), None),
                 };

@@ -55,16 +55,10 @@ pub(crate) fn run(run: &Run, images: &[ImageFile]) -> Result<Thumbnails, Prepare
             if progress.cancelled() {
                 break; // finished chunks are stored; checked again below
             }
-            let results: Vec<_> = batch
-                .par_iter()
-                .map(|&i| {
-                    let thumb = (images[i].source().read())
-                        .map_err(|e| format!("cannot read: {e}"))
-                        .and_then(|bytes| thumb_from_bytes(bytes, run.opts.large_px));
-                    progress.advance(1);
-                    (keys[i].clone(), thumb)
-                })
-                .collect();
+            let mut results = Vec::with_capacity(batch.len());
+            for window in batch.chunks(TABLE_WINDOW) {
+                results.extend(decode_window(run, images, &keys, window));
+            }
             if send.send(results).is_err() {
                 break; // the writer failed; its error is reported below
             }
@@ -84,6 +78,34 @@ pub(crate) fn run(run: &Run, images: &[ImageFile]) -> Result<Thumbnails, Prepare
         keys,
         decoded: todo.len(),
     })
+}
+
+/// Images decoded together: table rows are read for a window at a time, one pass per row
+/// group, so this bounds the encoded bytes held at once.
+const TABLE_WINDOW: usize = 128;
+
+/// Decodes the images `window` (indices into `images`) on the pool.
+fn decode_window(
+    run: &Run,
+    images: &[ImageFile],
+    keys: &[FileKey],
+    window: &[usize],
+) -> Vec<(FileKey, Result<crate::thumbs::Thumb, String>)> {
+    let listed: Vec<&ImageFile> = window.iter().map(|&i| &images[i]).collect();
+    let rows = crate::dataset::image_table::read_table_rows(&listed);
+    (window.par_iter().zip(rows))
+        .map(|(&i, row)| {
+            let bytes = match row {
+                Some(row) => row,
+                None => images[i].source().read().map_err(|e| e.to_string()),
+            };
+            let thumb = bytes
+                .map_err(|e| format!("cannot read: {e}"))
+                .and_then(|bytes| thumb_from_bytes(bytes, run.opts.large_px));
+            run.progress.advance(1);
+            (keys[i].clone(), thumb)
+        })
+        .collect()
 }
 
 /// The images on the map: (dataset row, chunk, where its thumbnails are).

@@ -139,14 +139,22 @@ mod tests {
         assert_eq!(scale_numerator(4095, 512), 1, "ceil(4095/8) = 512");
         assert_eq!(scale_numerator(4088, 512), 2, "4088/8 = 511 < 512");
         assert_eq!(scale_numerator(800, 512), 6, "800·5/8 = 500 < 512 ≤ 600");
-        assert_eq!(scale_numerator(300, 512), 8, "smaller than the target: full size");
+        assert_eq!(
+            scale_numerator(300, 512),
+            8,
+            "smaller than the target: full size"
+        );
     }
 
     #[test]
     fn decodes_scaled_with_the_colours_in_place() {
         let bytes = jpeg(1600, 800);
         let d = decode(&bytes, (1600, 800), 256).unwrap();
-        assert_eq!(d.image.dimensions(), (400, 200), "2/8 covers 256 (1/8 = 200 does not)");
+        assert_eq!(
+            d.image.dimensions(),
+            (400, 200),
+            "2/8 covers 256 (1/8 = 200 does not)"
+        );
         assert!(!d.unscaled);
         let left = d.image.get_pixel(5, 100);
         let right = d.image.get_pixel(395, 100);

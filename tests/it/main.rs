@@ -7,6 +7,7 @@ mod common;
 mod bad_inputs;
 mod coords;
 mod explore;
+mod image_tables;
 mod img2dataset;
 mod ingest;
 mod layout_quality;

@@ -33,7 +33,7 @@ fn append(builder: &mut tar::Builder<std::fs::File>, name: &str, bytes: &[u8]) {
 }
 
 /// A float16 `.npy` (clip-retrieval's dtype), written by hand as numpy does.
-fn write_f16_npy(path: &Path, rows: &[Vec<f32>]) {
+pub(crate) fn write_f16_npy(path: &Path, rows: &[Vec<f32>]) {
     let dim = rows[0].len();
     let mut header = format!(
         "{{'descr': '<f2', 'fortran_order': False, 'shape': ({}, {dim}), }}",
@@ -53,7 +53,7 @@ fn write_f16_npy(path: &Path, rows: &[Vec<f32>]) {
 }
 
 /// The tuxpaint images with their real clip-retrieval vectors.
-fn tuxpaint() -> Vec<(PathBuf, Vec<f32>)> {
+pub(crate) fn tuxpaint() -> Vec<(PathBuf, Vec<f32>)> {
     let dataset = Dataset::open(&DatasetOptions {
         root: fixture("tuxpaint"),
         ..Default::default()
@@ -268,10 +268,13 @@ fn a_prepared_webdataset_reads_members_by_offset_and_exports_keys() {
         let key = clip_plot::dataset::coords::key_of(rel);
         let sample = samples.iter().find(|s| s.key == key).unwrap();
         let source = prepared.source(i).unwrap();
-        let ImageSource::Member { tar, .. } = &source else {
+        let ImageSource::Member { container, .. } = &source else {
             panic!("{rel} is not read from its tar: {source:?}");
         };
-        assert_eq!(*tar, dir.path().join(format!("shards/{}.tar", &key[..5])));
+        assert_eq!(
+            *container,
+            dir.path().join(format!("shards/{}.tar", &key[..5]))
+        );
         assert_eq!(
             source.read().unwrap(),
             std::fs::read(&sample.source).unwrap()
