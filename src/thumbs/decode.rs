@@ -1,7 +1,8 @@
 //! Robust image decoding for thumbnails.
 //!
-//! The format is taken from the file's first bytes, never its extension. 8-bit RGB and grey
-//! JPEGs — nearly all of them — go through libjpeg-turbo with DCT scaling (`turbo`: the
+//! The format is taken from the file's first bytes, never its extension. A progressive JPEG
+//! at least 8× the thumbnail is read from its DC scans alone (`dc_only`: its first few
+//! percent). Other 8-bit RGB and grey JPEGs — nearly all the rest — go through libjpeg-turbo with DCT scaling (`turbo`: the
 //! decoder produces `n/8` of the full size directly, like Pillow's draft mode), so a
 //! 100-megapixel photo costs a few megabytes and a fraction of the time. What libjpeg
 //! refuses or finds truncated, and CMYK or 12-bit JPEGs, go through `jpeg-decoder` (scaled
@@ -69,12 +70,19 @@ fn decode_jpeg(bytes: &[u8], min_long_side_px: u32) -> Result<Decoded, String> {
         .exif_data()
         .and_then(Orientation::from_exif_chunk)
         .unwrap_or(Orientation::NoTransforms);
-    if turbo_can_take(info) {
-        if let Ok(t) = super::turbo::decode(bytes, (full_w, full_h), min_long_side_px) {
-            let plain = (t.unscaled && orientation == Orientation::NoTransforms)
-                .then_some(ImageFormat::Jpeg);
-            return Ok(oriented(t.image, (full_w, full_h), orientation, plain));
-        }
+    let eighth_covers = full_w.max(full_h).div_ceil(8) >= min_long_side_px;
+    if info.coding_process == jpeg_decoder::CodingProcess::DctProgressive
+        && eighth_covers
+        && let Some(image) = super::dc_only::decode(bytes)
+    {
+        return Ok(oriented(image, (full_w, full_h), orientation, None));
+    }
+    if turbo_can_take(info)
+        && let Ok(t) = super::turbo::decode(bytes, (full_w, full_h), min_long_side_px)
+    {
+        let plain =
+            (t.unscaled && orientation == Orientation::NoTransforms).then_some(ImageFormat::Jpeg);
+        return Ok(oriented(t.image, (full_w, full_h), orientation, plain));
     }
     // Ask for the smallest DCT scale that still covers the requested long side.
     let long = full_w.max(full_h);

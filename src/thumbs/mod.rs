@@ -9,6 +9,7 @@
 
 pub mod appearance;
 pub mod atlas;
+mod dc_only;
 pub mod decode;
 mod turbo;
 
