@@ -195,16 +195,7 @@ pub fn thumb_from_image(
         .map_err(|e| format!("encode: {e}"))?;
         LargeFormat::Png
     } else {
-        // jpeg-encoder (SIMD) is ~3.5× faster than `image`'s encoder here.
-        let rgb = image::DynamicImage::ImageRgba8(large.clone()).into_rgb8();
-        jpeg_encoder::Encoder::new(&mut large_bytes, 85)
-            .encode(
-                rgb.as_raw(),
-                rgb.width() as u16,
-                rgb.height() as u16,
-                jpeg_encoder::ColorType::Rgb,
-            )
-            .map_err(|e| format!("encode: {e}"))?;
+        large_bytes = turbo::encode_rgba(&large, 85)?;
         LargeFormat::Jpeg
     };
     Ok(Thumb {

@@ -4,8 +4,8 @@
 //! each block and emit the image at `n/8` of its size for any `n` from 1 to 8, so a 24-MP
 //! photo thumbnailed to 512 px never exists at full size: the work left is Huffman decoding
 //! (SIMD-free in every decoder, but libjpeg-turbo's is ~4× jpeg-decoder's) and a tiny IDCT.
-//! This is Pillow's draft mode, done with the same library, with finer steps (Pillow stops
-//! at 1/2, 1/4, 1/8; any `n/8` here lands closer above the thumbnail size).
+//! This is Pillow's draft mode, done with the same library, at the same steps (1/2, 1/4, 1/8:
+//! see [`scale_numerator`] for why not the finer `n/8` libjpeg-turbo also offers).
 //!
 //! The library comes from the `mozjpeg` crate: it builds libjpeg-turbo's decoder (mozjpeg
 //! changes only the encoder) from source with `cc`, with NASM SIMD when `nasm` is on the
@@ -78,10 +78,34 @@ fn decode_with(reader: Watched<'_>, numerator: u8) -> Result<RgbaImage, String> 
     RgbaImage::from_raw(w, h, pixels).ok_or_else(|| "JPEG buffer size mismatch".into())
 }
 
-/// The smallest `n` in 1..=8 with `ceil(long · n / 8) ≥ min_long` (8 when the image is no
-/// larger than that already).
+/// Encodes an opaque RGBA image as a baseline JPEG of `quality` with libjpeg-turbo's own
+/// settings (mozjpeg's slower trellis and scan optimisation off), straight from RGBA.
+/// Measured against jpeg-encoder (SIMD), the previous encoder: ~2× faster on 256 px
+/// thumbnails.
+pub(super) fn encode_rgba(image: &RgbaImage, quality: u8) -> Result<Vec<u8>, String> {
+    let encode = || -> std::io::Result<Vec<u8>> {
+        let mut compress = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_EXT_RGBA);
+        compress.set_fastest_defaults();
+        compress.set_size(image.width() as usize, image.height() as usize);
+        compress.set_quality(f32::from(quality));
+        let mut started = compress.start_compress(Vec::new())?;
+        started.write_scanlines(image.as_raw())?;
+        started.finish()
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(encode)) {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => Err(format!("encode: {e}")),
+        Err(_) => Err("encode: libjpeg failed".into()),
+    }
+}
+
+/// The smallest `n` of 1, 2, 4, 8 with `ceil(long · n / 8) ≥ min_long` (8 when the image is
+/// no larger than that already). libjpeg-turbo can scale by any `n/8`, but only these have
+/// SIMD inverse DCTs: the other sizes decode slower than 1/2 and the larger image resamples
+/// as fast (measured on 912 small photos: 7 % less time a thumbnail).
 fn scale_numerator(long: u32, min_long: u32) -> u8 {
-    (1..=8u8)
+    [1u8, 2, 4, 8]
+        .into_iter()
         .find(|&n| (u64::from(long) * u64::from(n)).div_ceil(8) >= u64::from(min_long))
         .unwrap_or(8)
 }
@@ -138,7 +162,12 @@ mod tests {
         assert_eq!(scale_numerator(4096, 512), 1);
         assert_eq!(scale_numerator(4095, 512), 1, "ceil(4095/8) = 512");
         assert_eq!(scale_numerator(4088, 512), 2, "4088/8 = 511 < 512");
-        assert_eq!(scale_numerator(800, 512), 6, "800·5/8 = 500 < 512 ≤ 600");
+        assert_eq!(
+            scale_numerator(800, 512),
+            8,
+            "800·4/8 = 400 < 512: full size"
+        );
+        assert_eq!(scale_numerator(1100, 512), 4, "1100/2 = 550");
         assert_eq!(
             scale_numerator(300, 512),
             8,
