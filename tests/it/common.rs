@@ -121,3 +121,45 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// Checks a prepared cache of img2dataset shards below `root/shards`: every image is read
+/// back from its container `shards/SHARD.EXT` (SHARD: the key's first five digits) with the
+/// bytes of `source_of(key)`, and export names it `shards/SHARD.EXT/KEY.png` beside its key.
+pub fn assert_shard_members_read_back_and_export(
+    root: &Path,
+    cache: &Path,
+    ext: &str,
+    source_of: impl Fn(&str) -> PathBuf,
+    count: usize,
+) {
+    use clip_plot::dataset::ImageSource;
+    let prepared = clip_plot::cache::PreparedDataset::open(cache).unwrap();
+    assert_eq!(prepared.len(), count);
+    for (i, rel) in prepared.images.iter().enumerate() {
+        let key = clip_plot::dataset::coords::key_of(rel);
+        let source = prepared.source(i).unwrap();
+        let ImageSource::Member { container, .. } = &source else {
+            panic!("{rel} is not read from its {ext}: {source:?}");
+        };
+        assert_eq!(*container, root.join(format!("shards/{}.{ext}", &key[..5])));
+        assert_eq!(
+            source.read().unwrap(),
+            std::fs::read(source_of(key)).unwrap()
+        );
+    }
+    let csv = cache.with_extension("export.csv");
+    clip_plot::export::ExportTable::from_prepared(&prepared, "pca")
+        .unwrap()
+        .write(&csv)
+        .unwrap();
+    let mut reader = csv::Reader::from_path(&csv).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (filename, key) = (col("filename"), col("key"));
+    let rows: Vec<_> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), count);
+    for row in rows {
+        let expected = format!("shards/{}.{ext}/{}.png", &row[key][..5], &row[key]);
+        assert_eq!(row[filename], expected);
+    }
+}

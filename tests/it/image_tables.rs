@@ -14,7 +14,7 @@ use parquet::file::writer::SerializedFileWriter;
 
 use crate::common::write_text_table;
 use crate::webdataset::{tuxpaint, write_f16_npy};
-use clip_plot::dataset::{Dataset, DatasetOptions, ImageSource, Member};
+use clip_plot::dataset::{Dataset, DatasetOptions, Member};
 
 /// Samples per table, tables, and rows per row group (img2dataset writes 100 a group).
 const PER_TABLE: usize = 11;
@@ -187,40 +187,13 @@ fn table_rows_join_their_embeddings_and_metadata_and_read_back_from_the_cache() 
     let report = clip_plot::prepare::prepare(&opts, &clip_plot::prepare::NoProgress).unwrap();
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
     assert_eq!(crate::common::snapshot(&dir.path().join("shards")), before);
-    let prepared = clip_plot::cache::PreparedDataset::open(&cache).unwrap();
-    assert_eq!(prepared.len(), samples.len());
-    for (i, rel) in prepared.images.iter().enumerate() {
-        let key = clip_plot::dataset::coords::key_of(rel);
-        let source = prepared.source(i).unwrap();
-        let ImageSource::Member { container, .. } = &source else {
-            panic!("{rel} is not read from its table: {source:?}");
-        };
-        assert_eq!(
-            *container,
-            dir.path().join(format!("shards/{}.parquet", &key[..5]))
-        );
-        assert_eq!(
-            source.read().unwrap(),
-            std::fs::read(&by_key[key].source).unwrap()
-        );
-    }
-    let csv = dir.path().join("out.csv");
-    clip_plot::export::ExportTable::from_prepared(&prepared, "pca")
-        .unwrap()
-        .write(&csv)
-        .unwrap();
-    let mut reader = csv::Reader::from_path(&csv).unwrap();
-    let header = reader.headers().unwrap().clone();
-    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let (filename, key) = (col("filename"), col("key"));
-    let rows: Vec<_> = reader.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), samples.len());
-    for row in rows {
-        assert_eq!(
-            row[filename],
-            format!("shards/{}.parquet/{}.png", &row[key][..5], &row[key])
-        );
-    }
+    crate::common::assert_shard_members_read_back_and_export(
+        dir.path(),
+        &cache,
+        "parquet",
+        |key| by_key[key].source.clone(),
+        samples.len(),
+    );
 
     // `--images` naming one table: only its rows; a table that is not parquet is named.
     std::fs::write(

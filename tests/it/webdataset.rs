@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::common::{fixture, write_text_table};
-use clip_plot::dataset::{Dataset, DatasetOptions, ImageSource};
+use clip_plot::dataset::{Dataset, DatasetOptions};
 
 /// Images per tar, and tars.
 const PER_TAR: usize = 12;
@@ -262,44 +262,20 @@ fn a_prepared_webdataset_reads_members_by_offset_and_exports_keys() {
     clip_plot::prepare::prepare(&opts, &clip_plot::prepare::NoProgress).unwrap();
     assert_eq!(crate::common::snapshot(&dir.path().join("shards")), before);
 
-    let prepared = clip_plot::cache::PreparedDataset::open(&cache).unwrap();
-    assert_eq!(prepared.len(), samples.len());
-    for (i, rel) in prepared.images.iter().enumerate() {
-        let key = clip_plot::dataset::coords::key_of(rel);
-        let sample = samples.iter().find(|s| s.key == key).unwrap();
-        let source = prepared.source(i).unwrap();
-        let ImageSource::Member { container, .. } = &source else {
-            panic!("{rel} is not read from its tar: {source:?}");
-        };
-        assert_eq!(
-            *container,
-            dir.path().join(format!("shards/{}.tar", &key[..5]))
-        );
-        assert_eq!(
-            source.read().unwrap(),
-            std::fs::read(&sample.source).unwrap()
-        );
-    }
-
-    let csv = dir.path().join("out.csv");
-    clip_plot::export::ExportTable::from_prepared(&prepared, "pca")
-        .unwrap()
-        .write(&csv)
-        .unwrap();
-    let mut reader = csv::Reader::from_path(&csv).unwrap();
-    let header = reader.headers().unwrap().clone();
-    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let (filename, key) = (col("filename"), col("key"));
-    let mut rows = 0;
-    for row in reader.records() {
-        let row = row.unwrap();
-        assert_eq!(
-            row[filename],
-            format!("shards/{}.tar/{}.png", &row[key][..5], &row[key])
-        );
-        rows += 1;
-    }
-    assert_eq!(rows, samples.len());
+    crate::common::assert_shard_members_read_back_and_export(
+        dir.path(),
+        &cache,
+        "tar",
+        |key| {
+            samples
+                .iter()
+                .find(|s| s.key == key)
+                .unwrap()
+                .source
+                .clone()
+        },
+        samples.len(),
+    );
 }
 
 #[test]
