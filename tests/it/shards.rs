@@ -26,7 +26,8 @@ fn outputs(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         .filter(|p| {
             let s = p.to_string_lossy();
             // The store's chunk numbering, the fingerprints naming chunks, the run's
-            // settings (its own cache path) and timings differ by construction.
+            // settings (its own cache path) and timings differ by construction; the
+            // thumbnail index is compared record by record below.
             !s.starts_with("thumbs/chunks")
                 && !s.ends_with("manifest.json")
                 && !s.ends_with("settings.json")
@@ -107,6 +108,31 @@ fn three_shards_merged_equal_one_run() {
             a == b,
             "{} differs between the merge and one run",
             path.display()
+        );
+    }
+    // The thumbnail index: every record equal but where the store put the large level
+    // (chunk numbering differs by construction), and those bytes equal too.
+    let (one, joined) = (
+        clip_plot::cache::PreparedDataset::open(shared_tuxpaint_cache()).unwrap(),
+        clip_plot::cache::PreparedDataset::open(&merged).unwrap(),
+    );
+    let placed = |r: &clip_plot::cache::ThumbRecord| clip_plot::cache::ThumbRecord {
+        chunk: 0,
+        large_offset: 0,
+        ..*r
+    };
+    assert_eq!(one.thumb_records().len(), 207);
+    for (i, (a, b)) in one
+        .thumb_records()
+        .iter()
+        .zip(joined.thumb_records())
+        .enumerate()
+    {
+        assert_eq!(placed(a), placed(b), "index record {i}");
+        assert_eq!(
+            one.large_thumb_bytes(i).unwrap(),
+            joined.large_thumb_bytes(i).unwrap(),
+            "large thumbnail {i}"
         );
     }
     assert_eq!(snapshot(&images), before, "the images are only read");
