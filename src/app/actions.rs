@@ -365,8 +365,9 @@ fn toggle_term(search: &str, term: &str) -> String {
 }
 
 impl App {
-    /// Opens an image in the system's viewer: its file, or, for a member of a tar shard
-    /// (no viewer reads inside a tar), a copy written into the cache's `opened/` folder.
+    /// Opens an image in the system's viewer: its file, or, for a member of a tar shard or a
+    /// row of a table of images (no viewer reads inside those), a copy written into the
+    /// cache's `opened/` folder.
     pub(super) fn open_in_system_viewer(
         &mut self,
         source: &crate::dataset::ImageSource,
