@@ -414,21 +414,14 @@ impl Parser {
             al,
         };
         let interval = self.restart_interval;
-        let order = scan_order(frame, &members);
-        let per_unit = if members.len() == 1 {
-            1
-        } else {
-            members
-                .iter()
-                .map(|&(c, _)| frame.components[c].h * frame.components[c].v)
-                .sum()
-        };
-        for (u, unit) in order.chunks(per_unit).enumerate() {
+        let mut unit = Vec::with_capacity(10); // an MCU holds at most 10 blocks
+        for u in 0..unit_count(frame, &members) {
             if interval > 0 && u > 0 && u % interval == 0 {
                 decoder.bits.restart()?;
                 decoder.predictors.fill(0);
             }
-            for &(member, c, block) in unit {
+            unit_blocks(frame, &members, u, &mut unit);
+            for &(member, c, block) in &unit {
                 let table = tables[member];
                 decoder.block(&mut frame.components[c].dc[block], member, table)?;
             }
@@ -485,33 +478,41 @@ impl Parser {
     }
 }
 
-/// `(member of the scan, component, block index)` in the order the scan codes them: one
-/// component's image blocks row by row, or whole MCUs of every member.
-fn scan_order(f: &Frame, members: &[(usize, usize)]) -> Vec<(usize, usize, usize)> {
-    let mut order = Vec::new();
+/// How many units a scan codes: one component's image blocks, or whole MCUs of every member
+/// (restart intervals count these).
+fn unit_count(f: &Frame, members: &[(usize, usize)]) -> usize {
+    match members {
+        [(c, _)] => f.components[*c].coded_x * f.components[*c].coded_y,
+        _ => f.mcus_x * f.mcus_y,
+    }
+}
+
+/// Unit `u`'s `(member of the scan, component, block index)` in the order the scan codes
+/// them, into `out`: one block of a lone component (row by row over its image blocks), or
+/// an MCU's blocks of every member.
+fn unit_blocks(
+    f: &Frame,
+    members: &[(usize, usize)],
+    u: usize,
+    out: &mut Vec<(usize, usize, usize)>,
+) {
+    out.clear();
     if let [(c, _)] = members {
         let comp = &f.components[*c];
-        for by in 0..comp.coded_y {
-            for bx in 0..comp.coded_x {
-                order.push((0, *c, by * comp.blocks_x + bx));
-            }
-        }
-        return order;
+        let (bx, by) = (u % comp.coded_x, u / comp.coded_x);
+        out.push((0, *c, by * comp.blocks_x + bx));
+        return;
     }
-    for my in 0..f.mcus_y {
-        for mx in 0..f.mcus_x {
-            for (member, &(c, _)) in members.iter().enumerate() {
-                let comp = &f.components[c];
-                for v in 0..comp.v {
-                    for h in 0..comp.h {
-                        let (bx, by) = (mx * comp.h + h, my * comp.v + v);
-                        order.push((member, c, by * comp.blocks_x + bx));
-                    }
-                }
+    let (mx, my) = (u % f.mcus_x, u / f.mcus_x);
+    for (member, &(c, _)) in members.iter().enumerate() {
+        let comp = &f.components[c];
+        for v in 0..comp.v {
+            for h in 0..comp.h {
+                let (bx, by) = (mx * comp.h + h, my * comp.v + v);
+                out.push((member, c, by * comp.blocks_x + bx));
             }
         }
     }
-    order
 }
 
 /// One DC scan's decoding state.
