@@ -117,43 +117,46 @@ fn keyed_rows(reader: &SerializedFileReader<File>) -> Result<Vec<(String, u32, u
         .filter(|f| matches!(f.name(), "key" | "status") && f.is_primitive())
         .cloned()
         .collect();
-    let has = |name: &str| wanted.iter().any(|f| f.name() == name);
-    let (has_key, has_status) = (has("key"), has("status"));
+    // Where each is in a projected row (`None`: the table has no such column).
+    let at = |name: &str| wanted.iter().position(|f| f.name() == name);
+    let (key_at, status_at) = (at("key"), at("status"));
+    let projection = if wanted.is_empty() {
+        None
+    } else {
+        let group = parquet::schema::types::Type::group_type_builder(root.name())
+            .with_fields(wanted.clone())
+            .build()
+            .map_err(|e| e.to_string())?;
+        Some(group)
+    };
     let mut out = Vec::new();
     let mut row_number = 0u64;
     for g in 0..reader.num_row_groups() {
         let rows_in_group = reader.metadata().row_group(g).num_rows().max(0) as u64;
         let group = u32::try_from(g).map_err(|_| "more than 2³² row groups")?;
-        let fields: Vec<Vec<String>> = if wanted.is_empty() {
-            vec![Vec::new(); rows_in_group as usize]
-        } else {
-            let projection = parquet::schema::types::Type::group_type_builder(root.name())
-                .with_fields(wanted.clone())
-                .build()
-                .map_err(|e| e.to_string())?;
-            let group_reader = reader.get_row_group(g).map_err(|e| e.to_string())?;
-            let rows = group_reader
-                .get_row_iter(Some(projection))
-                .map_err(|e| e.to_string())?;
-            let mut fields = Vec::new();
-            for row in rows {
-                let row = row.map_err(|e| format!("row group {g}: {e}"))?;
-                fields.push(row.get_column_iter().map(|(_, f)| text(f)).collect());
-            }
-            fields
-        };
-        for (r, cells) in fields.iter().enumerate() {
-            let cell = |name: &str| {
-                let at = wanted.iter().position(|f| f.name() == name);
-                at.and_then(|at| cells.get(at)).map(String::as_str)
-            };
-            let ok = !has_status || cell("status") == Some("success");
-            let key = match cell("key") {
-                Some(k) if has_key && !k.is_empty() => k.to_string(),
-                _ => format!("{:09}", row_number + r as u64),
-            };
+        let push = |out: &mut Vec<_>, r: u64, key: Option<String>, status: Option<String>| {
+            let ok = status_at.is_none() || status.as_deref() == Some("success");
+            let key = key
+                .filter(|k| !k.is_empty())
+                .unwrap_or_else(|| format!("{:09}", row_number + r));
             if ok {
                 out.push((key, group, r as u32));
+            }
+        };
+        if let Some(projection) = &projection {
+            let group_reader = reader.get_row_group(g).map_err(|e| e.to_string())?;
+            let rows = group_reader
+                .get_row_iter(Some(projection.clone()))
+                .map_err(|e| e.to_string())?;
+            for (r, row) in rows.enumerate() {
+                let row = row.map_err(|e| format!("row group {g}: {e}"))?;
+                let fields: Vec<&Field> = row.get_column_iter().map(|(_, f)| f).collect();
+                let cell = |at: Option<usize>| at.and_then(|at| fields.get(at)).map(|f| text(f));
+                push(&mut out, r as u64, cell(key_at), cell(status_at));
+            }
+        } else {
+            for r in 0..rows_in_group {
+                push(&mut out, r, None, None);
             }
         }
         row_number += rows_in_group;
