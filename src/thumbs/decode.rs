@@ -2,9 +2,10 @@
 //!
 //! The format is taken from the file's first bytes, never its extension. A progressive JPEG
 //! at least 8× the thumbnail is read from its DC scans alone (`dc_only`: its first few
-//! percent). Other 8-bit RGB and grey JPEGs — nearly all the rest — go through libjpeg-turbo with DCT scaling (`turbo`: the
-//! decoder produces `n/8` of the full size directly, like Pillow's draft mode), so a
-//! 100-megapixel photo costs a few megabytes and a fraction of the time. What libjpeg
+//! percent). Other 8-bit RGB and grey JPEGs — nearly all the rest — go through
+//! libjpeg-turbo with DCT scaling (`turbo`: the decoder produces 1/2, 1/4 or 1/8 of the full
+//! size directly, like Pillow's draft mode), so a 100-megapixel photo costs a few megabytes
+//! and a fraction of the time. What libjpeg
 //! refuses or finds truncated, and CMYK or 12-bit JPEGs, go through `jpeg-decoder` (scaled
 //! by 1/2, 1/4, 1/8) or `image`'s zune-jpeg, whose messages name the defect. Other formats
 //! decode through `image` with hard allocation limits: a PNG whose header claims
@@ -54,7 +55,7 @@ pub fn decode_bytes(bytes: &[u8], min_long_side_px: u32) -> Result<Decoded, Stri
 }
 
 fn decode_jpeg(bytes: &[u8], min_long_side_px: u32) -> Result<Decoded, String> {
-    use jpeg_decoder::{Decoder, PixelFormat};
+    use jpeg_decoder::Decoder;
     let mut decoder = Decoder::new(Cursor::new(bytes));
     // Progressive JPEGs keep every coefficient of the full image: cap that too.
     decoder.set_max_decoding_buffer_size(MAX_DECODE_ALLOC_BYTES as usize);
@@ -84,6 +85,20 @@ fn decode_jpeg(bytes: &[u8], min_long_side_px: u32) -> Result<Decoded, String> {
             (t.unscaled && orientation == Orientation::NoTransforms).then_some(ImageFormat::Jpeg);
         return Ok(oriented(t.image, (full_w, full_h), orientation, plain));
     }
+    decode_with_jpeg_decoder(decoder, bytes, min_long_side_px, orientation)
+}
+
+/// The pure-Rust path for what libjpeg does not take or refused: jpeg-decoder (scaled by
+/// 1/2, 1/4, 1/8; CMYK, 12-bit) from its read header, or zune-jpeg below 2× the target.
+fn decode_with_jpeg_decoder(
+    mut decoder: jpeg_decoder::Decoder<Cursor<&[u8]>>,
+    bytes: &[u8],
+    min_long_side_px: u32,
+    orientation: Orientation,
+) -> Result<Decoded, String> {
+    use jpeg_decoder::PixelFormat;
+    let info = decoder.info().ok_or("JPEG without a frame header")?;
+    let (full_w, full_h) = (u32::from(info.width), u32::from(info.height));
     // Ask for the smallest DCT scale that still covers the requested long side.
     let long = full_w.max(full_h);
     // Below 2× the target no DCT scale applies; `image`'s decoder (zune-jpeg) is faster.
